@@ -74,7 +74,11 @@ mod tests {
     fn wire_validity_follows_rfc_and_iana() {
         for code in 0..=u16::MAX {
             let expected = matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999);
-            assert_eq!(CloseStatus(code).is_valid_on_wire(), expected, "code {code}");
+            assert_eq!(
+                CloseStatus(code).is_valid_on_wire(),
+                expected,
+                "code {code}"
+            );
         }
         for never in [1004, 1005, 1006, 1015, 999, 1016, 2999, 5000] {
             assert!(!CloseStatus(never).is_valid_on_wire());

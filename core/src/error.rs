@@ -132,7 +132,11 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Protocol(p) => write!(f, "protocol error: {p} (close status {})", p.close_status().0),
+            Self::Protocol(p) => write!(
+                f,
+                "protocol error: {p} (close status {})",
+                p.close_status().0
+            ),
             Self::Handshake(h) => write!(f, "handshake error: {h}"),
             Self::Misuse(m) => write!(f, "API misuse: {m}"),
             Self::InvalidProperty(p) => write!(f, "invalid property: {p}"),
@@ -221,7 +225,9 @@ impl fmt::Display for ProtocolError {
             Self::UnexpectedContinuation => f.write_str("continuation frame with no message open"),
             Self::ExpectedContinuation => f.write_str("new data frame inside a fragmented message"),
             Self::CloseFrameTooShort => f.write_str("close frame with a 1-byte payload"),
-            Self::InvalidCloseStatus(code) => write!(f, "close status {code} is not valid on the wire"),
+            Self::InvalidCloseStatus(code) => {
+                write!(f, "close status {code} is not valid on the wire")
+            }
             Self::InvalidUtf8 => f.write_str("invalid UTF-8 in a text message or close reason"),
             Self::MessageTooBig => f.write_str("message too big"),
         }
@@ -278,7 +284,9 @@ impl fmt::Display for Misuse {
             Self::InvalidState(what) => write!(f, "invalid in this state: {what}"),
             Self::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             Self::UnknownAction => f.write_str("action id is not outstanding"),
-            Self::BufferTooSmall { needed } => write!(f, "buffer too small ({needed} bytes needed)"),
+            Self::BufferTooSmall { needed } => {
+                write!(f, "buffer too small ({needed} bytes needed)")
+            }
         }
     }
 }
@@ -342,9 +350,15 @@ mod tests {
     fn hresult_values_match_winerror() {
         assert_eq!(HResult::E_INVALID_PROTOCOL_OPERATION.0 as u32, 0x8376_0001);
         assert_eq!(HResult::E_INVALID_PROTOCOL_FORMAT.0 as u32, 0x8376_0002);
-        assert_eq!(HResult::E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED.0 as u32, 0x8376_0003);
+        assert_eq!(
+            HResult::E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED.0 as u32,
+            0x8376_0003
+        );
         assert_eq!(HResult::E_SUBPROTOCOL_NOT_SUPPORTED.0 as u32, 0x8376_0004);
-        assert_eq!(HResult::E_PROTOCOL_VERSION_NOT_SUPPORTED.0 as u32, 0x8376_0005);
+        assert_eq!(
+            HResult::E_PROTOCOL_VERSION_NOT_SUPPORTED.0 as u32,
+            0x8376_0005
+        );
         assert_eq!(HResult::E_INVALIDARG.0 as u32, 0x8007_0057);
         assert_eq!(HResult::E_OUTOFMEMORY.0 as u32, 0x8007_000E);
         assert_eq!(HResult::E_POINTER.0 as u32, 0x8000_4003);
@@ -371,7 +385,10 @@ mod tests {
             Error::from(HandshakeError::ExtensionNotSupported).hresult(),
             HResult::E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED
         );
-        assert_eq!(Error::state("x").hresult(), HResult::E_INVALID_PROTOCOL_OPERATION);
+        assert_eq!(
+            Error::state("x").hresult(),
+            HResult::E_INVALID_PROTOCOL_OPERATION
+        );
         assert_eq!(Error::arg("x").hresult(), HResult::E_INVALIDARG);
         assert_eq!(
             Error::Misuse(Misuse::BufferTooSmall { needed: 4 }).hresult(),

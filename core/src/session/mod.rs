@@ -1,0 +1,631 @@
+//! The session: one state machine per handle, its queues and its memory block.
+//!
+//! Methods fall into four groups (as in quinn-proto):
+//! - construction: [`Session::client`], [`Session::server`], [`Session::with_block`];
+//! - handshake: `begin_*`/`end_*`;
+//! - application input: [`Session::send`], [`Session::send_close`], [`Session::receive`],
+//!   [`Session::receive_into`], [`Session::abort`];
+//! - the action loop: [`Session::get_action`] then, after the I/O, [`Session::complete_action`].
+//!
+//! The memory block is carved once and never reallocated:
+//! `[receive buffer | send buffer | frame header (16) | pong payload (128)]`.
+
+pub mod action;
+mod recv;
+mod send;
+
+use crate::close::CloseStatus;
+use crate::error::{Error, Misuse, PropertyError, ProtocolError};
+use crate::handshake::{self, client::ClientHandshake, Header, HeaderRef, Negotiated};
+use crate::properties::{Properties, Property, Role};
+use action::{
+    Action, ActionId, BufferType, Completed, IndicateReceiveComplete, IndicateSendComplete, Queue,
+    ReceiveFromNetwork, SendToNetwork,
+};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use recv::RecvSide;
+use send::SendSide;
+
+/// Memory that a session may use as its block, as a send payload, and as a receive target: any
+/// owned byte storage (`Vec<u8>`, `Box<[u8]>`, a type of your own over caller memory).
+pub trait Buffer: AsRef<[u8]> + AsMut<[u8]> {}
+impl<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized> Buffer for T {}
+
+const HEADER_AREA: usize = 16;
+const PONG_AREA: usize = 128;
+const _: () = assert!(HEADER_AREA + PONG_AREA == crate::properties::ALLOCATED_BUFFER_OVERHEAD);
+
+/// The life cycle (spec §6): `Created → Handshake → Open → Aborted`. Close sent/received, faults
+/// and broken sends are flags of the two sides, since they do not stop the other direction.
+#[derive(Debug)]
+enum Phase {
+    Created,
+    ClientHandshake(Box<ClientHandshake>),
+    ServerHandshake,
+    Open,
+    Aborted,
+}
+
+/// Which queue an outstanding action belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Send = 0,
+    Receive = 1,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Pending {
+    /// A frame segment write of `total` bytes; `payload` of them are payload.
+    Write {
+        total: usize,
+        header: bool,
+        payload: usize,
+    },
+    /// The INDICATE_SEND_COMPLETE of the front send.
+    SendDone,
+    /// A network read into `[at, at + len)` of the receive buffer.
+    Read { at: usize, len: usize },
+    /// An INDICATE_RECEIVE_COMPLETE whose bytes are consumed from the receive buffer on completion.
+    RecvDone { consume: usize },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Outstanding {
+    id: u64,
+    pending: Pending,
+    plan: Plan,
+}
+
+/// A WebSocket handle: the sans-IO engine of one connection.
+///
+/// `B` is the storage type for the memory block, send payloads and caller receive buffers (default
+/// `Vec<u8>`); `C` is the per-operation context handed back with each completion (default `()`).
+pub struct Session<B: Buffer = Vec<u8>, C = ()> {
+    role: Role,
+    props: Properties,
+    block: B,
+    rng: StdRng,
+    phase: Phase,
+    send: SendSide<B, C>,
+    recv: RecvSide<B, C>,
+    next_id: u64,
+    outstanding: [Option<Outstanding>; 2],
+}
+
+impl<B: Buffer, C> core::fmt::Debug for Session<B, C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("role", &self.role)
+            .field("props", &self.props)
+            .field("phase", &self.phase)
+            .field("outstanding", &self.outstanding)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> Session<Vec<u8>, C> {
+    /// `WebSocketCreateClientHandle`: a client handle with the given properties (defaults for the
+    /// rest); the block is allocated here, once.
+    pub fn client(properties: &[Property]) -> Result<Self, Error> {
+        Self::new(Role::Client, properties)
+    }
+
+    /// `WebSocketCreateServerHandle`: a server handle.
+    pub fn server(properties: &[Property]) -> Result<Self, Error> {
+        Self::new(Role::Server, properties)
+    }
+
+    /// A handle of either role with an allocated block.
+    pub fn new(role: Role, properties: &[Property]) -> Result<Self, Error> {
+        let props = Properties::from_list(role, properties)?;
+        Self::with_block(
+            role,
+            props,
+            vec![0; props.block_size()],
+            StdRng::from_os_rng(),
+        )
+    }
+}
+
+impl<B: Buffer, C> Session<B, C> {
+    /// A handle whose internal buffers are carved from `block` (the `ALLOCATED_BUFFER` property):
+    /// it must be 8-byte aligned and hold at least [`Properties::block_size`] bytes, else
+    /// [`PropertyError::BadAllocatedBuffer`]. Every buffer handed out by `get_action`, other than
+    /// the caller's own payloads and receive buffers, lies inside it. Masking keys and handshake
+    /// nonces come from `rng` (seed it for reproducible tests; use `StdRng::from_os_rng` otherwise).
+    pub fn with_block(role: Role, props: Properties, block: B, rng: StdRng) -> Result<Self, Error> {
+        props.validate()?;
+        let bytes = block.as_ref();
+        if bytes.len() < props.block_size() || bytes.as_ptr().align_offset(8) != 0 {
+            return Err(PropertyError::BadAllocatedBuffer {
+                needed: props.block_size(),
+                given: bytes.len(),
+            }
+            .into());
+        }
+        Ok(Self {
+            role,
+            props,
+            block,
+            rng,
+            phase: Phase::Created,
+            send: SendSide::new(),
+            recv: RecvSide::new(),
+            next_id: 0,
+            outstanding: [None, None],
+        })
+    }
+
+    /// The role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The properties in force.
+    pub fn properties(&self) -> &Properties {
+        &self.props
+    }
+
+    /// True once the handshake is complete (and until an abort).
+    pub fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Open)
+    }
+
+    /// True after an abort (by the caller, or by end of stream).
+    pub fn is_aborted(&self) -> bool {
+        matches!(self.phase, Phase::Aborted)
+    }
+
+    /// True once a close frame from the peer has been delivered by a receive.
+    pub fn close_received(&self) -> bool {
+        self.recv.close_received
+    }
+
+    /// True once a close frame has been queued by `send_close` or `send(Close, ..)`.
+    pub fn close_sent(&self) -> bool {
+        self.send.close_queued
+    }
+
+    /// The protocol error the receive side stopped on, if any.
+    pub fn fault(&self) -> Option<ProtocolError> {
+        self.recv.fault
+    }
+
+    fn rbs(&self) -> usize {
+        self.props.receive_buffer_size as usize
+    }
+
+    fn sbs(&self) -> usize {
+        self.props.send_buffer_size as usize
+    }
+
+    fn header_at(&self) -> usize {
+        self.rbs() + self.sbs()
+    }
+
+    fn pong_at(&self) -> usize {
+        self.header_at() + HEADER_AREA
+    }
+
+    fn masking(&self) -> bool {
+        self.role == Role::Client && !self.props.disable_masking
+    }
+
+    // ----- handshake -------------------------------------------------------------------------
+
+    /// `WebSocketBeginClientHandshake`: returns the headers to add to the GET request. Client
+    /// handles only, once ([`Misuse::InvalidState`] otherwise). Next: send the request, then call
+    /// [`end_client_handshake`](Self::end_client_handshake) with the response headers.
+    pub fn begin_client_handshake(
+        &mut self,
+        subprotocols: &[&str],
+        extensions: &[&str],
+        initial_headers: &[HeaderRef<'_>],
+    ) -> Result<Vec<Header>, Error> {
+        if self.role != Role::Client {
+            return Err(Error::state("client handshake on a server handle"));
+        }
+        if !matches!(self.phase, Phase::Created) {
+            return Err(Error::state("client handshake already begun"));
+        }
+        let mut nonce = [0u8; 16];
+        self.rng.fill_bytes(&mut nonce);
+        let (hs, headers) =
+            ClientHandshake::begin(nonce, subprotocols, extensions, initial_headers)?;
+        self.phase = Phase::ClientHandshake(Box::new(hs));
+        Ok(headers)
+    }
+
+    /// `WebSocketEndClientHandshake`: validates the response headers (the caller checked the
+    /// status is 101) and opens the session. Returns the indices of the selected subprotocol and
+    /// extensions. On error the handle stays in the handshake phase; delete it.
+    pub fn end_client_handshake(
+        &mut self,
+        response_headers: &[HeaderRef<'_>],
+    ) -> Result<Negotiated, Error> {
+        let Phase::ClientHandshake(hs) = &self.phase else {
+            return Err(Error::state("client handshake not begun"));
+        };
+        let negotiated = hs.end(response_headers)?;
+        self.phase = Phase::Open;
+        Ok(negotiated)
+    }
+
+    /// `WebSocketBeginServerHandshake`: validates the request headers and returns the headers to
+    /// add to the `101` response. Server handles only, once. A version other than 13 is
+    /// [`HandshakeError::UnsupportedVersion`](crate::HandshakeError::UnsupportedVersion): answer
+    /// 426 with `Sec-WebSocket-Version: 13`.
+    pub fn begin_server_handshake(
+        &mut self,
+        subprotocol: Option<&str>,
+        extensions: &[&str],
+        request_headers: &[HeaderRef<'_>],
+    ) -> Result<Vec<Header>, Error> {
+        if self.role != Role::Server {
+            return Err(Error::state("server handshake on a client handle"));
+        }
+        if !matches!(self.phase, Phase::Created) {
+            return Err(Error::state("server handshake already begun"));
+        }
+        let headers = handshake::server::accept(subprotocol, extensions, request_headers)?;
+        self.phase = Phase::ServerHandshake;
+        Ok(headers)
+    }
+
+    /// `WebSocketEndServerHandshake`: opens the session. Optional: the first session call does it.
+    pub fn end_server_handshake(&mut self) -> Result<(), Error> {
+        match self.phase {
+            Phase::ServerHandshake => {
+                self.phase = Phase::Open;
+                Ok(())
+            }
+            _ => Err(Error::state("server handshake not begun")),
+        }
+    }
+
+    /// Session calls need the handshake done; a begun server handshake ends implicitly.
+    fn ensure_session(&mut self) -> Result<(), Error> {
+        match self.phase {
+            Phase::Open | Phase::Aborted => Ok(()),
+            Phase::ServerHandshake => {
+                self.phase = Phase::Open;
+                Ok(())
+            }
+            Phase::Created | Phase::ClientHandshake(_) => {
+                Err(Error::state("handshake not complete"))
+            }
+        }
+    }
+
+    // ----- application input -----------------------------------------------------------------
+
+    /// `WebSocketSend` for data, `PingPong` (an empty ping) and `UnsolicitedPong` (an empty pong),
+    /// and `Close` without a body (`payload` must be `None`; use
+    /// [`send_close`](Self::send_close) for a status). The payload is not copied: it is returned by
+    /// `complete_action` of the `IndicateSendComplete`. One call sends one frame.
+    ///
+    /// Errors: [`Misuse::InvalidState`] before the handshake, after an abort or a cancelled send,
+    /// for data after a close, and for switching between text and binary inside a message;
+    /// [`Misuse::InvalidArgument`] for a payload with a control type.
+    pub fn send(
+        &mut self,
+        buffer_type: BufferType,
+        payload: Option<B>,
+        context: C,
+    ) -> Result<(), Error> {
+        self.ensure_session()?;
+        self.check_can_send()?;
+        self.send.enqueue(buffer_type, payload, None, context)
+    }
+
+    /// `WebSocketSend` of a close frame with `status` and an optional UTF-8 `reason` of at most 123
+    /// bytes. `status` must be valid on the wire (see [`CloseStatus::is_valid_on_wire`]), else
+    /// [`Misuse::InvalidArgument`]. Allowed after a protocol error, so the connection can be failed
+    /// the RFC way. After it only control frames may be sent.
+    pub fn send_close(
+        &mut self,
+        status: CloseStatus,
+        reason: Option<B>,
+        context: C,
+    ) -> Result<(), Error> {
+        self.ensure_session()?;
+        self.check_can_send()?;
+        self.send
+            .enqueue(BufferType::Close, reason, Some(status), context)
+    }
+
+    fn check_can_send(&self) -> Result<(), Error> {
+        if matches!(self.phase, Phase::Aborted) {
+            return Err(Error::state("handle aborted"));
+        }
+        if self.send.broken {
+            return Err(Error::state("a cancelled send left a partial frame"));
+        }
+        Ok(())
+    }
+
+    /// `WebSocketReceive` into the internal buffer: the piece delivered points into it (no copy).
+    /// Errors: [`Misuse::InvalidState`] before the handshake, after an abort, after a close was
+    /// received, or after a protocol error.
+    pub fn receive(&mut self, context: C) -> Result<(), Error> {
+        self.receive_with(None, context)
+    }
+
+    /// `WebSocketReceive` into `buffer`: data pieces are copied (and unmasked in the same pass) into
+    /// it, at most its length per piece; pong payloads and close reasons still point into the
+    /// internal buffer. The buffer is returned by `complete_action` of the
+    /// `IndicateReceiveComplete`. An empty buffer is [`Misuse::InvalidArgument`].
+    pub fn receive_into(&mut self, buffer: B, context: C) -> Result<(), Error> {
+        if buffer.as_ref().is_empty() {
+            return Err(Error::arg("empty receive buffer"));
+        }
+        self.receive_with(Some(buffer), context)
+    }
+
+    fn receive_with(&mut self, buffer: Option<B>, context: C) -> Result<(), Error> {
+        self.ensure_session()?;
+        if matches!(self.phase, Phase::Aborted) {
+            return Err(Error::state("handle aborted"));
+        }
+        self.recv.enqueue(buffer, context)
+    }
+
+    /// `WebSocketAbortHandle`: no more network actions; every queued operation is still surfaced
+    /// by `get_action` as a completion (sends as `IndicateSendComplete` with `sent == false`,
+    /// receives as a `Close` with status 1006), then `NoAction`. Later sends and receives fail.
+    /// Idempotent; a no-op before the handshake completed.
+    pub fn abort(&mut self) {
+        if matches!(self.phase, Phase::Open | Phase::ServerHandshake) {
+            self.phase = Phase::Aborted;
+            self.recv.pong = None;
+        }
+    }
+
+    /// `WebSocketDeleteHandle`: drop the handle (dropping it has the same effect).
+    pub fn delete(self) {}
+
+    // ----- the action loop -------------------------------------------------------------------
+
+    /// `WebSocketGetAction`: the next thing to do on `queue`. Every action other than
+    /// [`Action::NoAction`] must be completed exactly once with
+    /// [`complete_action`](Self::complete_action). While one action of a queue is outstanding,
+    /// that queue yields `NoAction`.
+    ///
+    /// A protocol error in received data is returned here (on a queue that includes receives),
+    /// and again on every later call until [`abort`](Self::abort); sends keep working so that a
+    /// close frame can still go out.
+    pub fn get_action(&mut self, queue: Queue) -> Result<Action<'_, C>, Error> {
+        self.get_action_with_capacity(queue, 2)
+    }
+
+    /// [`get_action`](Self::get_action) for callers that can take only `capacity` buffers at once:
+    /// with 1, a frame header and a payload that is not copied go out as two consecutive
+    /// `SendToNetwork` actions (§9 Q5). A capacity of 0 is [`Misuse::InvalidArgument`].
+    pub fn get_action_with_capacity(
+        &mut self,
+        queue: Queue,
+        capacity: usize,
+    ) -> Result<Action<'_, C>, Error> {
+        if capacity == 0 {
+            return Err(Error::arg("buffer capacity 0"));
+        }
+        self.ensure_session()?;
+        let two = capacity >= 2;
+        // An automatic pong goes first when the wire is free: answering pings promptly keeps the
+        // peer's keep-alive happy, and it is at most 131 bytes.
+        if queue.has_receive() && self.outstanding[Slot::Receive as usize].is_none() {
+            if let Some(plan) = self.plan_pong(two) {
+                return Ok(self.issue(Slot::Receive, plan));
+            }
+        }
+        if queue.has_send() && self.outstanding[Slot::Send as usize].is_none() {
+            if let Some(plan) = self.plan_send(two) {
+                return Ok(self.issue(Slot::Send, plan));
+            }
+        }
+        if queue.has_receive() && self.outstanding[Slot::Receive as usize].is_none() {
+            if let Some(plan) = self.plan_receive()? {
+                return Ok(self.issue(Slot::Receive, plan));
+            }
+        }
+        Ok(Action::NoAction)
+    }
+
+    /// `WebSocketCompleteAction`: report the result of an action. For `SendToNetwork`, the bytes
+    /// written (a count other than the total cancels the send); for `ReceiveFromNetwork`, the bytes
+    /// read (0 = end of stream: the pending receive completes as a `Close` with 1006 and the handle
+    /// is aborted); for the `Indicate*` actions the count is ignored and the operation's context and
+    /// buffer are returned. An id that is not outstanding is [`Misuse::UnknownAction`].
+    pub fn complete_action(
+        &mut self,
+        id: ActionId,
+        bytes: usize,
+    ) -> Result<Option<Completed<B, C>>, Error> {
+        let slot = self
+            .outstanding
+            .iter()
+            .position(|o| o.is_some_and(|o| o.id == id.0))
+            .ok_or(Error::Misuse(Misuse::UnknownAction))?;
+        let Some(out) = self.outstanding[slot].take() else {
+            return Err(Error::Misuse(Misuse::UnknownAction));
+        };
+        Ok(match out.pending {
+            Pending::Write {
+                total,
+                header,
+                payload,
+            } => {
+                let pong = (slot == Slot::Receive as usize).then_some(&mut self.recv.pong);
+                self.send.wrote(pong, bytes == total, header, payload);
+                None
+            }
+            Pending::SendDone => self.send.finish_front(),
+            Pending::Read { at, len } => {
+                let n = bytes.min(len);
+                if n == 0 {
+                    self.recv.eof = true;
+                    self.phase = Phase::Aborted;
+                    self.recv.pong = None;
+                } else {
+                    debug_assert_eq!(at, self.recv.end);
+                    self.recv.end = at + n;
+                }
+                None
+            }
+            Pending::RecvDone { consume } => {
+                self.recv.consume(consume);
+                self.recv.finish_front()
+            }
+        })
+    }
+
+    /// The outstanding action `id` again, as `get_action` handed it out (for callers that dropped
+    /// the view before doing the I/O, such as a driver returning a received piece). `None` if `id`
+    /// is not outstanding.
+    pub fn outstanding_action(&mut self, id: ActionId) -> Option<Action<'_, C>> {
+        let out = self.outstanding.iter().flatten().find(|o| o.id == id.0)?;
+        let plan = out.plan;
+        Some(self.view(id, plan))
+    }
+
+    fn issue(&mut self, slot: Slot, plan: Plan) -> Action<'_, C> {
+        self.next_id += 1;
+        let id = self.next_id;
+        let pending = match plan {
+            Plan::Write {
+                total,
+                header,
+                payload,
+                ..
+            } => Pending::Write {
+                total,
+                header,
+                payload,
+            },
+            Plan::SendDone { .. } => Pending::SendDone,
+            Plan::Read { at, len } => Pending::Read { at, len },
+            Plan::RecvDone { consume, .. } => Pending::RecvDone { consume },
+        };
+        self.outstanding[slot as usize] = Some(Outstanding { id, pending, plan });
+        self.view(ActionId(id), plan)
+    }
+
+    /// Turn a plan into the borrowed view handed to the caller.
+    fn view(&mut self, id: ActionId, plan: Plan) -> Action<'_, C> {
+        match plan {
+            Plan::Write {
+                segs,
+                count,
+                buffer_type,
+                pong,
+                ..
+            } => {
+                let block = self.block.as_ref();
+                let front = if pong { None } else { self.send.front() };
+                let seg = |s: Seg| -> &[u8] {
+                    match s {
+                        Seg::Block(a, b) => &block[a..b],
+                        Seg::Payload(a, b) => front
+                            .and_then(|op| op.payload.as_ref())
+                            .map_or(&[][..], |p| &p.as_ref()[a..b]),
+                    }
+                };
+                Action::SendToNetwork(SendToNetwork {
+                    id,
+                    buffer_type,
+                    context: front.map(|op| &op.context),
+                    bufs: [seg(segs[0]), seg(segs[1])],
+                    count,
+                })
+            }
+            Plan::SendDone { sent } => {
+                let op = self.send.front().expect("planned from the front send");
+                Action::IndicateSendComplete(IndicateSendComplete {
+                    id,
+                    buffer_type: op.buffer_type,
+                    context: &op.context,
+                    payload: op.payload.as_ref().map(|p| p.as_ref()),
+                    close_status: op.status,
+                    sent,
+                })
+            }
+            Plan::Read { at, len } => {
+                let op = self
+                    .recv
+                    .ops
+                    .front()
+                    .expect("planned from the front receive");
+                Action::ReceiveFromNetwork(ReceiveFromNetwork {
+                    id,
+                    buffer: &mut self.block.as_mut()[at..at + len],
+                    context: &op.context,
+                })
+            }
+            Plan::RecvDone {
+                buffer_type,
+                data,
+                close_status,
+                ..
+            } => {
+                let op = self
+                    .recv
+                    .ops
+                    .front()
+                    .expect("planned from the front receive");
+                let data = match data {
+                    Data::Block(a, b) => &self.block.as_ref()[a..b],
+                    Data::Caller(n) => op.buffer.as_ref().map_or(&[][..], |b| &b.as_ref()[..n]),
+                };
+                Action::IndicateReceiveComplete(IndicateReceiveComplete {
+                    id,
+                    buffer_type,
+                    data,
+                    close_status,
+                    context: &op.context,
+                })
+            }
+        }
+    }
+}
+
+/// A buffer of a planned write: a range of the block or of the front send's payload.
+#[derive(Clone, Copy, Debug)]
+enum Seg {
+    Block(usize, usize),
+    Payload(usize, usize),
+}
+
+/// Where delivered data lies: a range of the block, or the first `n` bytes of the caller's buffer.
+#[derive(Clone, Copy, Debug)]
+enum Data {
+    Block(usize, usize),
+    Caller(usize),
+}
+
+/// An action decided on but not yet handed out.
+#[derive(Clone, Copy, Debug)]
+enum Plan {
+    Write {
+        segs: [Seg; 2],
+        count: usize,
+        total: usize,
+        header: bool,
+        payload: usize,
+        buffer_type: BufferType,
+        pong: bool,
+    },
+    SendDone {
+        sent: bool,
+    },
+    Read {
+        at: usize,
+        len: usize,
+    },
+    RecvDone {
+        consume: usize,
+        buffer_type: BufferType,
+        data: Data,
+        close_status: Option<CloseStatus>,
+    },
+}

@@ -1,0 +1,367 @@
+//! The receive side: queued receives and the incremental parser over the receive buffer.
+//!
+//! Bytes from the network land in `[start, end)` of the receive buffer. Headers are decoded in
+//! place (a partial header stays for the next read), data payloads are unmasked in place (or while
+//! being copied into the caller's buffer) and handed out piece by piece as soon as they arrive;
+//! control frames are delivered once whole (at most 125 bytes). The memory used is the receive
+//! buffer, whatever the peer sends.
+
+use super::action::{BufferType, Completed};
+use super::send::Pong;
+use super::{Buffer, Data, Phase, Plan, Session};
+use crate::close::CloseStatus;
+use crate::error::{Error, ProtocolError};
+use crate::frame::{FrameHeader, Opcode, Status};
+use crate::mask::{apply_mask, mask_copy};
+use crate::properties::Role;
+use crate::utf8::Utf8Validator;
+use std::collections::VecDeque;
+
+#[derive(Debug)]
+pub(super) struct RecvOp<B, C> {
+    pub(super) buffer: Option<B>,
+    pub(super) context: C,
+}
+
+/// The frame whose header has been decoded and whose payload is still arriving.
+#[derive(Clone, Copy, Debug)]
+struct InFrame {
+    fin: bool,
+    opcode: Opcode,
+    key: Option<[u8; 4]>,
+    remaining: u64,
+    phase: usize,
+}
+
+#[derive(Debug)]
+pub(super) struct RecvSide<B, C> {
+    pub(super) ops: VecDeque<RecvOp<B, C>>,
+    /// Unconsumed bytes of the receive buffer.
+    start: usize,
+    pub(super) end: usize,
+    frame: Option<InFrame>,
+    /// An open incoming message: `Some(true)` for text.
+    message: Option<bool>,
+    utf8: Utf8Validator,
+    /// RSV bits a negotiated extension has claimed (none until permessage-deflate lands).
+    rsv_allowed: u8,
+    pub(super) fault: Option<ProtocolError>,
+    pub(super) close_received: bool,
+    pub(super) eof: bool,
+    /// The pong owed for the latest ping (RFC 6455 §5.5.3 allows answering only the latest).
+    pub(super) pong: Option<Pong>,
+}
+
+/// What the parser found.
+enum Step {
+    NeedRead,
+    /// A ping arrived while the previous pong is being written: wait for that write.
+    Stall,
+    Piece {
+        consume: usize,
+        buffer_type: BufferType,
+        data: Data,
+        close_status: Option<CloseStatus>,
+    },
+}
+
+impl<B: Buffer, C> RecvSide<B, C> {
+    pub(super) fn new() -> Self {
+        Self {
+            ops: VecDeque::with_capacity(2),
+            start: 0,
+            end: 0,
+            frame: None,
+            message: None,
+            utf8: Utf8Validator::new(),
+            rsv_allowed: 0,
+            fault: None,
+            close_received: false,
+            eof: false,
+            pong: None,
+        }
+    }
+
+    pub(super) fn enqueue(&mut self, buffer: Option<B>, context: C) -> Result<(), Error> {
+        if self.fault.is_some() {
+            return Err(Error::state("receive after a protocol error"));
+        }
+        if self.close_received {
+            return Err(Error::state("receive after the peer's close"));
+        }
+        self.ops.push_back(RecvOp { buffer, context });
+        Ok(())
+    }
+
+    pub(super) fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start >= self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    pub(super) fn finish_front(&mut self) -> Option<Completed<B, C>> {
+        self.ops.pop_front().map(|op| Completed {
+            context: op.context,
+            buffer: op.buffer,
+        })
+    }
+
+    /// RFC 6455 §5.2, §5.1, §5.4: judge a decoded header against the role, the extensions and
+    /// the open message.
+    fn check(
+        &mut self,
+        h: &FrameHeader,
+        role: Role,
+        disable_masking: bool,
+    ) -> Result<(), ProtocolError> {
+        if h.rsv & !self.rsv_allowed != 0 {
+            return Err(ProtocolError::ReservedBits(h.rsv));
+        }
+        match (role, h.mask.is_some()) {
+            (Role::Server, false) if !disable_masking => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        match h.opcode {
+            Opcode::Continuation if self.message.is_none() => {
+                Err(ProtocolError::UnexpectedContinuation)
+            }
+            Opcode::Text | Opcode::Binary if self.message.is_some() => {
+                Err(ProtocolError::ExpectedContinuation)
+            }
+            Opcode::Text | Opcode::Binary => {
+                self.message = Some(h.opcode == Opcode::Text);
+                self.utf8.reset();
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<B: Buffer, C> Session<B, C> {
+    /// The next action of the receive queue (other than a pong).
+    pub(super) fn plan_receive(&mut self) -> Result<Option<Plan>, Error> {
+        if self.recv.ops.is_empty() {
+            return Ok(None);
+        }
+        if matches!(self.phase, Phase::Aborted) {
+            // §9 Q7: a receive ended by an abort or end of stream reports a 1006 close.
+            return Ok(Some(Plan::RecvDone {
+                consume: 0,
+                buffer_type: BufferType::Close,
+                data: Data::Block(0, 0),
+                close_status: Some(CloseStatus::ABORTED),
+            }));
+        }
+        if let Some(e) = self.recv.fault {
+            return Err(e.into());
+        }
+        if self.recv.close_received {
+            // Receives queued behind the close wait for an abort to drain them.
+            return Ok(None);
+        }
+        match self.parse() {
+            Err(e) => {
+                self.recv.fault = Some(e);
+                Err(e.into())
+            }
+            Ok(Step::Stall) => Ok(None),
+            Ok(Step::Piece {
+                consume,
+                buffer_type,
+                data,
+                close_status,
+            }) => Ok(Some(Plan::RecvDone {
+                consume,
+                buffer_type,
+                data,
+                close_status,
+            })),
+            Ok(Step::NeedRead) => {
+                let rbs = self.rbs();
+                let r = &mut self.recv;
+                if r.end == rbs && r.start > 0 {
+                    // Only a partial header or control frame (< 140 bytes) is ever left here.
+                    self.block.as_mut().copy_within(r.start..r.end, 0);
+                    r.end -= r.start;
+                    r.start = 0;
+                }
+                let at = self.recv.end;
+                Ok(Some(Plan::Read { at, len: rbs - at }))
+            }
+        }
+    }
+
+    /// Advance the parser over the buffered bytes until a piece is ready or more bytes are needed.
+    fn parse(&mut self) -> Result<Step, ProtocolError> {
+        let verify = !self.props.disable_utf8_verification;
+        loop {
+            let (start, end) = (self.recv.start, self.recv.end);
+            let frame = match self.recv.frame {
+                Some(f) => f,
+                None => {
+                    let (h, n) = match FrameHeader::decode(&self.block.as_ref()[start..end])? {
+                        Status::Partial => return Ok(Step::NeedRead),
+                        Status::Complete(done) => done,
+                    };
+                    self.recv.check(&h, self.role, self.props.disable_masking)?;
+                    self.recv.consume(n);
+                    let f = InFrame {
+                        fin: h.fin,
+                        opcode: h.opcode,
+                        key: h.mask,
+                        remaining: h.payload_len,
+                        phase: 0,
+                    };
+                    self.recv.frame = Some(f);
+                    f
+                }
+            };
+            let (start, end) = (self.recv.start, self.recv.end);
+            if frame.opcode.is_control() {
+                // Control frames are at most 125 bytes (checked by the decoder): wait for all of it.
+                let len = frame.remaining as usize;
+                if end - start < len {
+                    return Ok(Step::NeedRead);
+                }
+                if frame.opcode == Opcode::Ping && self.recv.pong.is_some_and(|p| p.in_flight) {
+                    return Ok(Step::Stall);
+                }
+                let payload = &mut self.block.as_mut()[start..start + len];
+                if let Some(k) = frame.key {
+                    apply_mask(payload, k, 0);
+                }
+                self.recv.frame = None;
+                match frame.opcode {
+                    Opcode::Ping => {
+                        // RFC 6455 §5.5.2: answer with a pong carrying the same payload.
+                        let at = self.pong_at();
+                        self.block.as_mut().copy_within(start..start + len, at);
+                        self.recv.pong = Some(Pong::new(len));
+                        self.recv.consume(len);
+                    }
+                    Opcode::Pong => {
+                        return Ok(Step::Piece {
+                            consume: len,
+                            buffer_type: BufferType::PingPong,
+                            data: Data::Block(start, start + len),
+                            close_status: None,
+                        })
+                    }
+                    _ => return self.close_frame(start, len, verify),
+                }
+                continue;
+            }
+            // A data frame: deliver whatever part of the payload is here.
+            let avail = ((end - start) as u64).min(frame.remaining) as usize;
+            if avail == 0 && frame.remaining > 0 {
+                return Ok(Step::NeedRead);
+            }
+            if avail == 0 && !frame.fin {
+                // An empty non-final frame carries nothing to deliver.
+                self.recv.frame = None;
+                continue;
+            }
+            let text = self.recv.message == Some(true);
+            let front = self.recv.ops.front_mut();
+            let caller = front.and_then(|op| op.buffer.as_mut());
+            let (n, data, consume) = match caller {
+                Some(dst) => {
+                    let dst = dst.as_mut();
+                    let n = avail.min(dst.len());
+                    let src = &self.block.as_ref()[start..start + n];
+                    match frame.key {
+                        Some(k) => {
+                            mask_copy(&mut dst[..n], src, k, frame.phase);
+                        }
+                        None => dst[..n].copy_from_slice(src),
+                    }
+                    if text && verify {
+                        self.recv
+                            .utf8
+                            .feed(&dst[..n])
+                            .map_err(|_| ProtocolError::InvalidUtf8)?;
+                    }
+                    self.recv.consume(n);
+                    (n, Data::Caller(n), 0)
+                }
+                None => {
+                    let piece = &mut self.block.as_mut()[start..start + avail];
+                    if let Some(k) = frame.key {
+                        apply_mask(piece, k, frame.phase);
+                    }
+                    if text && verify {
+                        self.recv
+                            .utf8
+                            .feed(piece)
+                            .map_err(|_| ProtocolError::InvalidUtf8)?;
+                    }
+                    (avail, Data::Block(start, start + avail), avail)
+                }
+            };
+            let remaining = frame.remaining - n as u64;
+            let last = remaining == 0 && frame.fin;
+            self.recv.frame = (remaining > 0).then_some(InFrame {
+                remaining,
+                phase: (frame.phase + n) % 4,
+                ..frame
+            });
+            if last {
+                self.recv.message = None;
+                if text && verify {
+                    // RFC 6455 §8.1: a text message must end on a character boundary.
+                    self.recv
+                        .utf8
+                        .finish()
+                        .map_err(|_| ProtocolError::InvalidUtf8)?;
+                }
+            }
+            let buffer_type = match (text, last) {
+                (true, true) => BufferType::Utf8Message,
+                (true, false) => BufferType::Utf8Fragment,
+                (false, true) => BufferType::BinaryMessage,
+                (false, false) => BufferType::BinaryFragment,
+            };
+            return Ok(Step::Piece {
+                consume,
+                buffer_type,
+                data,
+                close_status: None,
+            });
+        }
+    }
+
+    /// RFC 6455 §5.5.1, §7.4: a whole, unmasked close payload at `[start, start + len)`.
+    fn close_frame(
+        &mut self,
+        start: usize,
+        len: usize,
+        verify: bool,
+    ) -> Result<Step, ProtocolError> {
+        let payload = &self.block.as_ref()[start..start + len];
+        let (status, reason) = match payload {
+            [] => (CloseStatus::EMPTY, start..start),
+            [_] => return Err(ProtocolError::CloseFrameTooShort),
+            [hi, lo, reason @ ..] => {
+                let status = CloseStatus(u16::from_be_bytes([*hi, *lo]));
+                if !status.is_valid_on_wire() {
+                    return Err(ProtocolError::InvalidCloseStatus(status.0));
+                }
+                if verify && !crate::utf8::validate(reason) {
+                    return Err(ProtocolError::InvalidUtf8);
+                }
+                (status, start + 2..start + len)
+            }
+        };
+        self.recv.close_received = true;
+        Ok(Step::Piece {
+            consume: len,
+            buffer_type: BufferType::Close,
+            data: Data::Block(reason.start, reason.end),
+            close_status: Some(status),
+        })
+    }
+}
