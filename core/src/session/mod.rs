@@ -50,8 +50,12 @@ enum Phase {
 /// Which queue an outstanding action belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Slot {
+    /// The application's sends.
     Send = 0,
+    /// Network reads and receive completions.
     Receive = 1,
+    /// An automatic pong (on the receive queue, but a write: it may go out while a read waits).
+    Pong = 2,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -90,7 +94,7 @@ pub struct Session<B: Buffer = Vec<u8>, C = ()> {
     send: SendSide<B, C>,
     recv: RecvSide<B, C>,
     next_id: u64,
-    outstanding: [Option<Outstanding>; 2],
+    outstanding: [Option<Outstanding>; 3],
 }
 
 impl<B: Buffer, C> core::fmt::Debug for Session<B, C> {
@@ -153,7 +157,7 @@ impl<B: Buffer, C> Session<B, C> {
             send: SendSide::new(),
             recv: RecvSide::new(),
             next_id: 0,
-            outstanding: [None, None],
+            outstanding: [None, None, None],
         })
     }
 
@@ -414,9 +418,9 @@ impl<B: Buffer, C> Session<B, C> {
         let two = capacity >= 2;
         // An automatic pong goes first when the wire is free: answering pings promptly keeps the
         // peer's keep-alive happy, and it is at most 131 bytes.
-        if queue.has_receive() && self.outstanding[Slot::Receive as usize].is_none() {
+        if queue.has_receive() && self.outstanding[Slot::Pong as usize].is_none() {
             if let Some(plan) = self.plan_pong(two) {
-                return Ok(self.issue(Slot::Receive, plan));
+                return Ok(self.issue(Slot::Pong, plan));
             }
         }
         if queue.has_send() && self.outstanding[Slot::Send as usize].is_none() {
@@ -424,9 +428,18 @@ impl<B: Buffer, C> Session<B, C> {
                 return Ok(self.issue(Slot::Send, plan));
             }
         }
-        if queue.has_receive() && self.outstanding[Slot::Receive as usize].is_none() {
-            if let Some(plan) = self.plan_receive()? {
-                return Ok(self.issue(Slot::Receive, plan));
+        while queue.has_receive() && self.outstanding[Slot::Receive as usize].is_none() {
+            match self.plan_receive()? {
+                Received::Plan(plan) => return Ok(self.issue(Slot::Receive, plan)),
+                Received::Nothing => break,
+                // A ping was read: its pong goes first, else parsing goes on.
+                Received::PongDue => {
+                    if self.outstanding[Slot::Pong as usize].is_none() {
+                        if let Some(plan) = self.plan_pong(two) {
+                            return Ok(self.issue(Slot::Pong, plan));
+                        }
+                    }
+                }
             }
         }
         Ok(Action::NoAction)
@@ -456,7 +469,7 @@ impl<B: Buffer, C> Session<B, C> {
                 header,
                 payload,
             } => {
-                let pong = (slot == Slot::Receive as usize).then_some(&mut self.recv.pong);
+                let pong = (slot == Slot::Pong as usize).then_some(&mut self.recv.pong);
                 self.send.wrote(pong, bytes == total, header, payload);
                 None
             }
@@ -601,6 +614,13 @@ enum Seg {
 enum Data {
     Block(usize, usize),
     Caller(usize),
+}
+
+/// What the receive side has to offer.
+enum Received {
+    Plan(Plan),
+    Nothing,
+    PongDue,
 }
 
 /// An action decided on but not yet handed out.

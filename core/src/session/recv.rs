@@ -8,7 +8,7 @@
 
 use super::action::{BufferType, Completed};
 use super::send::Pong;
-use super::{Buffer, Data, Phase, Plan, Session};
+use super::{Buffer, Data, Phase, Plan, Received, Session};
 use crate::close::CloseStatus;
 use crate::error::{Error, ProtocolError};
 use crate::frame::{FrameHeader, Opcode, Status};
@@ -57,6 +57,8 @@ enum Step {
     NeedRead,
     /// A ping arrived while the previous pong is being written: wait for that write.
     Stall,
+    /// A ping was answered: its pong is due.
+    PongDue,
     Piece {
         consume: usize,
         buffer_type: BufferType,
@@ -143,13 +145,13 @@ impl<B: Buffer, C> RecvSide<B, C> {
 
 impl<B: Buffer, C> Session<B, C> {
     /// The next action of the receive queue (other than a pong).
-    pub(super) fn plan_receive(&mut self) -> Result<Option<Plan>, Error> {
+    pub(super) fn plan_receive(&mut self) -> Result<Received, Error> {
         if self.recv.ops.is_empty() {
-            return Ok(None);
+            return Ok(Received::Nothing);
         }
         if matches!(self.phase, Phase::Aborted) {
             // §9 Q7: a receive ended by an abort or end of stream reports a 1006 close.
-            return Ok(Some(Plan::RecvDone {
+            return Ok(Received::Plan(Plan::RecvDone {
                 consume: 0,
                 buffer_type: BufferType::Close,
                 data: Data::Block(0, 0),
@@ -161,20 +163,21 @@ impl<B: Buffer, C> Session<B, C> {
         }
         if self.recv.close_received {
             // Receives queued behind the close wait for an abort to drain them.
-            return Ok(None);
+            return Ok(Received::Nothing);
         }
         match self.parse() {
             Err(e) => {
                 self.recv.fault = Some(e);
                 Err(e.into())
             }
-            Ok(Step::Stall) => Ok(None),
+            Ok(Step::Stall) => Ok(Received::Nothing),
+            Ok(Step::PongDue) => Ok(Received::PongDue),
             Ok(Step::Piece {
                 consume,
                 buffer_type,
                 data,
                 close_status,
-            }) => Ok(Some(Plan::RecvDone {
+            }) => Ok(Received::Plan(Plan::RecvDone {
                 consume,
                 buffer_type,
                 data,
@@ -190,7 +193,7 @@ impl<B: Buffer, C> Session<B, C> {
                     r.start = 0;
                 }
                 let at = self.recv.end;
-                Ok(Some(Plan::Read { at, len: rbs - at }))
+                Ok(Received::Plan(Plan::Read { at, len: rbs - at }))
             }
         }
     }
@@ -242,6 +245,7 @@ impl<B: Buffer, C> Session<B, C> {
                         self.block.as_mut().copy_within(start..start + len, at);
                         self.recv.pong = Some(Pong::new(len));
                         self.recv.consume(len);
+                        return Ok(Step::PongDue);
                     }
                     Opcode::Pong => {
                         return Ok(Step::Piece {
@@ -253,7 +257,6 @@ impl<B: Buffer, C> Session<B, C> {
                     }
                     _ => return self.close_frame(start, len, verify),
                 }
-                continue;
             }
             // A data frame: deliver whatever part of the payload is here.
             let avail = ((end - start) as u64).min(frame.remaining) as usize;

@@ -82,12 +82,9 @@ pub fn step(me: &mut Side, peer_inbox: &mut Vec<u8>) -> bool {
     if me.error.is_some() {
         return false;
     }
-    if let Some(id) = me.pending_read {
+    if let (Some(id), false) = (me.pending_read, me.inbox.is_empty()) {
         // A read is outstanding: serve it once bytes have arrived.
         let n = me.inbox.len().min(me.read_size);
-        if n == 0 {
-            return false;
-        }
         let Some(Action::ReceiveFromNetwork(a)) = me.session.outstanding_action(id) else {
             panic!("read {id:?} no longer outstanding");
         };
