@@ -15,7 +15,7 @@
 //! ```
 //!
 //! The upgrade reads the request or response head with one linear scan for the blank line, capped
-//! at [`MAX_HEAD_BYTES`] bytes and [`MAX_HEADER_COUNT`](crate::handshake::MAX_HEADER_COUNT)
+//! at [`MAX_HEAD_BYTES`] bytes and [`MAX_HEADER_COUNT`]
 //! headers, then parses it once with `httparse`. Bytes that arrive after the head are fed to the
 //! session before any further read.
 

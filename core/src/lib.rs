@@ -1,4 +1,160 @@
-//! wspc: a sans-IO WebSocket (RFC 6455) engine with the Windows WebSocket Protocol Component API.
+//! # wspc — the WebSocket Protocol Component, in Rust
+//!
+//! wspc is a sans-IO implementation of WebSocket (RFC 6455, version 13) with the shape of the
+//! Windows WebSocket Protocol Component API (`websocket.dll`): it builds and checks the upgrade
+//! headers, frames and parses the stream, and hands every byte of I/O to the caller through an
+//! action loop. It does no I/O of its own, starts no threads, reads no clock.
+//!
+//! The 13 Windows functions and their Rust twins:
+//!
+//! | `websocket.h` | wspc |
+//! |---|---|
+//! | `WebSocketCreateClientHandle` / `WebSocketCreateServerHandle` | [`Session::client`], [`Session::server`], [`Session::with_block`] |
+//! | `WebSocketBeginClientHandshake` / `WebSocketEndClientHandshake` | [`Session::begin_client_handshake`], [`Session::end_client_handshake`] |
+//! | `WebSocketBeginServerHandshake` / `WebSocketEndServerHandshake` | [`Session::begin_server_handshake`], [`Session::end_server_handshake`] |
+//! | `WebSocketSend` | [`Session::send`], [`Session::send_close`] |
+//! | `WebSocketReceive` | [`Session::receive`], [`Session::receive_into`] |
+//! | `WebSocketGetAction` | [`Session::get_action`], [`Session::get_action_with_capacity`] |
+//! | `WebSocketCompleteAction` | [`Session::complete_action`] |
+//! | `WebSocketAbortHandle` | [`Session::abort`] |
+//! | `WebSocketDeleteHandle` | [`Session::delete`] (or drop) |
+//! | `WebSocketGetGlobalProperty` | [`properties::global_property`], [`properties::keepalive_interval`], [`properties::supported_versions`] |
+//!
+//! A C ABI with the exact Windows names, types and values is built from the same crate
+//! (`libwspc.so`, `libwspc.a`, `include/websocket.h`). For blocking sockets, [`io`] runs the loop
+//! and the HTTP/1.1 upgrade for you.
+//!
+//! ## The action loop
+//!
+//! ```text
+//!   application                                   Session
+//!   ───────────                                   ───────
+//!   send(type, payload, ctx) ───────────────────▶ queued
+//!   receive(ctx) ───────────────────────────────▶ queued
+//!   get_action(queue) ◀────────────────────────── SendToNetwork { header, payload }
+//!        write the buffers to the transport             ReceiveFromNetwork { free buffer }
+//!                                                       IndicateSendComplete { ctx }
+//!                                                       IndicateReceiveComplete { piece, type, ctx }
+//!                                                       NoAction
+//!   complete_action(id, bytes) ─────────────────▶ advances; returns ctx (+ buffer) for Indicate*
+//! ```
+//!
+//! ```
+//! use wspc::{Action, BufferType, HeaderRef, Queue, Session};
+//!
+//! // Two handles joined in memory: what one writes, the other reads.
+//! let mut client: Session<Vec<u8>, &str> = Session::client(&[])?;
+//! let mut server: Session<Vec<u8>, &str> = Session::server(&[])?;
+//! let request = client.begin_client_handshake(&[], &[], &[])?;
+//! let mut headers: Vec<HeaderRef<'_>> = request.iter().map(|h| h.as_ref()).collect();
+//! headers.push(HeaderRef { name: b"Host", value: b"example.com" });
+//! let response = server.begin_server_handshake(None, &[], &headers)?;
+//! let response: Vec<HeaderRef<'_>> = response.iter().map(|h| h.as_ref()).collect();
+//! client.end_client_handshake(&response)?;
+//!
+//! client.send(BufferType::Utf8Message, Some(b"hello".to_vec()), "greeting")?;
+//! let mut wire = Vec::new();
+//! loop {
+//!     let (id, n) = match client.get_action(Queue::Send)? {
+//!         Action::SendToNetwork(a) => {
+//!             a.buffers().iter().for_each(|b| wire.extend_from_slice(b));
+//!             (a.id, a.total_len())
+//!         }
+//!         Action::IndicateSendComplete(a) => (a.id, 0),
+//!         _ => break,
+//!     };
+//!     client.complete_action(id, n)?;
+//! }
+//!
+//! server.receive("first message")?;
+//! let Action::ReceiveFromNetwork(read) = server.get_action(Queue::Receive)? else { panic!() };
+//! read.buffer[..wire.len()].copy_from_slice(&wire);
+//! let id = read.id;
+//! server.complete_action(id, wire.len())?;
+//! let Action::IndicateReceiveComplete(piece) = server.get_action(Queue::Receive)? else { panic!() };
+//! assert_eq!((piece.buffer_type, piece.data), (BufferType::Utf8Message, &b"hello"[..]));
+//! let id = piece.id;
+//! let done = server.complete_action(id, 0)?.expect("the receive is finished");
+//! assert_eq!(done.context, "first message");
+//! # Ok::<(), wspc::Error>(())
+//! ```
+//!
+//! ## Limits
+//!
+//! A session's memory is one block of `receive buffer + send buffer + 144` bytes plus constant
+//! state and the queues of operations the application itself posted, whatever the peer sends:
+//! messages are never assembled, pieces are delivered as soon as their bytes arrive.
+//!
+//! | limit | default | range | when exceeded |
+//! |---|---|---|---|
+//! | receive buffer ([`Properties::receive_buffer_size`]) | 4096 B | 256 – 65536 B | [`PropertyError::OutOfRange`] |
+//! | send buffer ([`Properties::send_buffer_size`]) | client 4096 B, server 16 B | 16 – 65536 B | [`PropertyError::OutOfRange`] |
+//! | caller-allocated block ([`Session::with_block`]) | — | ≥ RBS + SBS + 144 B, 8-byte aligned | [`PropertyError::BadAllocatedBuffer`] |
+//! | piece delivered by a receive | — | ≤ receive buffer (and ≤ the caller's buffer) | split into `*_FRAGMENT` pieces |
+//! | client masked chunk per `SendToNetwork` | — | ≤ send buffer | split into more actions |
+//! | control frame payload | — | ≤ 125 B (RFC 6455 §5.5) | [`ProtocolError::ControlFrameTooLong`], close 1002 |
+//! | close reason | — | ≤ 123 B ([`MAX_CLOSE_REASON_LENGTH`]) | [`Misuse::InvalidArgument`] on send |
+//! | message and frame length | — | up to 2⁶³ − 1 B (streamed) | — |
+//! | handshake header count ([`handshake::MAX_HEADER_COUNT`]) | — | ≤ 128 | [`HandshakeError::Malformed`] |
+//! | handshake header bytes ([`handshake::MAX_HEADER_BYTES`]) | — | ≤ 16 KiB of names + values | [`HandshakeError::Malformed`] |
+//! | HTTP head read by [`io`] ([`io::MAX_HEAD_BYTES`]) | — | ≤ 20 KiB | [`io::DriverError::Http`] (400) |
+//! | keep-alive interval ([`properties::keepalive_interval`]) | 30000 ms | ≥ 15000 ms | raised to 15000 |
+//!
+//! Handshake parsing is one pass over the header list after the caps are checked: its work is
+//! linear in the header bytes (no re-parse of a growing buffer, as in CVE-2023-43669).
+//!
+//! ## Protocol errors
+//!
+//! Every violation of RFC 6455 in received data is a [`ProtocolError`] carrying the close status
+//! the RFC asks for ([`ProtocolError::close_status`]: 1007 for invalid UTF-8, 1002 otherwise). It
+//! is returned by `get_action` on a queue with receives, and again on every later call until
+//! [`Session::abort`]; the send side keeps working, so the application fails the connection the
+//! RFC way: [`Session::send_close`] with that status, serve the send actions, then abort and drop
+//! the transport ([`io::WebSocket::fail`] does exactly this). UTF-8 is checked incrementally as
+//! bytes arrive, across pieces, frames and partial frames, so invalid text fails as soon as the
+//! byte that makes it impossible is read.
+//!
+//! RSV bits are carried by [`frame::FrameHeader`] and judged by the receive side against the bits
+//! a negotiated extension has claimed (none yet): a set RSV bit fails with close 1002 until
+//! permessage-deflate lands.
+//!
+//! ## Decisions on the open questions (spec §9)
+//!
+//! | # | decision |
+//! |---|---|
+//! | Q1 | `CompleteAction`, `AbortHandle`, `DeleteHandle` return `void` in the C ABI; in Rust, `complete_action` returns a `Result` so that an unknown id is reported. |
+//! | Q2 | Receive buffer ≥ 256; send buffer ≥ 16 for both roles; both ≤ 65536. |
+//! | Q3 | A caller block needs ≥ RBS + SBS + 144 bytes, 8-byte aligned; every internal buffer handed out lies inside it. |
+//! | Q4 | `Host` is not required in the client's initial headers; the server requires it (any value). |
+//! | Q5 | With capacity 1, the header and an uncopied payload go out as two consecutive `SendToNetwork` actions; capacity 0 is an invalid argument. |
+//! | Q6 | `IndicateSendComplete` echoes the send's type, payload (or close status and reason) and context. |
+//! | Q7 | A receive ended by a 0-byte read or an abort completes as `Close` with status 1006 and no reason; the handle is aborted. |
+//! | Q8 | No automatic close reply and no close on protocol errors: the error is returned, the application sends the close. |
+//! | Q9 | Received text and close reasons are checked (incrementally) unless UTF-8 verification is disabled; outgoing text is not; an outgoing close reason must be UTF-8 and ≤ 123 bytes. |
+//! | Q10 | The client fails with `E_SUBPROTOCOL_NOT_SUPPORTED` if the server selects a subprotocol it did not offer, or none when some were offered; the server refuses a selection the client did not offer. |
+//! | Q11 | Several sends and receives may be queued; they are served in FIFO order. |
+//! | Q12 | Extensions are negotiated by name only; extension buffer types are invalid arguments; RSV bits fail the connection. |
+//! | Q13 | A short `SendToNetwork` completion cancels the send (`IndicateSendComplete` with `sent == false`); later sends fail with `E_INVALID_PROTOCOL_OPERATION`. |
+//! | Q14 | Global-only property types given to a constructor are invalid; the keep-alive interval comes from the `WSPC_KEEPALIVE_INTERVAL` environment variable (default 30000, clamped to ≥ 15000). |
+//! | Q15 | One frame per send; a client's masked payload streams in chunks of at most the send buffer, the first preceded by the header. |
+//! | Q16 | Output header strings are NUL-terminated in the C ABI (length excludes the NUL); input header names match case-insensitively and repeated headers count as one comma-joined list. |
+//! | Q17 | C handles are internally synchronised; one thread per queue may call concurrently. |
+//! | Q18 | After an abort, sends and receives fail with `E_INVALID_PROTOCOL_OPERATION`; `get_action` returns the pending completions, then `NoAction`. |
+//!
+//! Further choices where the spec is silent:
+//! - An automatic pong answers only the latest ping (RFC 6455 §5.5.3 allows it); no automatic pong
+//!   is started once our close frame is queued, as on Windows.
+//! - Pong payloads and close reasons are always delivered from the internal receive buffer, even
+//!   for a [`Session::receive_into`]; data pieces go to the caller's buffer.
+//! - An empty non-final data frame is consumed without delivering an empty piece.
+//! - Receives queued behind a received close stay queued until an abort drains them.
+//! - A client with masking disabled still sets the MASK bit, with the all-zero key (as Windows); a
+//!   client always refuses masked frames.
+//!
+//! ## Modules
+//!
+//! [`frame`] (header codec), [`mask`], [`utf8`] (streaming validator), [`close`], [`handshake`],
+//! [`session`] (the one state machine), [`properties`], [`error`], [`io`] (the blocking driver).
 #![deny(missing_docs)]
 
 pub mod close;
@@ -7,13 +163,12 @@ pub mod frame;
 pub mod handshake;
 pub mod io;
 pub mod mask;
+pub mod properties;
+pub mod session;
 pub mod utf8;
 
 pub use close::{CloseStatus, MAX_CLOSE_REASON_LENGTH};
 pub use error::{Error, HResult, HandshakeError, Misuse, PropertyError, ProtocolError};
-pub mod properties;
-pub mod session;
-
 pub use handshake::{Header, HeaderRef, Negotiated};
 pub use properties::{Properties, Property, PropertyType, Role};
 pub use session::action::{
