@@ -176,3 +176,8 @@ pub use session::action::{
     IndicateSendComplete, Queue, ReceiveFromNetwork, SendToNetwork,
 };
 pub use session::{Buffer, Session};
+
+/// The README's Rust example is compiled as a doc test, so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
