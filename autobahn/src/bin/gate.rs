@@ -1,0 +1,509 @@
+//! The conformance gate over the Autobahn|Testsuite reports.
+//!
+//! `gate [--roles server,client] [--reports DIR] [--expected DIR] [--update-expected]`
+//!
+//! For each role it reads `DIR/<role>/index.json` (default `reports/autobahn`) and fails unless
+//! 1. every case has `behavior` and `behaviorClose` in {OK, INFORMATIONAL}, UNIMPLEMENTED being
+//!    allowed only for 12.* and 13.* (permessage-deflate is not implemented yet), and
+//! 2. the results equal the committed expected results `autobahn/expected-<role>.json`
+//!    (behavior, behaviorClose and remoteCloseCode of every case; durations are ignored), so
+//!    that any change, even OK → NON-STRICT or a new or missing case, fails.
+//!
+//! `--update-expected` rewrites the expected files from the reports (rule 1 is still enforced).
+//! It always writes `DIR/SUMMARY.md`: counts per section and role, run time, testsuite version.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Outcomes in the order the summary lists them (best first).
+const OUTCOMES: [&str; 8] = [
+    "OK",
+    "INFORMATIONAL",
+    "UNIMPLEMENTED",
+    "NON-STRICT",
+    "WRONG CODE",
+    "UNCLEAN",
+    "FAILED BY CLIENT",
+    "FAILED",
+];
+
+const ROLES: [&str; 2] = ["server", "client"];
+
+/// A case id such as `9.1.10`, ordered numerically.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct CaseId(Vec<u32>);
+
+impl CaseId {
+    fn parse(s: &str) -> Option<Self> {
+        s.split('.')
+            .map(|p| p.parse().ok())
+            .collect::<Option<Vec<u32>>>()
+            .filter(|v| !v.is_empty())
+            .map(Self)
+    }
+
+    fn section(&self) -> u32 {
+        self.0[0]
+    }
+}
+
+impl std::fmt::Display for CaseId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What is compared for one case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct CaseResult {
+    behavior: String,
+    behavior_close: String,
+    remote_close_code: Option<u64>,
+    duration_ms: u64,
+}
+
+impl CaseResult {
+    fn same_as(&self, other: &Self) -> bool {
+        self.behavior == other.behavior
+            && self.behavior_close == other.behavior_close
+            && self.remote_close_code == other.remote_close_code
+    }
+
+    /// The worse of the two behaviors, for the tallies.
+    fn outcome(&self) -> &str {
+        let rank = |b: &str| {
+            OUTCOMES
+                .iter()
+                .position(|o| *o == b)
+                .unwrap_or(OUTCOMES.len())
+        };
+        if rank(&self.behavior_close) > rank(&self.behavior) {
+            &self.behavior_close
+        } else {
+            &self.behavior
+        }
+    }
+
+    fn describe(&self) -> String {
+        let code = self
+            .remote_close_code
+            .map_or_else(|| "none".to_owned(), |c| c.to_string());
+        format!(
+            "behavior {}, behaviorClose {}, remoteCloseCode {code}",
+            self.behavior, self.behavior_close
+        )
+    }
+}
+
+type Results = BTreeMap<CaseId, CaseResult>;
+
+fn parse_result(v: &Value) -> Result<CaseResult, String> {
+    let text = |key: &str| {
+        v.get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("no \"{key}\""))
+    };
+    Ok(CaseResult {
+        behavior: text("behavior")?,
+        behavior_close: text("behaviorClose")?,
+        remote_close_code: v.get("remoteCloseCode").and_then(Value::as_u64),
+        duration_ms: v.get("duration").and_then(Value::as_u64).unwrap_or(0),
+    })
+}
+
+fn parse_cases(map: &serde_json::Map<String, Value>, what: &str) -> Result<Results, String> {
+    let mut out = Results::new();
+    for (id, v) in map {
+        let case = CaseId::parse(id).ok_or_else(|| format!("{what}: bad case id {id:?}"))?;
+        let r = parse_result(v).map_err(|e| format!("{what}: case {id}: {e}"))?;
+        out.insert(case, r);
+    }
+    Ok(out)
+}
+
+fn read_json(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))
+}
+
+/// The testsuite's `index.json`: `{agent: {case: {behavior, behaviorClose, ...}}}`.
+fn read_index(path: &Path) -> Result<(String, Results), String> {
+    let v = read_json(path)?;
+    let agents = v
+        .as_object()
+        .ok_or_else(|| format!("{}: not an object", path.display()))?;
+    let mut it = agents.iter();
+    let (Some((agent, cases)), None) = (it.next(), it.next()) else {
+        return Err(format!(
+            "{}: expected exactly one agent, found {}",
+            path.display(),
+            agents.len()
+        ));
+    };
+    let cases = cases
+        .as_object()
+        .ok_or_else(|| format!("{}: agent {agent}: not an object", path.display()))?;
+    Ok((
+        agent.clone(),
+        parse_cases(cases, &path.display().to_string())?,
+    ))
+}
+
+fn read_expected(path: &Path) -> Result<Results, String> {
+    let v = read_json(path)?;
+    let cases = v
+        .as_object()
+        .ok_or_else(|| format!("{}: not an object", path.display()))?;
+    parse_cases(cases, &path.display().to_string())
+}
+
+/// One line per case, in case order, so diffs of the file read well.
+fn write_expected(path: &Path, results: &Results) -> Result<(), String> {
+    let mut out = String::from("{\n");
+    for (i, (case, r)) in results.iter().enumerate() {
+        let code = r
+            .remote_close_code
+            .map_or_else(|| "null".to_owned(), |c| c.to_string());
+        let _ = write!(
+            out,
+            "  \"{case}\": {{\"behavior\": {}, \"behaviorClose\": {}, \"remoteCloseCode\": {code}}}",
+            Value::from(r.behavior.as_str()),
+            Value::from(r.behavior_close.as_str()),
+        );
+        out.push_str(if i + 1 < results.len() { ",\n" } else { "\n" });
+    }
+    out.push_str("}\n");
+    std::fs::write(path, out).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Rule 1: every case OK or INFORMATIONAL; UNIMPLEMENTED only in 12.* and 13.*.
+fn rule_violations(results: &Results) -> Vec<String> {
+    let allowed = |case: &CaseId, b: &str| {
+        matches!(b, "OK" | "INFORMATIONAL")
+            || (b == "UNIMPLEMENTED" && matches!(case.section(), 12 | 13))
+    };
+    results
+        .iter()
+        .filter(|(case, r)| !allowed(case, &r.behavior) || !allowed(case, &r.behavior_close))
+        .map(|(case, r)| format!("case {case}: {}", r.describe()))
+        .collect()
+}
+
+/// Rule 2: the results equal the expected results.
+fn differences(results: &Results, expected: &Results) -> Vec<String> {
+    let mut out = Vec::new();
+    for (case, want) in expected {
+        match results.get(case) {
+            None => out.push(format!(
+                "case {case}: missing (expected {})",
+                want.describe()
+            )),
+            Some(got) if !got.same_as(want) => out.push(format!(
+                "case {case}: {} (expected {})",
+                got.describe(),
+                want.describe()
+            )),
+            Some(_) => {}
+        }
+    }
+    for (case, got) in results {
+        if !expected.contains_key(case) {
+            out.push(format!("case {case}: not expected ({})", got.describe()));
+        }
+    }
+    out
+}
+
+fn section_name(section: u32) -> &'static str {
+    match section {
+        1 => "Framing",
+        2 => "Pings/Pongs",
+        3 => "Reserved Bits",
+        4 => "Opcodes",
+        5 => "Fragmentation",
+        6 => "UTF-8 Handling",
+        7 => "Close Handling",
+        9 => "Limits/Performance",
+        10 => "Misc",
+        12 => "WebSocket Compression (different payloads)",
+        13 => "WebSocket Compression (different parameters)",
+        _ => "",
+    }
+}
+
+/// Counts of outcomes, keyed by the outcome's index in `OUTCOMES` (or past it for unknown ones).
+#[derive(Default)]
+struct Tally {
+    cases: usize,
+    by_outcome: BTreeMap<String, usize>,
+    duration_ms: u64,
+}
+
+impl Tally {
+    fn add(&mut self, r: &CaseResult) {
+        self.cases += 1;
+        *self.by_outcome.entry(r.outcome().to_owned()).or_default() += 1;
+        self.duration_ms += r.duration_ms;
+    }
+}
+
+struct RoleReport {
+    role: &'static str,
+    agent: String,
+    results: Results,
+    meta: Option<Value>,
+    checked: bool,
+    problems: Vec<String>,
+}
+
+fn columns(reports: &[RoleReport]) -> Vec<String> {
+    let mut cols: Vec<String> = OUTCOMES.iter().map(|s| (*s).to_owned()).collect();
+    for r in reports {
+        for res in r.results.values() {
+            let o = res.outcome().to_owned();
+            if !cols.contains(&o) {
+                cols.push(o);
+            }
+        }
+    }
+    cols
+}
+
+fn row(label: &str, t: &Tally, cols: &[String], extra: &str) -> String {
+    let mut line = format!("| {label} | {}", t.cases);
+    for c in cols {
+        let n = t.by_outcome.get(c).copied().unwrap_or(0);
+        let _ = write!(line, " | {n}");
+    }
+    let _ = write!(line, " |{extra}");
+    line.push('\n');
+    line
+}
+
+fn summary(reports: &[RoleReport], passed: bool) -> String {
+    let cols = columns(reports);
+    let header = |first: &str, extra: &str| {
+        let mut h = format!("| {first} | cases");
+        let mut sep = String::from("|---|---:");
+        for c in &cols {
+            let _ = write!(h, " | {c}");
+            sep.push_str("|---:");
+        }
+        if !extra.is_empty() {
+            let _ = write!(h, " | {extra}");
+            sep.push_str("|---:");
+        }
+        format!("{h} |\n{sep}|\n")
+    };
+    let meta_str = |m: &Option<Value>, key: &str| {
+        m.as_ref()
+            .and_then(|m| m.get(key))
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .unwrap_or_else(|| "?".to_owned())
+    };
+
+    let mut out = String::from("# Autobahn|Testsuite results for wspc\n\n");
+    out.push_str(
+        "Generated by `scripts/autobahn.sh` (the gate: `cargo run -p wspc-autobahn --bin gate`). \
+         Rules: every case OK or INFORMATIONAL (UNIMPLEMENTED allowed only in 12.* and 13.*, \
+         permessage-deflate not being implemented yet), and every result equal to \
+         `autobahn/expected-<role>.json`.\n\n",
+    );
+    let _ = writeln!(
+        out,
+        "Gate: **{}**\n",
+        if passed { "PASSED" } else { "FAILED" }
+    );
+    if let Some(m) = reports.iter().find_map(|r| r.meta.as_ref()) {
+        let _ = writeln!(
+            out,
+            "Testsuite: {}\n",
+            meta_str(&Some(m.clone()), "testsuite")
+        );
+    }
+    out.push_str(&header("role", "wall time"));
+    for r in reports {
+        let mut t = Tally::default();
+        r.results.values().for_each(|res| t.add(res));
+        let wall = r
+            .meta
+            .as_ref()
+            .and_then(|m| m.get("wall_seconds"))
+            .and_then(Value::as_u64)
+            .map_or_else(|| "?".to_owned(), |s| format!("{s} s"));
+        out.push_str(&row(r.role, &t, &cols, &format!(" {wall} |")));
+    }
+    for r in reports {
+        let driver = match r.role {
+            "server" => "testee `server`, driven by the testsuite's fuzzingclient",
+            _ => "testee `client`, driving the testsuite's fuzzingserver",
+        };
+        let _ = writeln!(out, "\n## {} (agent `{}`, {driver})\n", r.role, r.agent);
+        let _ = writeln!(
+            out,
+            "Run finished {} with the {} testsuite; wall time {} s.\n",
+            meta_str(&r.meta, "finished"),
+            meta_str(&r.meta, "runner"),
+            meta_str(&r.meta, "wall_seconds"),
+        );
+        let mut sections: BTreeMap<u32, Tally> = BTreeMap::new();
+        for (case, res) in &r.results {
+            sections.entry(case.section()).or_default().add(res);
+        }
+        out.push_str(&header("section", "case time"));
+        for (s, t) in &sections {
+            let label = format!("{s} {}", section_name(*s));
+            let secs = format!(" {:.1} s |", t.duration_ms as f64 / 1000.0);
+            out.push_str(&row(&label, t, &cols, &secs));
+        }
+        if !r.checked {
+            out.push_str("\n(Not checked in this gate run: the reports on disk are shown.)\n");
+        }
+        if !r.problems.is_empty() {
+            out.push_str("\nProblems:\n\n");
+            for p in &r.problems {
+                let _ = writeln!(out, "- {p}");
+            }
+        }
+    }
+    out
+}
+
+struct Args {
+    roles: Vec<&'static str>,
+    reports: PathBuf,
+    expected: PathBuf,
+    update: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        roles: ROLES.to_vec(),
+        reports: PathBuf::from("reports/autobahn"),
+        expected: PathBuf::from("autobahn"),
+        update: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match a.as_str() {
+            "--roles" => {
+                let v = value("--roles")?;
+                args.roles = Vec::new();
+                for r in v.split(',').filter(|r| !r.is_empty()) {
+                    let role = ROLES
+                        .iter()
+                        .find(|x| **x == r)
+                        .ok_or_else(|| format!("unknown role {r:?}"))?;
+                    args.roles.push(role);
+                }
+            }
+            "--reports" => args.reports = value("--reports")?.into(),
+            "--expected" => args.expected = value("--expected")?.into(),
+            "--update-expected" => args.update = true,
+            "-h" | "--help" => {
+                return Err(
+                    "usage: gate [--roles server,client] [--reports DIR] [--expected DIR] \
+                     [--update-expected]"
+                        .into(),
+                )
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("gate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut reports = Vec::new();
+    let mut passed = true;
+    for role in ROLES {
+        let checked = args.roles.contains(&role);
+        let dir = args.reports.join(role);
+        let index = dir.join("index.json");
+        let (agent, results) = match read_index(&index) {
+            Ok(r) => r,
+            Err(e) if checked => {
+                eprintln!("gate: {role}: {e}");
+                passed = false;
+                continue;
+            }
+            Err(_) => continue,
+        };
+        let meta = read_json(&dir.join("meta.json")).ok();
+        let mut problems = Vec::new();
+        if checked {
+            problems.extend(rule_violations(&results));
+            let expected_path = args.expected.join(format!("expected-{role}.json"));
+            if args.update {
+                match write_expected(&expected_path, &results) {
+                    Ok(()) => eprintln!("gate: {role}: wrote {}", expected_path.display()),
+                    Err(e) => problems.push(e),
+                }
+            } else {
+                match read_expected(&expected_path) {
+                    Ok(expected) => problems.extend(differences(&results, &expected)),
+                    Err(e) => problems.push(format!(
+                        "{e} (after a reviewed run, create it with --update-expected)"
+                    )),
+                }
+            }
+            for p in &problems {
+                eprintln!("gate: {role}: {p}");
+            }
+            passed &= problems.is_empty();
+            eprintln!(
+                "gate: {role}: {} cases, {}",
+                results.len(),
+                if problems.is_empty() {
+                    "passed".to_owned()
+                } else {
+                    format!("{} problems", problems.len())
+                }
+            );
+        }
+        reports.push(RoleReport {
+            role,
+            agent,
+            results,
+            meta,
+            checked,
+            problems,
+        });
+    }
+    let text = summary(&reports, passed);
+    let path = args.reports.join("SUMMARY.md");
+    if let Err(e) = std::fs::write(&path, &text) {
+        eprintln!("gate: cannot write {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
+    print!("{text}");
+    if passed {
+        eprintln!("gate: PASSED");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("gate: FAILED");
+        ExitCode::FAILURE
+    }
+}
