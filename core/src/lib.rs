@@ -159,6 +159,7 @@
 
 pub mod close;
 pub mod error;
+pub mod ffi;
 pub mod frame;
 pub mod handshake;
 pub mod io;
