@@ -254,7 +254,7 @@ progress() {
 write_meta() {
     local role=$1 secs=$2
     cat >"$REPORTS/$role/meta.json" <<EOF
-{"role": "$role", "wall_seconds": $secs, "testsuite": "$TESTSUITE", "runner": "$([ "$USE_DOCKER" = 1 ] && echo docker || echo bootstrap)", "finished": "$(date -u +%Y-%m-%dT%H:%M:%SZ)"}
+{"role": "$role", "wall_seconds": $secs, "testsuite": "$TESTSUITE", "runner": "$([ "$USE_DOCKER" = 1 ] && echo Docker || echo bootstrapped)", "finished": "$(date -u +%Y-%m-%dT%H:%M:%SZ)"}
 EOF
 }
 

@@ -370,6 +370,22 @@ fn summary(reports: &[RoleReport], passed: bool) -> String {
             let secs = format!(" {:.1} s |", t.duration_ms as f64 / 1000.0);
             out.push_str(&row(&label, t, &cols, &secs));
         }
+        let notable: Vec<String> = r
+            .results
+            .iter()
+            .filter(|(case, res)| {
+                res.outcome() != "OK"
+                    && !(res.outcome() == "UNIMPLEMENTED" && matches!(case.section(), 12 | 13))
+            })
+            .map(|(case, res)| format!("{case} ({})", res.describe()))
+            .collect();
+        if !notable.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nCases not OK, other than UNIMPLEMENTED in 12.*/13.*: {}.",
+                notable.join("; ")
+            );
+        }
         if !r.checked {
             out.push_str("\n(Not checked in this gate run: the reports on disk are shown.)\n");
         }
