@@ -523,3 +523,99 @@ fn main() -> ExitCode {
         ExitCode::FAILURE
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(behavior: &str, close: &str, code: Option<u64>) -> CaseResult {
+        CaseResult {
+            behavior: behavior.into(),
+            behavior_close: close.into(),
+            remote_close_code: code,
+            duration_ms: 7,
+        }
+    }
+
+    fn results(list: &[(&str, CaseResult)]) -> Results {
+        list.iter()
+            .map(|(id, r)| (CaseId::parse(id).unwrap(), r.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn case_ids_sort_numerically() {
+        let mut ids: Vec<CaseId> = ["9.1.10", "9.1.2", "10.1.1", "1.1.1"]
+            .iter()
+            .map(|s| CaseId::parse(s).unwrap())
+            .collect();
+        ids.sort();
+        let shown: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["1.1.1", "9.1.2", "9.1.10", "10.1.1"]);
+        assert!(CaseId::parse("1.x").is_none());
+    }
+
+    #[test]
+    fn unimplemented_is_allowed_only_for_compression() {
+        let r = results(&[
+            ("12.1.1", result("UNIMPLEMENTED", "UNIMPLEMENTED", None)),
+            ("13.7.18", result("UNIMPLEMENTED", "UNIMPLEMENTED", None)),
+            (
+                "7.1.6",
+                result("INFORMATIONAL", "INFORMATIONAL", Some(1000)),
+            ),
+            ("9.1.1", result("UNIMPLEMENTED", "OK", Some(1000))),
+            ("6.4.1", result("OK", "WRONG CODE", Some(1002))),
+            ("5.1", result("NON-STRICT", "OK", Some(1000))),
+        ]);
+        let v = rule_violations(&r);
+        assert_eq!(v.len(), 3, "{v:?}");
+        assert!(v[0].starts_with("case 5.1:"));
+        assert!(v[1].starts_with("case 6.4.1:"));
+        assert!(v[2].starts_with("case 9.1.1:"));
+    }
+
+    #[test]
+    fn any_change_from_the_expected_results_is_a_difference() {
+        let expected = results(&[
+            ("1.1.1", result("OK", "OK", Some(1000))),
+            ("1.1.2", result("OK", "OK", Some(1000))),
+        ]);
+        let mut got = expected.clone();
+        // Durations are ignored.
+        got.values_mut().for_each(|r| r.duration_ms = 99);
+        assert!(differences(&got, &expected).is_empty());
+        got.insert(
+            CaseId::parse("1.1.2").unwrap(),
+            result("NON-STRICT", "OK", Some(1000)),
+        );
+        got.insert(CaseId::parse("1.1.3").unwrap(), result("OK", "OK", None));
+        let d = differences(&got, &expected);
+        assert_eq!(d.len(), 2, "{d:?}");
+        got.remove(&CaseId::parse("1.1.1").unwrap());
+        assert_eq!(differences(&got, &expected).len(), 3);
+    }
+
+    #[test]
+    fn expected_files_round_trip() {
+        let r = results(&[
+            ("1.1.1", result("OK", "OK", Some(1000))),
+            ("12.1.1", result("UNIMPLEMENTED", "UNIMPLEMENTED", None)),
+        ]);
+        let path = std::env::temp_dir().join(format!("wspc-gate-{}.json", std::process::id()));
+        write_expected(&path, &r).unwrap();
+        let back = read_expected(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(differences(&back, &r).is_empty());
+    }
+
+    #[test]
+    fn outcome_is_the_worse_behavior() {
+        assert_eq!(result("OK", "UNCLEAN", None).outcome(), "UNCLEAN");
+        assert_eq!(result("FAILED", "OK", None).outcome(), "FAILED");
+        assert_eq!(
+            result("INFORMATIONAL", "OK", None).outcome(),
+            "INFORMATIONAL"
+        );
+    }
+}
