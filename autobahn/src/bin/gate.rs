@@ -187,8 +187,11 @@ fn write_expected(path: &Path, results: &Results) -> Result<(), String> {
     std::fs::write(path, out).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// A problem with one case.
+type Finding = (CaseId, String);
+
 /// Rule 1: every case OK or INFORMATIONAL; UNIMPLEMENTED only in 12.* and 13.*.
-fn rule_violations(results: &Results) -> Vec<String> {
+fn rule_violations(results: &Results) -> Vec<Finding> {
     let allowed = |case: &CaseId, b: &str| {
         matches!(b, "OK" | "INFORMATIONAL")
             || (b == "UNIMPLEMENTED" && matches!(case.section(), 12 | 13))
@@ -196,30 +199,29 @@ fn rule_violations(results: &Results) -> Vec<String> {
     results
         .iter()
         .filter(|(case, r)| !allowed(case, &r.behavior) || !allowed(case, &r.behavior_close))
-        .map(|(case, r)| format!("case {case}: {}", r.describe()))
+        .map(|(case, r)| (case.clone(), format!("case {case}: {}", r.describe())))
         .collect()
 }
 
 /// Rule 2: the results equal the expected results.
-fn differences(results: &Results, expected: &Results) -> Vec<String> {
+fn differences(results: &Results, expected: &Results) -> Vec<Finding> {
     let mut out = Vec::new();
     for (case, want) in expected {
-        match results.get(case) {
-            None => out.push(format!(
-                "case {case}: missing (expected {})",
-                want.describe()
-            )),
-            Some(got) if !got.same_as(want) => out.push(format!(
+        let why = match results.get(case) {
+            None => format!("case {case}: missing (expected {})", want.describe()),
+            Some(got) if !got.same_as(want) => format!(
                 "case {case}: {} (expected {})",
                 got.describe(),
                 want.describe()
-            )),
-            Some(_) => {}
-        }
+            ),
+            Some(_) => continue,
+        };
+        out.push((case.clone(), why));
     }
     for (case, got) in results {
         if !expected.contains_key(case) {
-            out.push(format!("case {case}: not expected ({})", got.describe()));
+            let why = format!("case {case}: not expected ({})", got.describe());
+            out.push((case.clone(), why));
         }
     }
     out
@@ -454,6 +456,8 @@ fn main() -> ExitCode {
     };
     let mut reports = Vec::new();
     let mut passed = true;
+    // Case counts over the checked roles, for the closing "N passed, M failed" line.
+    let (mut cases_passed, mut cases_failed) = (0usize, 0usize);
     for role in ROLES {
         let checked = args.roles.contains(&role);
         let dir = args.reports.join(role);
@@ -463,6 +467,7 @@ fn main() -> ExitCode {
             Err(e) if checked => {
                 eprintln!("gate: {role}: {e}");
                 passed = false;
+                cases_failed += 1;
                 continue;
             }
             Err(_) => continue,
@@ -470,7 +475,7 @@ fn main() -> ExitCode {
         let meta = read_json(&dir.join("meta.json")).ok();
         let mut problems = Vec::new();
         if checked {
-            problems.extend(rule_violations(&results));
+            let mut findings = rule_violations(&results);
             let expected_path = args.expected.join(format!("expected-{role}.json"));
             if args.update {
                 match write_expected(&expected_path, &results) {
@@ -479,12 +484,19 @@ fn main() -> ExitCode {
                 }
             } else {
                 match read_expected(&expected_path) {
-                    Ok(expected) => problems.extend(differences(&results, &expected)),
+                    Ok(expected) => findings.extend(differences(&results, &expected)),
                     Err(e) => problems.push(format!(
                         "{e} (after a reviewed run, create it with --update-expected)"
                     )),
                 }
             }
+            let bad: std::collections::BTreeSet<&CaseId> =
+                findings.iter().map(|(c, _)| c).collect();
+            let bad_present = bad.iter().filter(|c| results.contains_key(c)).count();
+            cases_passed += results.len() - bad_present;
+            // A problem that is not about a case (no expected file) counts as one failure.
+            cases_failed += bad.len() + usize::from(!problems.is_empty());
+            problems.splice(0..0, findings.into_iter().map(|(_, why)| why));
             for p in &problems {
                 eprintln!("gate: {role}: {p}");
             }
@@ -515,11 +527,11 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     print!("{text}");
+    eprintln!("gate: {}", if passed { "PASSED" } else { "FAILED" });
+    println!("gate: {cases_passed} passed, {cases_failed} failed");
     if passed {
-        eprintln!("gate: PASSED");
         ExitCode::SUCCESS
     } else {
-        eprintln!("gate: FAILED");
         ExitCode::FAILURE
     }
 }
@@ -570,9 +582,9 @@ mod tests {
         ]);
         let v = rule_violations(&r);
         assert_eq!(v.len(), 3, "{v:?}");
-        assert!(v[0].starts_with("case 5.1:"));
-        assert!(v[1].starts_with("case 6.4.1:"));
-        assert!(v[2].starts_with("case 9.1.1:"));
+        let ids: Vec<String> = v.iter().map(|(id, _)| id.to_string()).collect();
+        assert_eq!(ids, ["5.1", "6.4.1", "9.1.1"]);
+        assert!(v[0].1.starts_with("case 5.1: behavior NON-STRICT"));
     }
 
     #[test]
