@@ -1,0 +1,1358 @@
+//! The action flows of spec §6 and the action semantics of §5.8–§5.10, step by step.
+
+mod common;
+
+use common::*;
+use wspc::frame::Opcode;
+use wspc::{
+    ActionId, ActionKind, BufferType, CloseStatus, Completed, Error, HResult, Misuse, Property,
+    ProtocolError, Queue, Role, Session,
+};
+
+fn is_state<T: core::fmt::Debug>(r: Result<T, Error>) {
+    let e = r.expect_err("expected InvalidState");
+    assert!(matches!(e, Error::Misuse(Misuse::InvalidState(_))), "{e:?}");
+    assert_eq!(e.hresult(), HResult::E_INVALID_PROTOCOL_OPERATION);
+}
+
+fn done(s: &mut Ws, snap: &Snap, n: usize) -> Option<Completed<Vec<u8>, u32>> {
+    s.complete_action(snap.id(), n).unwrap()
+}
+
+// ----- §6.1 one send --------------------------------------------------------------------------
+
+#[test]
+fn server_send_flow_two_buffers_payload_is_callers_memory() {
+    let mut s = server().session;
+    let payload = pattern(1000);
+    let ptr = payload.as_ptr() as usize;
+    s.send(BufferType::BinaryMessage, Some(payload), 7).unwrap();
+    let a = next(&mut s, Queue::Send).unwrap();
+    let Snap::Send {
+        buffer_type,
+        context,
+        bufs,
+        ptrs,
+        ..
+    } = &a
+    else {
+        panic!("{a:?}");
+    };
+    assert_eq!(*buffer_type, BufferType::BinaryMessage);
+    assert_eq!(*context, Some(7));
+    assert_eq!(bufs.len(), 2);
+    assert_eq!(bufs[0], [0x82, 0x7E, 0x03, 0xE8]);
+    assert_eq!(bufs[1], pattern(1000));
+    assert_eq!(
+        ptrs[1], ptr,
+        "the payload buffer is the caller's own memory"
+    );
+    assert_eq!(done(&mut s, &a, a.total()), None);
+    let d = next(&mut s, Queue::Send).unwrap();
+    assert_eq!(
+        d,
+        Snap::SendDone {
+            id: d.id(),
+            buffer_type: BufferType::BinaryMessage,
+            context: 7,
+            payload: Some(pattern(1000)),
+            close_status: None,
+            sent: true,
+        }
+    );
+    let back = done(&mut s, &d, 0).unwrap();
+    assert_eq!(back.context, 7);
+    let buf = back.buffer.unwrap();
+    assert_eq!(
+        buf.as_ptr() as usize,
+        ptr,
+        "the caller gets its buffer back"
+    );
+    assert_eq!(buf, pattern(1000));
+    assert_eq!(next(&mut s, Queue::Send).unwrap(), Snap::NoAction);
+    assert_eq!(next(&mut s, Queue::All).unwrap(), Snap::NoAction);
+}
+
+#[test]
+fn client_send_masked_copy_in_chunks_of_send_buffer_size() {
+    let mut c = open(Role::Client, &[Property::SendBufferSize(256)]).session;
+    let payload = pattern(1000);
+    let range = payload.as_ptr() as usize..payload.as_ptr() as usize + payload.len();
+    c.send(BufferType::BinaryMessage, Some(payload), 3).unwrap();
+    let mut wire = Vec::new();
+    let mut shapes = Vec::new();
+    loop {
+        let a = next(&mut c, Queue::Send).unwrap();
+        match &a {
+            Snap::Send {
+                context,
+                bufs,
+                ptrs,
+                buffer_type,
+                ..
+            } => {
+                assert_eq!(*context, Some(3));
+                assert_eq!(*buffer_type, BufferType::BinaryMessage);
+                for (b, p) in bufs.iter().zip(ptrs) {
+                    assert!(b.len() <= 256);
+                    assert!(
+                        !range.contains(p),
+                        "the caller's buffer is never sent masked"
+                    );
+                }
+                shapes.push(bufs.iter().map(Vec::len).collect::<Vec<_>>());
+                wire.extend(a.bytes());
+                done(&mut c, &a, a.total());
+            }
+            Snap::SendDone {
+                context,
+                sent,
+                payload,
+                ..
+            } => {
+                assert_eq!((*context, *sent), (3, true));
+                // The caller's buffer was not masked in place.
+                assert_eq!(payload.as_deref(), Some(&pattern(1000)[..]));
+                let back = done(&mut c, &a, 0).unwrap();
+                assert_eq!(back.buffer, Some(pattern(1000)));
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Header and first chunk together, then chunks of at most the send buffer size.
+    assert_eq!(
+        shapes,
+        [vec![8, 256], vec![256], vec![256], vec![232]],
+        "{shapes:?}"
+    );
+    let frames = parse_frames(&wire);
+    assert_eq!(frames.len(), 1);
+    assert!(frames[0].header.mask.is_some());
+    assert_eq!(frames[0].payload, pattern(1000));
+    // The peer decodes it.
+    let mut s = server();
+    let got = s.feed(&wire).unwrap();
+    assert_eq!(message(&got), (BufferType::BinaryMessage, pattern(1000)));
+}
+
+#[test]
+fn capacity_one_sends_header_then_payload() {
+    // Server: the header, then the caller's payload, as two actions.
+    let mut s = server().session;
+    let payload = pattern(300);
+    let ptr = payload.as_ptr() as usize;
+    s.send(BufferType::Utf8Message, Some(b"x".repeat(300)), 1)
+        .unwrap();
+    s.send(BufferType::BinaryMessage, Some(payload), 2).unwrap();
+    let mut wire = Vec::new();
+    let mut shapes = Vec::new();
+    let mut payload_ptrs = Vec::new();
+    loop {
+        let a = next_cap(&mut s, Queue::Send, 1).unwrap();
+        match &a {
+            Snap::Send { bufs, ptrs, .. } => {
+                assert_eq!(bufs.len(), 1);
+                shapes.push(bufs[0].len());
+                payload_ptrs.push(ptrs[0]);
+                wire.extend(a.bytes());
+                done(&mut s, &a, a.total());
+            }
+            Snap::SendDone { sent, .. } => {
+                assert!(sent);
+                done(&mut s, &a, 0);
+            }
+            Snap::NoAction => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(shapes, [4, 300, 4, 300]);
+    assert_eq!(payload_ptrs[3], ptr);
+    let mut c = client();
+    let got = c.feed(&wire).unwrap();
+    assert_eq!(
+        got,
+        [
+            Got::Piece(BufferType::Utf8Message, b"x".repeat(300)),
+            Got::Piece(BufferType::BinaryMessage, pattern(300)),
+        ]
+    );
+
+    // Client and automatic pongs, both directions, through a pair with capacity 1.
+    let mut p = Pair::new(&[Property::SendBufferSize(64)], &[]);
+    p.client.capacity = 1;
+    p.server.capacity = 1;
+    p.client
+        .session
+        .send(BufferType::BinaryMessage, Some(pattern(500)), 1)
+        .unwrap();
+    p.server
+        .session
+        .send(BufferType::PingPong, None, 2)
+        .unwrap();
+    p.client
+        .inbox
+        .extend(server_frame(true, Opcode::Ping, b"abc"));
+    p.exchange();
+    assert!(p.client.writes.iter().all(|w| w.len() == 1));
+    assert!(p.server.writes.iter().all(|w| w.len() == 1));
+    let frames = p.client.wire_frames();
+    let pongs: Vec<&[u8]> = frames
+        .iter()
+        .filter(|f| f.opcode() == Opcode::Pong)
+        .map(|f| &f.payload[..])
+        .collect();
+    assert_eq!(pongs.len(), 2, "{frames:?}");
+    assert!(pongs.contains(&&b"abc"[..]) && pongs.contains(&&b""[..]));
+    let (pieces, pongs): (Vec<Got>, Vec<Got>) = p
+        .server
+        .got
+        .iter()
+        .cloned()
+        .partition(|g| matches!(g, Got::Piece(..)));
+    // The server's ping was answered, and so was the crafted one (the client's pong of it
+    // reached the server too).
+    assert_eq!(pongs.len(), 2, "{pongs:?}");
+    assert!(pongs.contains(&Got::Pong(vec![])) && pongs.contains(&Got::Pong(b"abc".to_vec())));
+    assert_eq!(message(&pieces), (BufferType::BinaryMessage, pattern(500)));
+    assert_eq!(p.client.sends_done, [1]);
+    assert_eq!(p.server.sends_done, [2]);
+}
+
+#[test]
+fn capacity_zero_is_invalid_argument() {
+    for mut side in [client(), server()] {
+        side.session
+            .send(BufferType::BinaryMessage, Some(vec![1]), 1)
+            .unwrap();
+        let e = side
+            .session
+            .get_action_with_capacity(Queue::All, 0)
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Misuse(Misuse::InvalidArgument(_))),
+            "{e:?}"
+        );
+        assert_eq!(e.hresult(), HResult::E_INVALIDARG);
+        // Nothing was handed out: the send is still there.
+        assert_eq!(
+            next(&mut side.session, Queue::All).unwrap().kind(),
+            ActionKind::SendToNetwork
+        );
+    }
+}
+
+#[test]
+fn send_complete_echoes_the_send() {
+    let mut s = server().session;
+    s.send(BufferType::Utf8Fragment, Some(b"ab".to_vec()), 1)
+        .unwrap();
+    s.send(BufferType::Utf8Message, Some(vec![]), 2).unwrap();
+    s.send(BufferType::PingPong, None, 3).unwrap();
+    s.send(BufferType::UnsolicitedPong, None, 4).unwrap();
+    s.send_close(CloseStatus(4001), Some(b"why".to_vec()), 5)
+        .unwrap();
+    let mut echoes = Vec::new();
+    loop {
+        let a = next(&mut s, Queue::Send).unwrap();
+        match &a {
+            Snap::Send { .. } => {
+                done(&mut s, &a, a.total());
+            }
+            Snap::SendDone {
+                buffer_type,
+                context,
+                payload,
+                close_status,
+                sent,
+                ..
+            } => {
+                assert!(sent);
+                echoes.push((*buffer_type, *context, payload.clone(), *close_status));
+                done(&mut s, &a, 0);
+            }
+            Snap::NoAction => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        echoes,
+        [
+            (BufferType::Utf8Fragment, 1, Some(b"ab".to_vec()), None),
+            (BufferType::Utf8Message, 2, Some(vec![]), None),
+            (BufferType::PingPong, 3, None, None),
+            (BufferType::UnsolicitedPong, 4, None, None),
+            (
+                BufferType::Close,
+                5,
+                Some(b"why".to_vec()),
+                Some(CloseStatus(4001))
+            ),
+        ]
+    );
+}
+
+// ----- §6.2 one receive -----------------------------------------------------------------------
+
+#[test]
+fn receive_flow_read_then_indicate() {
+    let mut c = client().session;
+    c.receive(5).unwrap();
+    let r = next(&mut c, Queue::Receive).unwrap();
+    let Snap::Read { context, len, .. } = r else {
+        panic!("{r:?}");
+    };
+    assert_eq!((context, len), (5, 4096));
+    // While the read is outstanding, the receive queue has nothing else.
+    assert_eq!(next(&mut c, Queue::Receive).unwrap(), Snap::NoAction);
+    fill(&mut c, r.id(), &server_frame(true, Opcode::Text, b"Hello"));
+    let d = next(&mut c, Queue::Receive).unwrap();
+    let Snap::RecvDone {
+        buffer_type,
+        context,
+        data,
+        close_status,
+        ..
+    } = &d
+    else {
+        panic!("{d:?}");
+    };
+    assert_eq!(
+        (*buffer_type, *context, &data[..], *close_status),
+        (BufferType::Utf8Message, 5, &b"Hello"[..], None)
+    );
+    assert_eq!(
+        done(&mut c, &d, 0),
+        Some(Completed {
+            context: 5,
+            buffer: None
+        })
+    );
+    // Nothing more until a new receive is posted.
+    assert_eq!(next(&mut c, Queue::Receive).unwrap(), Snap::NoAction);
+    assert_eq!(next(&mut c, Queue::All).unwrap(), Snap::NoAction);
+}
+
+#[test]
+fn surplus_bytes_serve_later_receives_without_network_read() {
+    let mut c = client().session;
+    let bytes = [
+        server_frame(true, Opcode::Text, b"one"),
+        server_frame(true, Opcode::Binary, b"two"),
+        server_frame(true, Opcode::Pong, b"three"),
+        server_frame(true, Opcode::Close, &close_payload(1000, b"four")),
+    ]
+    .concat();
+    c.receive(1).unwrap();
+    let r = next(&mut c, Queue::Receive).unwrap();
+    assert_eq!(fill(&mut c, r.id(), &bytes), bytes.len());
+    let mut seen = Vec::new();
+    for ctx in 1..=4 {
+        if ctx > 1 {
+            c.receive(ctx).unwrap();
+        }
+        let d = next(&mut c, Queue::Receive).unwrap();
+        let Snap::RecvDone {
+            buffer_type,
+            context,
+            data,
+            close_status,
+            ..
+        } = &d
+        else {
+            panic!("receive {ctx} needed a network read: {d:?}");
+        };
+        assert_eq!(*context, ctx);
+        seen.push((*buffer_type, data.clone(), *close_status));
+        done(&mut c, &d, 0);
+    }
+    assert_eq!(
+        seen,
+        [
+            (BufferType::Utf8Message, b"one".to_vec(), None),
+            (BufferType::BinaryMessage, b"two".to_vec(), None),
+            (BufferType::PingPong, b"three".to_vec(), None),
+            (BufferType::Close, b"four".to_vec(), Some(CloseStatus(1000))),
+        ]
+    );
+}
+
+#[test]
+fn pieces_never_exceed_receive_buffer_size() {
+    for rbs in [256u32, 1000, 4096] {
+        let mut p = Pair::new(&[Property::ReceiveBufferSize(rbs)], &[]);
+        p.server
+            .session
+            .send(BufferType::BinaryMessage, Some(pattern(5000)), 1)
+            .unwrap();
+        p.run_server();
+        let got = p.client.receive_all().unwrap();
+        assert!(got.len() >= 5000 / rbs as usize);
+        for g in &got {
+            let Got::Piece(_, d) = g else { panic!() };
+            assert!(d.len() <= rbs as usize, "piece of {} > {rbs}", d.len());
+        }
+        assert!(p.client.reads.iter().all(|&n| n <= rbs as usize));
+        assert_eq!(message(&got), (BufferType::BinaryMessage, pattern(5000)));
+    }
+    // A caller buffer bigger than the receive buffer does not make pieces bigger.
+    let mut c = open(Role::Client, &[Property::ReceiveBufferSize(256)]);
+    c.inbox = server_frame(true, Opcode::Binary, &pattern(1000));
+    let mut total = Vec::new();
+    while total.len() < 1000 {
+        c.session.receive_into(vec![0; 4096], 1).unwrap();
+        let before = c.got.len();
+        c.drive_alone();
+        let Got::Piece(_, d) = &c.got[before] else {
+            panic!()
+        };
+        assert!(d.len() <= 256);
+        total.extend_from_slice(d);
+    }
+    assert_eq!(total, pattern(1000));
+}
+
+#[test]
+fn piece_delivered_before_frame_fully_arrived() {
+    for role in [Role::Client, Role::Server] {
+        let data = pattern(1000);
+        let frame = frame_to(role, true, Opcode::Binary, &data);
+        let header = frame.len() - 1000;
+        let mut s = open(role, &[]).session;
+        s.receive(1).unwrap();
+        let r = next(&mut s, Queue::Receive).unwrap();
+        fill(&mut s, r.id(), &frame[..header + 10]);
+        let d = next(&mut s, Queue::Receive).unwrap();
+        let Snap::RecvDone {
+            buffer_type,
+            data: piece,
+            ..
+        } = &d
+        else {
+            panic!("{d:?}");
+        };
+        assert_eq!(*buffer_type, BufferType::BinaryFragment);
+        assert_eq!(piece[..], data[..10]);
+        done(&mut s, &d, 0);
+        // The rest, in one more read.
+        s.receive(2).unwrap();
+        let r = next(&mut s, Queue::Receive).unwrap();
+        fill(&mut s, r.id(), &frame[header + 10..]);
+        let d = next(&mut s, Queue::Receive).unwrap();
+        let Snap::RecvDone {
+            buffer_type,
+            data: piece,
+            ..
+        } = &d
+        else {
+            panic!("{d:?}");
+        };
+        assert_eq!(*buffer_type, BufferType::BinaryMessage);
+        assert_eq!(piece[..], data[10..]);
+    }
+}
+
+#[test]
+fn receive_into_a_small_caller_buffer() {
+    for role in [Role::Client, Role::Server] {
+        let text = "héllo wörld ✓ 𝄞".repeat(5);
+        let mut side = open(role, &[]);
+        side.inbox = frame_to(role, true, Opcode::Text, text.as_bytes());
+        let mut got = Vec::new();
+        loop {
+            let buf = vec![0u8; 7];
+            let ptr = buf.as_ptr() as usize;
+            side.session.receive_into(buf, 9).unwrap();
+            let piece = loop {
+                let a = next(&mut side.session, Queue::Receive).unwrap();
+                match &a {
+                    Snap::Read { .. } => {
+                        let n = side.inbox.len();
+                        let used = fill(&mut side.session, a.id(), &side.inbox);
+                        side.inbox.drain(..used.min(n));
+                    }
+                    Snap::RecvDone { .. } => break a,
+                    other => panic!("{other:?}"),
+                }
+            };
+            let Snap::RecvDone {
+                buffer_type,
+                data,
+                ptr: at,
+                context,
+                ..
+            } = &piece
+            else {
+                unreachable!()
+            };
+            assert_eq!(*context, 9);
+            assert!(data.len() <= 7 && !data.is_empty());
+            assert_eq!(*at, ptr, "the piece is in the caller's buffer");
+            got.push(Got::Piece(*buffer_type, data.clone()));
+            let back = done(&mut side.session, &piece, 0).unwrap();
+            let buf = back.buffer.expect("the caller's buffer comes back");
+            assert_eq!(buf.as_ptr() as usize, ptr);
+            assert_eq!(buf[..data.len()], data[..]);
+            if buffer_type.is_final() {
+                break;
+            }
+        }
+        assert_eq!(
+            message(&got),
+            (BufferType::Utf8Message, text.as_bytes().to_vec())
+        );
+    }
+    // Pongs and closes still point into the internal buffer, whole.
+    let mut c = client();
+    c.inbox = [
+        server_frame(true, Opcode::Pong, b"a long pong payload"),
+        server_frame(true, Opcode::Close, &close_payload(1000, b"a long reason")),
+    ]
+    .concat();
+    c.session.receive_into(vec![0; 2], 1).unwrap();
+    c.session.receive_into(vec![0; 2], 2).unwrap();
+    c.drive_alone();
+    assert_eq!(
+        c.got,
+        [
+            Got::Pong(b"a long pong payload".to_vec()),
+            Got::Close(1000, b"a long reason".to_vec())
+        ]
+    );
+    assert_eq!(c.recvs_done, [1, 2]);
+    // An empty buffer is refused.
+    let e = c.session.receive_into(vec![], 3).unwrap_err();
+    assert!(matches!(e, Error::Misuse(Misuse::InvalidArgument(_))));
+}
+
+// ----- §6.3 pieces, fragments, large messages -------------------------------------------------
+
+fn transfer(rbs: u32, sbs: u32, read_size: usize, parts: &[(BufferType, Vec<u8>)]) {
+    let props = [
+        Property::ReceiveBufferSize(rbs),
+        Property::SendBufferSize(sbs),
+    ];
+    let mut p = Pair::new(&props, &props);
+    for (from_client, ctx) in [(true, 1), (false, 2)] {
+        let (tx, rx) = if from_client {
+            (&mut p.client, &mut p.server)
+        } else {
+            (&mut p.server, &mut p.client)
+        };
+        rx.read_size = read_size;
+        for (i, (t, d)) in parts.iter().enumerate() {
+            tx.session
+                .send(*t, Some(d.clone()), ctx * 100 + i as u32)
+                .unwrap();
+        }
+        tx.drive(&mut rx.inbox);
+        let want: Vec<u32> = (0..parts.len() as u32).map(|i| ctx * 100 + i).collect();
+        assert_eq!(tx.sends_done, want);
+        if from_client {
+            // Masked copies: never more than the send buffer at once.
+            assert!(tx
+                .writes
+                .iter()
+                .flatten()
+                .all(|&n| n <= (sbs as usize).max(14)));
+        }
+        let got = rx.receive_all().unwrap();
+        for g in &got {
+            let Got::Piece(_, d) = g else { panic!("{g:?}") };
+            assert!(d.len() <= rbs as usize);
+        }
+        let (t, data) = message(&got);
+        assert_eq!(t, parts.last().unwrap().0);
+        assert_eq!(
+            data,
+            parts
+                .iter()
+                .flat_map(|(_, d)| d.clone())
+                .collect::<Vec<_>>()
+        );
+        tx.sends_done.clear();
+        tx.writes.clear();
+        assert!(rx.inbox.is_empty());
+    }
+}
+
+#[test]
+fn large_fragmented_messages_across_buffer_sizes() {
+    let binary = [
+        (BufferType::BinaryFragment, pattern(3000)),
+        (BufferType::BinaryFragment, vec![]),
+        (BufferType::BinaryFragment, pattern(70_000)),
+        (BufferType::BinaryMessage, pattern(1)),
+    ];
+    let text_bytes = "aé€𝄞".repeat(3000).into_bytes();
+    // Split inside characters on purpose.
+    let text = [
+        (BufferType::Utf8Fragment, text_bytes[..4001].to_vec()),
+        (BufferType::Utf8Fragment, text_bytes[4001..9999].to_vec()),
+        (BufferType::Utf8Message, text_bytes[9999..].to_vec()),
+    ];
+    for (rbs, sbs) in [
+        (256, 16),
+        (256, 256),
+        (1024, 4096),
+        (4096, 4096),
+        (65536, 65536),
+    ] {
+        for read_size in [usize::MAX, 1000] {
+            transfer(rbs, sbs, read_size, &binary);
+            transfer(rbs, sbs, read_size, &text);
+        }
+    }
+    // Tiny reads on a smaller message.
+    transfer(
+        256,
+        16,
+        7,
+        &[(BufferType::Utf8Message, text_bytes[..4000].to_vec())],
+    );
+    transfer(256, 16, 3, &[(BufferType::BinaryMessage, pattern(2000))]);
+}
+
+// ----- §6.4 control frames --------------------------------------------------------------------
+
+#[test]
+fn ping_answered_on_receive_queue_without_app_context() {
+    for role in [Role::Client, Role::Server] {
+        let mut s = open(role, &[]).session;
+        s.receive(3).unwrap();
+        let r = next(&mut s, Queue::Receive).unwrap();
+        assert_eq!(r.kind(), ActionKind::ReceiveFromNetwork);
+        fill(
+            &mut s,
+            r.id(),
+            &frame_to(role, true, Opcode::Ping, b"are you there"),
+        );
+        // Not on the send queue.
+        assert_eq!(next(&mut s, Queue::Send).unwrap(), Snap::NoAction);
+        // On the receive queue, before anything else, without the receive's context.
+        let pong = next(&mut s, Queue::Receive).unwrap();
+        let Snap::Send {
+            buffer_type,
+            context,
+            ..
+        } = &pong
+        else {
+            panic!("{pong:?}");
+        };
+        assert_eq!((*buffer_type, *context), (BufferType::PingPong, None));
+        let frames = parse_frames(&pong.bytes());
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].opcode(), Opcode::Pong);
+        assert_eq!(frames[0].payload, b"are you there");
+        // The ping is never reported: while the pong is written, the receive goes back to the
+        // network.
+        let r = next(&mut s, Queue::Receive).unwrap();
+        assert!(matches!(r, Snap::Read { context: 3, .. }), "{r:?}");
+        assert_eq!(done(&mut s, &pong, pong.total()), None);
+        assert_eq!(next(&mut s, Queue::Receive).unwrap(), Snap::NoAction);
+    }
+}
+
+#[test]
+fn pong_waits_for_the_app_frame_on_the_wire_but_not_for_a_read() {
+    let mut s = open(Role::Client, &[Property::SendBufferSize(16)]).session;
+    s.send(BufferType::BinaryMessage, Some(pattern(40)), 50)
+        .unwrap();
+    s.receive(3).unwrap();
+    let r = next(&mut s, Queue::Receive).unwrap();
+    fill(&mut s, r.id(), &server_frame(true, Opcode::Ping, b"p"));
+    // The app's frame starts first and is written in three pieces.
+    let mut wire = Vec::new();
+    let first = next(&mut s, Queue::Send).unwrap();
+    assert!(
+        matches!(
+            first,
+            Snap::Send {
+                context: Some(50),
+                ..
+            }
+        ),
+        "{first:?}"
+    );
+    // Mid-frame, the receive queue offers a read, not the pong.
+    let read = next(&mut s, Queue::Receive).unwrap();
+    assert!(matches!(read, Snap::Read { context: 3, .. }), "{read:?}");
+    wire.extend(first.bytes());
+    done(&mut s, &first, first.total());
+    for _ in 0..2 {
+        assert_eq!(next(&mut s, Queue::Receive).unwrap(), Snap::NoAction);
+        let a = next(&mut s, Queue::Send).unwrap();
+        wire.extend(a.bytes());
+        done(&mut s, &a, a.total());
+    }
+    // Frame done: the pong goes out although the read is still waiting.
+    let pong = next(&mut s, Queue::Receive).unwrap();
+    assert!(matches!(pong, Snap::Send { context: None, .. }), "{pong:?}");
+    wire.extend(pong.bytes());
+    let frames = parse_frames(&wire);
+    assert_eq!(frames.len(), 2);
+    assert_eq!(frames[0].payload, pattern(40));
+    assert_eq!(
+        (frames[1].opcode(), &frames[1].payload[..]),
+        (Opcode::Pong, &b"p"[..])
+    );
+}
+
+#[test]
+fn app_send_waits_behind_an_outstanding_auto_pong() {
+    let mut c = client().session;
+    c.receive(1).unwrap();
+    let r = next(&mut c, Queue::Receive).unwrap();
+    fill(&mut c, r.id(), &server_frame(true, Opcode::Ping, b"p"));
+    let pong = next(&mut c, Queue::Receive).unwrap();
+    assert_eq!(pong.kind(), ActionKind::SendToNetwork);
+    c.send(BufferType::BinaryMessage, Some(b"x".to_vec()), 2)
+        .unwrap();
+    assert_eq!(next(&mut c, Queue::Send).unwrap(), Snap::NoAction);
+    done(&mut c, &pong, pong.total());
+    let app = next(&mut c, Queue::Send).unwrap();
+    assert!(
+        matches!(
+            app,
+            Snap::Send {
+                context: Some(2),
+                ..
+            }
+        ),
+        "{app:?}"
+    );
+}
+
+#[test]
+fn pong_and_close_complete_the_receive() {
+    let mut c = client().session;
+    let bytes = [
+        server_frame(true, Opcode::Pong, b"pp"),
+        server_frame(true, Opcode::Pong, b""),
+        server_frame(true, Opcode::Close, b""),
+    ]
+    .concat();
+    c.receive(1).unwrap();
+    let r = next(&mut c, Queue::Receive).unwrap();
+    fill(&mut c, r.id(), &bytes);
+    let mut seen = Vec::new();
+    for ctx in 1..=3 {
+        if ctx > 1 {
+            c.receive(ctx).unwrap();
+        }
+        let d = next(&mut c, Queue::Receive).unwrap();
+        let Snap::RecvDone {
+            buffer_type,
+            context,
+            data,
+            close_status,
+            ..
+        } = d.clone()
+        else {
+            panic!("{d:?}");
+        };
+        seen.push((buffer_type, context, data, close_status));
+        done(&mut c, &d, 0);
+    }
+    assert_eq!(
+        seen,
+        [
+            (BufferType::PingPong, 1, b"pp".to_vec(), None),
+            (BufferType::PingPong, 2, vec![], None),
+            (BufferType::Close, 3, vec![], Some(CloseStatus::EMPTY)),
+        ]
+    );
+    assert!(c.close_received());
+    is_state(c.receive(4));
+    // No automatic close reply.
+    assert_eq!(next(&mut c, Queue::All).unwrap(), Snap::NoAction);
+}
+
+// ----- §5.9 completion counts -----------------------------------------------------------------
+
+#[test]
+fn short_completion_cancels_send() {
+    for role in [Role::Client, Role::Server] {
+        let mut s = open(role, &[Property::SendBufferSize(64)]).session;
+        s.send(BufferType::BinaryMessage, Some(pattern(200)), 1)
+            .unwrap();
+        s.send(BufferType::BinaryMessage, Some(pattern(5)), 2)
+            .unwrap();
+        s.receive(3).unwrap();
+        let a = next(&mut s, Queue::Send).unwrap();
+        done(&mut s, &a, a.total() - 1);
+        let d = next(&mut s, Queue::Send).unwrap();
+        assert!(
+            matches!(
+                d,
+                Snap::SendDone {
+                    context: 1,
+                    sent: false,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
+        assert_eq!(done(&mut s, &d, 0).unwrap().buffer, Some(pattern(200)));
+        // The send queued behind it is drained, not sent.
+        let d = next(&mut s, Queue::Send).unwrap();
+        assert!(
+            matches!(
+                d,
+                Snap::SendDone {
+                    context: 2,
+                    sent: false,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
+        done(&mut s, &d, 0);
+        assert_eq!(next(&mut s, Queue::Send).unwrap(), Snap::NoAction);
+        is_state(s.send(BufferType::BinaryMessage, Some(vec![1]), 4));
+        is_state(s.send_close(CloseStatus::SUCCESS, None, 5));
+        is_state(s.send(BufferType::PingPong, None, 6));
+        // Receiving still works.
+        let r = next(&mut s, Queue::Receive).unwrap();
+        fill(&mut s, r.id(), &frame_to(role, true, Opcode::Binary, b"in"));
+        let d = next(&mut s, Queue::Receive).unwrap();
+        assert!(matches!(d, Snap::RecvDone { context: 3, .. }), "{d:?}");
+    }
+    // A client cancelled in its second chunk.
+    let mut c = open(Role::Client, &[Property::SendBufferSize(16)]).session;
+    c.send(BufferType::BinaryMessage, Some(pattern(100)), 1)
+        .unwrap();
+    let a = next(&mut c, Queue::Send).unwrap();
+    done(&mut c, &a, a.total());
+    let a = next(&mut c, Queue::Send).unwrap();
+    assert_eq!(a.total(), 16);
+    done(&mut c, &a, 3);
+    let d = next(&mut c, Queue::Send).unwrap();
+    assert!(
+        matches!(
+            d,
+            Snap::SendDone {
+                context: 1,
+                sent: false,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn zero_byte_read_completes_receive_as_1006_and_aborts() {
+    for role in [Role::Client, Role::Server] {
+        let mut s = open(role, &[]).session;
+        s.receive(4).unwrap();
+        s.receive(5).unwrap();
+        s.send(BufferType::BinaryMessage, Some(vec![1, 2]), 6)
+            .unwrap();
+        let r = next(&mut s, Queue::Receive).unwrap();
+        assert_eq!(done(&mut s, &r, 0), None);
+        assert!(s.is_aborted());
+        assert!(!s.is_open());
+        let mut seen = Vec::new();
+        loop {
+            let a = next(&mut s, Queue::All).unwrap();
+            match &a {
+                Snap::NoAction => break,
+                Snap::RecvDone {
+                    buffer_type,
+                    context,
+                    data,
+                    close_status,
+                    ..
+                } => {
+                    assert_eq!(*buffer_type, BufferType::Close);
+                    assert!(data.is_empty());
+                    seen.push((*context, *close_status));
+                }
+                Snap::SendDone { context, sent, .. } => {
+                    assert!(!sent);
+                    seen.push((*context, None));
+                }
+                other => panic!("network action after end of stream: {other:?}"),
+            }
+            done(&mut s, &a, 0);
+        }
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                (4, Some(CloseStatus::ABORTED)),
+                (5, Some(CloseStatus::ABORTED)),
+                (6, None)
+            ]
+        );
+        is_state(s.receive(7));
+        is_state(s.send(BufferType::BinaryMessage, None, 8));
+    }
+}
+
+// ----- §5.10 abort ----------------------------------------------------------------------------
+
+#[test]
+fn abort_drains_queued_sends_and_receives_then_no_action() {
+    for role in [Role::Client, Role::Server] {
+        let mut s = open(role, &[Property::SendBufferSize(16)]).session;
+        // Send 1 done, send 2 mid-frame with a write outstanding, sends 3 and 4 queued;
+        // receive 10 waiting on a read, receive 11 queued.
+        s.send(BufferType::BinaryMessage, Some(vec![1]), 1).unwrap();
+        s.send(BufferType::BinaryMessage, Some(pattern(100)), 2)
+            .unwrap();
+        s.send(BufferType::Utf8Message, Some(b"q".to_vec()), 3)
+            .unwrap();
+        s.send_close(CloseStatus::SUCCESS, None, 4).unwrap();
+        s.receive(10).unwrap();
+        s.receive(11).unwrap();
+        let a = next(&mut s, Queue::Send).unwrap();
+        done(&mut s, &a, a.total());
+        let d = next(&mut s, Queue::Send).unwrap();
+        assert!(matches!(
+            d,
+            Snap::SendDone {
+                context: 1,
+                sent: true,
+                ..
+            }
+        ));
+        assert_eq!(done(&mut s, &d, 0).unwrap().context, 1);
+        let header = next_cap(&mut s, Queue::Send, 1).unwrap();
+        done(&mut s, &header, header.total());
+        let write = next(&mut s, Queue::Send).unwrap();
+        assert_eq!(write.kind(), ActionKind::SendToNetwork);
+        let read = next(&mut s, Queue::Receive).unwrap();
+        assert_eq!(read.kind(), ActionKind::ReceiveFromNetwork);
+
+        s.abort();
+        assert!(s.is_aborted());
+        // Outstanding actions are still completed normally (the driver cancels its I/O).
+        assert_eq!(done(&mut s, &write, 0), None);
+        fill(
+            &mut s,
+            read.id(),
+            &frame_to(role, true, Opcode::Binary, b"late"),
+        );
+
+        let mut sends = Vec::new();
+        loop {
+            let a = next(&mut s, Queue::Send).unwrap();
+            match &a {
+                Snap::NoAction => break,
+                Snap::SendDone { context, sent, .. } => sends.push((*context, *sent)),
+                other => panic!("{other:?}"),
+            }
+            assert!(done(&mut s, &a, 0).is_some());
+        }
+        assert_eq!(sends, [(2, false), (3, false), (4, false)], "{role:?}");
+        let mut recvs = Vec::new();
+        loop {
+            let a = next(&mut s, Queue::Receive).unwrap();
+            match &a {
+                Snap::NoAction => break,
+                Snap::RecvDone {
+                    context,
+                    buffer_type,
+                    close_status,
+                    data,
+                    ..
+                } => {
+                    assert!(data.is_empty());
+                    recvs.push((*context, *buffer_type, *close_status));
+                }
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(done(&mut s, &a, 0).unwrap().buffer, None);
+        }
+        let aborted = Some(CloseStatus::ABORTED);
+        assert_eq!(
+            recvs,
+            [
+                (10, BufferType::Close, aborted),
+                (11, BufferType::Close, aborted)
+            ]
+        );
+        assert_eq!(next(&mut s, Queue::All).unwrap(), Snap::NoAction);
+        is_state(s.send(BufferType::PingPong, None, 20));
+        is_state(s.receive(21));
+        is_state(s.send_close(CloseStatus::SUCCESS, None, 22));
+    }
+}
+
+#[test]
+fn abort_drops_a_pending_auto_pong() {
+    let mut c = client().session;
+    c.receive(1).unwrap();
+    let r = next(&mut c, Queue::Receive).unwrap();
+    fill(&mut c, r.id(), &server_frame(true, Opcode::Ping, b"p"));
+    c.abort();
+    let d = next(&mut c, Queue::All).unwrap();
+    assert!(
+        matches!(
+            d,
+            Snap::RecvDone {
+                context: 1,
+                buffer_type: BufferType::Close,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+    done(&mut c, &d, 0);
+    assert_eq!(next(&mut c, Queue::All).unwrap(), Snap::NoAction);
+}
+
+#[test]
+fn abort_before_handshake_is_a_no_op() {
+    let mut c: Ws = Session::client(&[]).unwrap();
+    c.abort();
+    assert!(!c.is_aborted());
+    let req = c.begin_client_handshake(&[], &[], &[]).unwrap();
+    c.abort();
+    assert!(!c.is_aborted());
+    let mut r = refs(&req);
+    r.push(hdr("Host", "h"));
+    let mut s: Ws = Session::server(&[]).unwrap();
+    s.abort();
+    assert!(!s.is_aborted());
+    let resp = s.begin_server_handshake(None, &[], &r).unwrap();
+    c.end_client_handshake(&refs(&resp)).unwrap();
+    assert!(c.is_open() && !c.is_aborted());
+    // The handle works normally.
+    let mut p = Pair {
+        client: Side::new(c),
+        server: Side::new(s),
+    };
+    p.client
+        .session
+        .send(BufferType::Utf8Message, Some(b"hi".to_vec()), 1)
+        .unwrap();
+    p.server.session.receive(2).unwrap();
+    p.run();
+    assert_eq!(
+        p.server.got,
+        [Got::Piece(BufferType::Utf8Message, b"hi".to_vec())]
+    );
+}
+
+#[test]
+fn abort_is_idempotent() {
+    let mut s = server().session;
+    s.send(BufferType::BinaryMessage, Some(vec![1]), 1).unwrap();
+    s.receive(2).unwrap();
+    s.abort();
+    s.abort();
+    let a = next(&mut s, Queue::All).unwrap();
+    assert!(
+        matches!(
+            a,
+            Snap::SendDone {
+                context: 1,
+                sent: false,
+                ..
+            }
+        ),
+        "{a:?}"
+    );
+    s.abort();
+    // The handed-out completion is still valid after another abort.
+    done(&mut s, &a, 0);
+    s.abort();
+    let b = next(&mut s, Queue::All).unwrap();
+    assert!(matches!(b, Snap::RecvDone { context: 2, .. }), "{b:?}");
+    done(&mut s, &b, 0);
+    for _ in 0..3 {
+        s.abort();
+        assert_eq!(next(&mut s, Queue::All).unwrap(), Snap::NoAction);
+        assert!(s.is_aborted());
+    }
+}
+
+// ----- §5.8 queues and action ids -------------------------------------------------------------
+
+#[test]
+fn complete_action_with_unknown_or_completed_id() {
+    let mut s = server().session;
+    for raw in [0, 1, 999, u64::MAX] {
+        let e = s.complete_action(ActionId::from_raw(raw), 0).unwrap_err();
+        assert_eq!(e, Error::Misuse(Misuse::UnknownAction));
+        assert_eq!(e.hresult(), HResult::E_INVALIDARG);
+    }
+    s.send(BufferType::BinaryMessage, Some(vec![1]), 1).unwrap();
+    let a = next(&mut s, Queue::All).unwrap();
+    let id = a.id();
+    assert_eq!(ActionId::from_raw(id.to_raw()), id);
+    assert!(s.outstanding_action(id).is_some());
+    done(&mut s, &a, a.total());
+    assert!(s.outstanding_action(id).is_none());
+    assert_eq!(
+        s.complete_action(id, a.total()),
+        Err(Error::Misuse(Misuse::UnknownAction))
+    );
+    let d = next(&mut s, Queue::All).unwrap();
+    assert_ne!(d.id(), id);
+    done(&mut s, &d, 0);
+    assert_eq!(
+        s.complete_action(d.id(), 0),
+        Err(Error::Misuse(Misuse::UnknownAction))
+    );
+}
+
+#[test]
+fn outstanding_action_blocks_its_queue_only() {
+    let mut s = server().session;
+    s.send(BufferType::BinaryMessage, Some(vec![1]), 1).unwrap();
+    s.send(BufferType::BinaryMessage, Some(vec![2]), 2).unwrap();
+    s.receive(3).unwrap();
+    let w = next(&mut s, Queue::Send).unwrap();
+    assert_eq!(w.kind(), ActionKind::SendToNetwork);
+    assert_eq!(next(&mut s, Queue::Send).unwrap(), Snap::NoAction);
+    // The receive queue is independent.
+    let r = next(&mut s, Queue::Receive).unwrap();
+    assert_eq!(r.kind(), ActionKind::ReceiveFromNetwork);
+    assert_eq!(next(&mut s, Queue::Receive).unwrap(), Snap::NoAction);
+    assert_eq!(next(&mut s, Queue::All).unwrap(), Snap::NoAction);
+    // The handed-out action can be viewed again, unchanged.
+    let again = s.outstanding_action(w.id()).map(|a| snapshot(&a));
+    assert_eq!(again, Some(w.clone()));
+    done(&mut s, &w, w.total());
+    assert_eq!(
+        next(&mut s, Queue::Send).unwrap().kind(),
+        ActionKind::IndicateSendComplete
+    );
+    fill(&mut s, r.id(), &client_frame(true, Opcode::Binary, b"x"));
+    assert_eq!(
+        next(&mut s, Queue::Receive).unwrap().kind(),
+        ActionKind::IndicateReceiveComplete
+    );
+}
+
+#[test]
+fn separate_send_and_receive_queues_used_alternately() {
+    let mut p = Pair::new(&[Property::SendBufferSize(100)], &[]);
+    p.client.queues = vec![Queue::Send, Queue::Receive];
+    p.server.queues = vec![Queue::Receive, Queue::Send];
+    for i in 0..5u32 {
+        p.client
+            .session
+            .send(
+                BufferType::BinaryMessage,
+                Some(pattern(300 * i as usize)),
+                i,
+            )
+            .unwrap();
+        p.server
+            .session
+            .send(
+                BufferType::Utf8Message,
+                Some(format!("msg {i}").into_bytes()),
+                10 + i,
+            )
+            .unwrap();
+        p.client
+            .session
+            .send(BufferType::PingPong, None, 20 + i)
+            .unwrap();
+    }
+    p.exchange();
+    assert!(p.client.error.is_none() && p.server.error.is_none());
+    let texts: Vec<Got> = p
+        .client
+        .got
+        .iter()
+        .filter(|g| matches!(g, Got::Piece(..)))
+        .cloned()
+        .collect();
+    let want: Vec<Got> = (0..5)
+        .map(|i| Got::Piece(BufferType::Utf8Message, format!("msg {i}").into_bytes()))
+        .collect();
+    assert_eq!(texts, want);
+    let pongs = p
+        .client
+        .got
+        .iter()
+        .filter(|g| matches!(g, Got::Pong(_)))
+        .count();
+    assert_eq!(
+        pongs, 5,
+        "every ping answered through the server's receive queue"
+    );
+    let mut data = Vec::new();
+    let mut messages = 0;
+    for g in &p.server.got {
+        let Got::Piece(t, d) = g else { panic!("{g:?}") };
+        data.extend_from_slice(d);
+        if t.is_final() {
+            assert_eq!(data, pattern(300 * messages));
+            data.clear();
+            messages += 1;
+        }
+    }
+    assert_eq!(messages, 5);
+    assert_eq!(p.client.sends_done, [0, 20, 1, 21, 2, 22, 3, 23, 4, 24]);
+    assert_eq!(p.server.sends_done, [10, 11, 12, 13, 14]);
+    // Both queues were used.
+    assert!(p.client.log.contains(&ActionKind::ReceiveFromNetwork));
+    assert!(p.client.log.contains(&ActionKind::SendToNetwork));
+}
+
+#[test]
+fn protocol_error_repeats_until_abort_and_close_still_goes_out() {
+    let mut p = Pair::new(&[], &[]);
+    let c = &mut p.client.session;
+    c.receive(1).unwrap();
+    let r = next(c, Queue::Receive).unwrap();
+    fill(c, r.id(), &raw_frame(0x83, None, b"bad"));
+    let want = Error::Protocol(ProtocolError::ReservedOpcode(3));
+    for q in [Queue::Receive, Queue::All, Queue::Receive] {
+        assert_eq!(next(c, q), Err(want.clone()));
+    }
+    assert_eq!(c.fault(), Some(ProtocolError::ReservedOpcode(3)));
+    is_state(c.receive(2));
+    // Fail the connection the RFC way: a close with the error's status.
+    let status = want.close_status().unwrap();
+    assert_eq!(status, CloseStatus::PROTOCOL_ERROR);
+    c.send_close(status, Some(b"bad opcode".to_vec()), 3)
+        .unwrap();
+    let w = next(c, Queue::Send).unwrap();
+    assert_eq!(w.kind(), ActionKind::SendToNetwork);
+    p.server.inbox.extend(w.bytes());
+    done(c, &w, w.total());
+    let d = next(c, Queue::Send).unwrap();
+    assert!(matches!(
+        d,
+        Snap::SendDone {
+            context: 3,
+            sent: true,
+            ..
+        }
+    ));
+    done(c, &d, 0);
+    // Still the error on the receive queue, until the abort.
+    assert_eq!(next(c, Queue::Receive), Err(want.clone()));
+    c.abort();
+    let d = next(c, Queue::Receive).unwrap();
+    assert!(
+        matches!(
+            d,
+            Snap::RecvDone {
+                context: 1,
+                buffer_type: BufferType::Close,
+                close_status: Some(CloseStatus::ABORTED),
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+    done(c, &d, 0);
+    assert_eq!(next(c, Queue::All), Ok(Snap::NoAction));
+    // The peer sees the close code.
+    let got = p.server.receive_all().unwrap();
+    assert_eq!(got, [Got::Close(1002, b"bad opcode".to_vec())]);
+}
+
+#[test]
+fn fifo_queueing_of_sends_and_receives() {
+    let mut p = Pair::new(&[], &[]);
+    for i in 0..6u32 {
+        let t = if i % 2 == 0 {
+            BufferType::Utf8Message
+        } else {
+            BufferType::BinaryMessage
+        };
+        p.client
+            .session
+            .send(t, Some(format!("message {i}").into_bytes()), i)
+            .unwrap();
+    }
+    for i in 0..6u32 {
+        p.server.session.receive(100 + i).unwrap();
+    }
+    p.run();
+    assert_eq!(p.client.sends_done, [0, 1, 2, 3, 4, 5]);
+    assert_eq!(p.client.sends_sent, [true; 6]);
+    assert_eq!(p.server.recvs_done, [100, 101, 102, 103, 104, 105]);
+    let want: Vec<Got> = (0..6)
+        .map(|i| {
+            let t = if i % 2 == 0 {
+                BufferType::Utf8Message
+            } else {
+                BufferType::BinaryMessage
+            };
+            Got::Piece(t, format!("message {i}").into_bytes())
+        })
+        .collect();
+    assert_eq!(p.server.got, want);
+    // The frames went out in order, one after the other.
+    let frames = p.client.wire_frames();
+    assert_eq!(frames.len(), 6);
+}
+
+#[test]
+fn contexts_come_back_exactly_once_in_order() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let mut p = Pair::new(
+        &[Property::SendBufferSize(16)],
+        &[Property::ReceiveBufferSize(256)],
+    );
+    p.server.read_size = 100;
+    let seen: Rc<RefCell<Vec<(ActionKind, Option<u32>)>>> = Rc::default();
+    let log = Rc::clone(&seen);
+    p.client.inspect = Some(Box::new(move |a| {
+        let ctx = match a {
+            wspc::Action::SendToNetwork(a) => a.context.copied(),
+            wspc::Action::IndicateSendComplete(a) => Some(*a.context),
+            _ => None,
+        };
+        log.borrow_mut().push((a.kind(), ctx));
+    }));
+    for i in 0..30u32 {
+        let (t, payload) = match i % 5 {
+            0 => (BufferType::PingPong, None),
+            1 => (BufferType::BinaryMessage, Some(pattern(i as usize * 37))),
+            2 => (BufferType::Utf8Fragment, Some(b"frag".to_vec())),
+            3 => (BufferType::Utf8Message, Some(b"ment".to_vec())),
+            _ => (BufferType::UnsolicitedPong, None),
+        };
+        p.client.session.send(t, payload, i).unwrap();
+    }
+    p.run_client();
+    let all: Vec<u32> = (0..30).collect();
+    assert_eq!(p.client.sends_done, all);
+    // Every write carries the context of the send in progress, whose completion follows its
+    // last write, once.
+    let mut current = 0;
+    let mut completed = Vec::new();
+    for (kind, ctx) in seen.borrow().iter() {
+        match kind {
+            ActionKind::SendToNetwork => assert_eq!(*ctx, Some(current)),
+            ActionKind::IndicateSendComplete => {
+                assert_eq!(*ctx, Some(current));
+                completed.push(current);
+                current += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(completed, all);
+
+    let got = p.server.receive_all().unwrap();
+    assert!(p.server.inbox.is_empty());
+    // Receive contexts: each completed once, in order; the last one still waits for bytes.
+    let posted = p.server.recvs_posted;
+    let want: Vec<u32> = (1001..1000 + posted).collect();
+    assert_eq!(p.server.recvs_done, want);
+    assert_eq!(got.len(), want.len());
+    let pongs = got.iter().filter(|g| matches!(g, Got::Pong(_))).count();
+    assert_eq!(pongs, 6, "unsolicited pongs arrive as pongs");
+    let answers = p
+        .server
+        .wire_frames()
+        .iter()
+        .filter(|f| f.opcode() == Opcode::Pong)
+        .count();
+    assert_eq!(answers, 6, "every ping answered");
+}
