@@ -1299,7 +1299,8 @@ fn contexts_come_back_exactly_once_in_order() {
         &[Property::ReceiveBufferSize(256)],
     );
     p.server.read_size = 100;
-    let seen: Rc<RefCell<Vec<(ActionKind, Option<u32>)>>> = Rc::default();
+    type Log = Rc<RefCell<Vec<(ActionKind, Option<u32>)>>>;
+    let seen: Log = Rc::default();
     let log = Rc::clone(&seen);
     p.client.inspect = Some(Box::new(move |a| {
         let ctx = match a {
@@ -1355,4 +1356,268 @@ fn contexts_come_back_exactly_once_in_order() {
         .filter(|f| f.opcode() == Opcode::Pong)
         .count();
     assert_eq!(answers, 6, "every ping answered");
+}
+
+#[test]
+fn ping_while_its_predecessors_pong_is_on_the_wire_waits() {
+    for (role, capacity) in [
+        (Role::Client, 2),
+        (Role::Client, 1),
+        (Role::Server, 2),
+        (Role::Server, 1),
+    ] {
+        let mut s = open(role, &[]).session;
+        s.receive(1).unwrap();
+        let r = next(&mut s, Queue::Receive).unwrap();
+        fill(
+            &mut s,
+            r.id(),
+            &frame_to(role, true, Opcode::Ping, b"first"),
+        );
+        let mut wire = Vec::new();
+        let pong = next_cap(&mut s, Queue::Receive, capacity).unwrap();
+        assert_eq!(pong.kind(), ActionKind::SendToNetwork);
+        let mut pong = if capacity == 1 {
+            // Header alone; the payload follows as its own write.
+            wire.extend(pong.bytes());
+            done(&mut s, &pong, pong.total());
+            let payload = next_cap(&mut s, Queue::Receive, 1).unwrap();
+            assert_eq!(payload.total(), 5, "{payload:?}");
+            payload
+        } else {
+            pong
+        };
+        // A second ping arrives while the first pong is still being written.
+        let r = next_cap(&mut s, Queue::Receive, capacity).unwrap();
+        assert!(matches!(r, Snap::Read { context: 1, .. }), "{r:?}");
+        fill(
+            &mut s,
+            r.id(),
+            &frame_to(role, true, Opcode::Ping, b"second"),
+        );
+        assert_eq!(
+            next_cap(&mut s, Queue::Receive, capacity).unwrap(),
+            Snap::NoAction
+        );
+        assert_eq!(
+            next_cap(&mut s, Queue::All, capacity).unwrap(),
+            Snap::NoAction
+        );
+        // The first pong's buffers were not touched by the second ping.
+        let again = s
+            .outstanding_action(pong.id())
+            .map(|a| snapshot(&a))
+            .unwrap();
+        assert_eq!(again, pong);
+        wire.extend(pong.bytes());
+        done(&mut s, &pong, pong.total());
+        // Now the second pong.
+        loop {
+            let a = next_cap(&mut s, Queue::Receive, capacity).unwrap();
+            match a {
+                Snap::Send { .. } => {
+                    wire.extend(a.bytes());
+                    done(&mut s, &a, a.total());
+                    pong = a;
+                }
+                Snap::Read { .. } => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(pong.kind(), ActionKind::SendToNetwork);
+        let payloads: Vec<Vec<u8>> = parse_frames(&wire).into_iter().map(|f| f.payload).collect();
+        assert_eq!(
+            payloads,
+            [b"first".to_vec(), b"second".to_vec()],
+            "{role:?} {capacity}"
+        );
+    }
+}
+
+/// A message as sent: its fragments.
+type Message = Vec<(BufferType, Vec<u8>)>;
+
+/// A random message (1–3 fragments, text split anywhere, even inside a character).
+fn random_message(rng: &mut rand::rngs::StdRng) -> Message {
+    use rand::Rng;
+    let text = rng.random_bool(0.5);
+    let len = match rng.random_range(0..10) {
+        0 => 0,
+        1..=6 => rng.random_range(1..300),
+        7 | 8 => rng.random_range(300..5000),
+        _ => rng.random_range(5000..70_000),
+    };
+    let bytes: Vec<u8> = if text {
+        let chars = ['a', 'é', '€', '𝄞', ' ', 'z'];
+        let mut s = String::new();
+        while s.len() < len {
+            s.push(chars[rng.random_range(0..chars.len())]);
+        }
+        s.into_bytes()
+    } else {
+        (0..len).map(|_| rng.random()).collect()
+    };
+    let parts = rng.random_range(1..=3usize).min(bytes.len().max(1));
+    let mut cuts: Vec<usize> = (1..parts)
+        .map(|_| rng.random_range(0..=bytes.len()))
+        .collect();
+    cuts.sort_unstable();
+    cuts.insert(0, 0);
+    cuts.push(bytes.len());
+    let n = cuts.len() - 1;
+    (0..n)
+        .map(|i| {
+            let t = match (text, i + 1 == n) {
+                (true, true) => BufferType::Utf8Message,
+                (true, false) => BufferType::Utf8Fragment,
+                (false, true) => BufferType::BinaryMessage,
+                (false, false) => BufferType::BinaryFragment,
+            };
+            (t, bytes[cuts[i]..cuts[i + 1]].to_vec())
+        })
+        .collect()
+}
+
+/// Reassemble the messages and count the pongs in what a side received.
+fn received(got: &[Got]) -> (Vec<(bool, Vec<u8>)>, usize) {
+    let mut messages = Vec::new();
+    let mut current = Vec::new();
+    let mut pongs = 0;
+    for g in got {
+        match g {
+            Got::Piece(t, d) => {
+                current.extend_from_slice(d);
+                if t.is_final() {
+                    messages.push((t.is_text(), std::mem::take(&mut current)));
+                }
+            }
+            Got::Pong(_) => pongs += 1,
+            Got::Close(..) => {}
+        }
+    }
+    assert!(current.is_empty(), "an unfinished message");
+    (messages, pongs)
+}
+
+#[test]
+fn randomized_exchanges_deliver_every_message_intact() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    for seed in 0..60 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut pick = |choices: &[u32]| choices[rng.random_range(0..choices.len())];
+        let rbs = pick(&[256, 300, 1024, 4096, 65536]);
+        let client_sbs = pick(&[16, 17, 100, 4096]);
+        let server_sbs = pick(&[16, 64, 4096]);
+        let mut p = Pair::new(
+            &[
+                Property::ReceiveBufferSize(rbs),
+                Property::SendBufferSize(client_sbs),
+            ],
+            &[
+                Property::ReceiveBufferSize(rbs),
+                Property::SendBufferSize(server_sbs),
+            ],
+        );
+        let mut sent: [Vec<(bool, Vec<u8>)>; 2] = Default::default();
+        let mut pings = [0usize; 2];
+        let mut unsolicited = [0usize; 2];
+        let mut contexts: [Vec<u32>; 2] = Default::default();
+        for (k, side) in [&mut p.client, &mut p.server].into_iter().enumerate() {
+            side.capacity = rng.random_range(1..=2);
+            side.queues = match rng.random_range(0..3) {
+                0 => vec![Queue::All],
+                1 => vec![Queue::Send, Queue::Receive],
+                _ => vec![Queue::Receive, Queue::Send],
+            };
+            side.read_size = [1, 2, 3, 7, 100, 1000, usize::MAX][rng.random_range(0..7)];
+            if rng.random_bool(0.3) {
+                side.receive_buffer = Some(rng.random_range(1..600));
+            }
+            let mut ctx = 0;
+            for _ in 0..rng.random_range(1..6) {
+                match rng.random_range(0..6) {
+                    0 => {
+                        side.session.send(BufferType::PingPong, None, ctx).unwrap();
+                        pings[k] += 1;
+                        contexts[k].push(ctx);
+                        ctx += 1;
+                    }
+                    1 => {
+                        side.session
+                            .send(BufferType::UnsolicitedPong, None, ctx)
+                            .unwrap();
+                        unsolicited[k] += 1;
+                        contexts[k].push(ctx);
+                        ctx += 1;
+                    }
+                    _ => {
+                        let m = random_message(&mut rng);
+                        let text = m[0].0.is_text();
+                        sent[k].push((text, m.iter().flat_map(|(_, d)| d.clone()).collect()));
+                        for (t, d) in m {
+                            side.session.send(t, Some(d), ctx).unwrap();
+                            contexts[k].push(ctx);
+                            ctx += 1;
+                        }
+                    }
+                }
+            }
+        }
+        p.exchange();
+        let info = format!(
+            "seed {seed}: rbs {rbs} sbs {client_sbs}/{server_sbs} cap {}/{} queues {:?}/{:?} \
+             reads {}/{} bufs {:?}/{:?}",
+            p.client.capacity,
+            p.server.capacity,
+            p.client.queues,
+            p.server.queues,
+            p.client.read_size,
+            p.server.read_size,
+            p.client.receive_buffer,
+            p.server.receive_buffer,
+        );
+        for (k, (me, peer)) in [(&p.client, &p.server), (&p.server, &p.client)]
+            .into_iter()
+            .enumerate()
+        {
+            assert!(me.error.is_none(), "{info}: {:?}", me.error);
+            assert_eq!(me.sends_done, contexts[k], "{info}");
+            assert!(me.sends_sent.iter().all(|&s| s), "{info}");
+            let (messages, pongs) = received(&peer.got);
+            assert_eq!(messages.len(), sent[k].len(), "{info}");
+            for (i, (got, want)) in messages.iter().zip(&sent[k]).enumerate() {
+                assert!(got == want, "{info}: message {i} differs");
+            }
+            // The peer gets every unsolicited pong of ours, and our answers to its pings (to
+            // the latest at least).
+            let answers = pings[1 - k];
+            assert!(
+                pongs >= unsolicited[k] + usize::from(answers > 0),
+                "{info}: {pongs} pongs"
+            );
+            assert!(pongs <= unsolicited[k] + answers, "{info}: {pongs} pongs");
+            assert!(me.inbox.is_empty() && peer.inbox.is_empty(), "{info}");
+        }
+        // Close both ways.
+        p.client
+            .session
+            .send_close(CloseStatus::SUCCESS, None, 900)
+            .unwrap();
+        p.server
+            .session
+            .send_close(CloseStatus(4000), Some(b"bye".to_vec()), 901)
+            .unwrap();
+        p.exchange();
+        assert_eq!(
+            p.client.got.last(),
+            Some(&Got::Close(4000, b"bye".to_vec())),
+            "{info}"
+        );
+        assert_eq!(
+            p.server.got.last(),
+            Some(&Got::Close(1000, vec![])),
+            "{info}"
+        );
+    }
 }

@@ -1015,7 +1015,7 @@ fn utf8_fail_fast_before_frame_end() {
         b"ab\xE2\x82\x41", // a sequence cut short by an ASCII byte
     ] {
         for role in ROLES {
-            let mut frame = frame_to(role, true, Opcode::Text, &[&bad[..], &[b'x'; 100]].concat());
+            let mut frame = frame_to(role, true, Opcode::Text, &[bad, &[b'x'; 100]].concat());
             // Only the header and the bad bytes arrive: the frame is far from complete.
             let header_len = frame.len() - bad.len() - 100;
             frame.truncate(header_len + bad.len());

@@ -55,6 +55,9 @@ pub struct Side {
     pub read_size: usize,
     /// Buffer capacity passed to `get_action_with_capacity`.
     pub capacity: usize,
+    /// If set, [`receive_all`](Side::receive_all) posts `receive_into` with a buffer of this
+    /// many bytes instead of `receive`.
+    pub receive_buffer: Option<usize>,
     /// The queues asked in turn (default: the all-queue only).
     pub queues: Vec<Queue>,
     next_queue: usize,
@@ -88,6 +91,7 @@ impl Side {
             error: None,
             read_size: usize::MAX,
             capacity: 2,
+            receive_buffer: None,
             queues: vec![Queue::All],
             next_queue: 0,
             eof: false,
@@ -129,7 +133,11 @@ impl Side {
                     break;
                 }
                 self.recvs_posted += 1;
-                self.session.receive(1000 + self.recvs_posted)?;
+                let ctx = 1000 + self.recvs_posted;
+                match self.receive_buffer {
+                    Some(n) => self.session.receive_into(vec![0; n], ctx)?,
+                    None => self.session.receive(ctx)?,
+                }
             }
             self.drive(peer_inbox);
             if let Some(e) = &self.error {
