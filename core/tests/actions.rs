@@ -1621,3 +1621,76 @@ fn randomized_exchanges_deliver_every_message_intact() {
         );
     }
 }
+
+#[test]
+fn a_utf8_fault_sticks_even_though_the_bytes_are_unmasked_in_place() {
+    // 0xC1 can never appear in UTF-8; masked with 0x80 it is 'A'. Parsing the unmasked
+    // buffer a second time would mask it back; the fault must not depend on that.
+    let mut s = server().session;
+    s.receive(1).unwrap();
+    let r = next(&mut s, Queue::Receive).unwrap();
+    fill(
+        &mut s,
+        r.id(),
+        &raw_frame(0x81, Some([0x80; 4]), b"\xC1\xC1"),
+    );
+    let want = Err(Error::Protocol(ProtocolError::InvalidUtf8));
+    for _ in 0..3 {
+        assert_eq!(next(&mut s, Queue::Receive), want);
+        assert_eq!(next(&mut s, Queue::All), want);
+    }
+    assert_eq!(s.fault(), Some(ProtocolError::InvalidUtf8));
+}
+
+#[test]
+fn send_argument_errors_are_invalid_argument() {
+    let mut s = server().session;
+    for t in [BufferType::PingPong, BufferType::UnsolicitedPong] {
+        let e = s.send(t, Some(b"x".to_vec()), 1).unwrap_err();
+        assert!(
+            matches!(e, Error::Misuse(Misuse::InvalidArgument(_))),
+            "{e:?}"
+        );
+        assert_eq!(e.hresult(), HResult::E_INVALIDARG);
+        // An empty buffer is still a buffer.
+        assert!(s.send(t, Some(vec![]), 1).is_err());
+    }
+    // Nothing was queued by the refused calls.
+    assert_eq!(next(&mut s, Queue::All).unwrap(), Snap::NoAction);
+}
+
+#[test]
+fn enums_have_windows_values() {
+    let types = [
+        (BufferType::Utf8Message, 0x8000_0000u32),
+        (BufferType::Utf8Fragment, 0x8000_0001),
+        (BufferType::BinaryMessage, 0x8000_0002),
+        (BufferType::BinaryFragment, 0x8000_0003),
+        (BufferType::Close, 0x8000_0004),
+        (BufferType::PingPong, 0x8000_0005),
+        (BufferType::UnsolicitedPong, 0x8000_0006),
+    ];
+    for (t, raw) in types {
+        assert_eq!(t as u32, raw);
+        assert_eq!(BufferType::from_raw(raw), Some(t));
+    }
+    // Extension buffer types (top bit clear, §9 Q12) and unknown values.
+    for raw in [0, 1, 0x100, 0x7FFF_FFFF, 0x8000_0007, u32::MAX] {
+        assert_eq!(BufferType::from_raw(raw), None, "{raw:#x}");
+    }
+    for (q, raw) in [(Queue::Send, 1), (Queue::Receive, 2), (Queue::All, 3)] {
+        assert_eq!(q as u32, raw);
+        assert_eq!(Queue::from_raw(raw), Some(q));
+    }
+    assert_eq!(Queue::from_raw(0), None);
+    assert_eq!(Queue::from_raw(4), None);
+    for (k, raw) in [
+        (ActionKind::NoAction, 0),
+        (ActionKind::SendToNetwork, 1),
+        (ActionKind::IndicateSendComplete, 2),
+        (ActionKind::ReceiveFromNetwork, 3),
+        (ActionKind::IndicateReceiveComplete, 4),
+    ] {
+        assert_eq!(k as u32, raw);
+    }
+}
