@@ -1694,3 +1694,124 @@ fn enums_have_windows_values() {
         assert_eq!(k as u32, raw);
     }
 }
+
+#[test]
+fn abort_at_any_point_returns_every_context_once() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    for seed in 0..80 {
+        let mut rng = StdRng::seed_from_u64(1000 + seed);
+        let mut p = Pair::new(
+            &[
+                Property::SendBufferSize(16),
+                Property::ReceiveBufferSize(256),
+            ],
+            &[Property::ReceiveBufferSize(256)],
+        );
+        p.client.read_size = [1, 5, 100][rng.random_range(0..3)];
+        p.client.capacity = rng.random_range(1..=2);
+        let mut sends = Vec::new();
+        let mut text_open = false;
+        for ctx in 0..rng.random_range(1..8) {
+            let (t, payload) = match rng.random_range(0..4) {
+                0 => (BufferType::PingPong, None),
+                1 => (BufferType::Utf8Fragment, Some(b"ab".to_vec())),
+                2 => (
+                    BufferType::Utf8Message,
+                    Some(vec![b'x'; rng.random_range(0..100)]),
+                ),
+                _ if text_open => (BufferType::Utf8Message, Some(vec![])),
+                _ => (
+                    BufferType::BinaryMessage,
+                    Some(pattern(rng.random_range(0..2000))),
+                ),
+            };
+            if t.is_data() {
+                text_open = !t.is_final();
+            }
+            p.client.session.send(t, payload, ctx).unwrap();
+            sends.push(ctx);
+        }
+        let receives: Vec<u32> = (100..100 + rng.random_range(1..5)).collect();
+        for &ctx in &receives {
+            p.client.session.receive(ctx).unwrap();
+        }
+        for i in 0..rng.random_range(0..40) {
+            p.server
+                .session
+                .send(
+                    BufferType::BinaryMessage,
+                    Some(pattern(i * 13)),
+                    500 + i as u32,
+                )
+                .unwrap();
+            if i % 7 == 0 {
+                p.server
+                    .session
+                    .send(BufferType::PingPong, None, 900)
+                    .unwrap();
+            }
+        }
+        // Run for a random number of steps, then abort the client mid-flight.
+        for _ in 0..rng.random_range(0..60) {
+            if rng.random_bool(0.5) {
+                step(&mut p.client, &mut p.server.inbox);
+            } else {
+                step(&mut p.server, &mut p.client.inbox);
+            }
+        }
+        let before = p.client.log.len();
+        p.client.session.abort();
+        // The driver cancels its pending read, then drains like .NET does.
+        if let Some(id) = p.client.pending_read.take() {
+            p.client.session.complete_action(id, 0).unwrap();
+        }
+        p.run_client();
+        assert!(
+            p.client.log[before..].iter().all(|k| matches!(
+                k,
+                ActionKind::IndicateSendComplete | ActionKind::IndicateReceiveComplete
+            )),
+            "seed {seed}: network action after abort: {:?}",
+            &p.client.log[before..]
+        );
+        assert_eq!(p.client.sends_done, sends, "seed {seed}");
+        assert_eq!(p.client.recvs_done, receives, "seed {seed}");
+        assert_eq!(next(&mut p.client.session, Queue::All), Ok(Snap::NoAction));
+        assert!(
+            p.client.error.is_none(),
+            "seed {seed}: {:?}",
+            p.client.error
+        );
+        // Sent flags: a prefix of true, then false (nothing goes out after an abort).
+        let first_false = p.client.sends_sent.iter().position(|s| !s);
+        if let Some(i) = first_false {
+            assert!(p.client.sends_sent[i..].iter().all(|s| !s), "seed {seed}");
+        }
+    }
+}
+
+#[test]
+fn empty_non_final_frames_deliver_no_piece() {
+    for role in [Role::Client, Role::Server] {
+        let bytes = [
+            frame_to(role, false, Opcode::Text, b""),
+            frame_to(role, false, Opcode::Continuation, b""),
+            frame_to(role, false, Opcode::Continuation, b"x"),
+            frame_to(role, false, Opcode::Continuation, b""),
+            frame_to(role, true, Opcode::Continuation, b""),
+            frame_to(role, true, Opcode::Binary, b""),
+        ]
+        .concat();
+        let mut side = open(role, &[]);
+        assert_eq!(
+            side.feed(&bytes).unwrap(),
+            [
+                Got::Piece(BufferType::Utf8Fragment, b"x".to_vec()),
+                // A final frame always ends its message with a piece, even an empty one.
+                Got::Piece(BufferType::Utf8Message, vec![]),
+                Got::Piece(BufferType::BinaryMessage, vec![]),
+            ]
+        );
+    }
+}

@@ -526,3 +526,48 @@ fn abort_during_client_handshake_does_not_break_it() {
     assert!(c.is_open() && !c.is_aborted());
     assert!(c.get_action(Queue::All).is_ok());
 }
+
+#[test]
+fn header_caps_through_the_session() {
+    use wspc::handshake::{MAX_HEADER_BYTES, MAX_HEADER_COUNT};
+    let filler = hdr("X-Filler", "v");
+    // Count: the request itself has 5 headers.
+    let mut at_cap = request_with("Host", Some("h"));
+    at_cap.resize(MAX_HEADER_COUNT, filler);
+    assert!(fresh_server()
+        .begin_server_handshake(None, &[], &at_cap)
+        .is_ok());
+    let mut over = at_cap.clone();
+    over.push(filler);
+    assert_eq!(
+        hresult(fresh_server().begin_server_handshake(None, &[], &over)),
+        HResult::E_INVALID_PROTOCOL_FORMAT
+    );
+    // Bytes: names and values together.
+    let big = "x".repeat(MAX_HEADER_BYTES);
+    let mut too_big = request_with("Host", Some("h"));
+    too_big.push(hdr("X-Big", &big));
+    assert_eq!(
+        hresult(fresh_server().begin_server_handshake(None, &[], &too_big)),
+        HResult::E_INVALID_PROTOCOL_FORMAT
+    );
+    // The client's own initial headers: a caller error.
+    let many = vec![filler; MAX_HEADER_COUNT + 1];
+    assert_eq!(
+        hresult(fresh_client().begin_client_handshake(&[], &[], &many)),
+        HResult::E_INVALIDARG
+    );
+    // A response over the caps.
+    let mut c = fresh_client();
+    let req = request(&mut c, &[], &[]);
+    let resp = fresh_server()
+        .begin_server_handshake(None, &[], &refs(&req))
+        .unwrap();
+    let mut r = refs(&resp);
+    r.resize(MAX_HEADER_COUNT + 1, filler);
+    assert_eq!(
+        hresult(c.end_client_handshake(&r)),
+        HResult::E_INVALID_PROTOCOL_FORMAT
+    );
+    assert!(c.end_client_handshake(&refs(&resp)).is_ok());
+}
