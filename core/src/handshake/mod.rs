@@ -129,9 +129,38 @@ pub(crate) const SEC_WEBSOCKET_VERSION: &str = "Sec-WebSocket-Version";
 pub(crate) const SEC_WEBSOCKET_PROTOCOL: &str = "Sec-WebSocket-Protocol";
 pub(crate) const SEC_WEBSOCKET_EXTENSIONS: &str = "Sec-WebSocket-Extensions";
 
+/// A count of the header bytes examined on this thread, kept where the parsers walk bytes (caps,
+/// syntax checks, name matching, list walking), so that the fuzzing harness can assert that the
+/// work is linear in the input. Only in fuzzing and debug builds; a no-op otherwise.
+pub(crate) mod work {
+    #[cfg(any(fuzzing, debug_assertions))]
+    std::thread_local! {
+        static EXAMINED: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+    }
+
+    /// Count `n` bytes examined.
+    #[inline]
+    pub(crate) fn add(n: usize) {
+        #[cfg(any(fuzzing, debug_assertions))]
+        EXAMINED.with(|c| c.set(c.get().saturating_add(n as u64)));
+        #[cfg(not(any(fuzzing, debug_assertions)))]
+        let _ = n;
+    }
+
+    /// The bytes examined so far on this thread (`None` when not counted).
+    #[cfg_attr(not(any(fuzzing, debug_assertions)), allow(dead_code))]
+    pub(crate) fn examined() -> Option<u64> {
+        #[cfg(any(fuzzing, debug_assertions))]
+        return Some(EXAMINED.with(core::cell::Cell::get));
+        #[cfg(not(any(fuzzing, debug_assertions)))]
+        None
+    }
+}
+
 /// Refuses a header list over [`MAX_HEADER_COUNT`] or [`MAX_HEADER_BYTES`]. Constant work (at most
 /// `MAX_HEADER_COUNT` additions).
 pub(crate) fn check_caps(headers: &[HeaderRef<'_>]) -> Result<(), &'static str> {
+    work::add(headers.len().min(MAX_HEADER_COUNT + 1));
     if headers.len() > MAX_HEADER_COUNT {
         return Err("more than MAX_HEADER_COUNT headers");
     }
@@ -163,6 +192,7 @@ pub(crate) fn scan<'a, const N: usize>(
         if has_cr_lf_nul(h.value) {
             return Err("header value contains CR, LF or NUL");
         }
+        work::add(N * h.name.len());
         if let Some(i) = wanted
             .iter()
             .position(|w| w.as_bytes().eq_ignore_ascii_case(h.name))
@@ -184,16 +214,19 @@ const fn is_tchar(b: u8) -> bool {
 
 /// RFC 7230 §3.2.6: token = 1*tchar.
 pub(crate) fn is_token(s: &[u8]) -> bool {
+    work::add(s.len());
     !s.is_empty() && s.iter().all(|&b| is_tchar(b))
 }
 
 /// True if `s` contains CR, LF or NUL.
 pub(crate) fn has_cr_lf_nul(s: &[u8]) -> bool {
+    work::add(s.len());
     s.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0))
 }
 
 /// Trims optional whitespace (SP, HTAB; RFC 7230 §3.2.3) from both ends.
 pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
+    work::add(s.len());
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
     }
@@ -206,6 +239,7 @@ pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
 /// The elements of one comma-list value, trimmed, empty ones skipped (RFC 7230 §7). Lazy; walks the
 /// value once.
 pub(crate) fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    work::add(value.len());
     value
         .split(|&b| b == b',')
         .map(trim_ows)
@@ -227,6 +261,7 @@ pub(crate) fn contains_token(values: &[&[u8]], token: &str) -> bool {
 /// The name of an extension list element: the part before the first `;`, trimmed (RFC 6455 §9.1:
 /// `extension = extension-token *( ";" extension-param )`). The caller checks that it is a token.
 pub(crate) fn extension_name(element: &[u8]) -> &[u8] {
+    work::add(element.len());
     let end = element
         .iter()
         .position(|&b| b == b';')
@@ -253,6 +288,7 @@ pub(crate) fn check_extension_arg(ext: &str) -> Result<&str, &'static str> {
 
 /// An ASCII-lowercased copy of `name` written into `buf` (reused to avoid an allocation per lookup).
 pub(crate) fn lowercase_into<'b>(buf: &'b mut Vec<u8>, name: &[u8]) -> &'b [u8] {
+    work::add(name.len());
     buf.clear();
     buf.extend(name.iter().map(u8::to_ascii_lowercase));
     buf
