@@ -161,6 +161,8 @@ pub mod close;
 pub mod error;
 pub mod ffi;
 pub mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handshake;
 pub mod io;
 pub mod mask;
