@@ -147,12 +147,14 @@ impl HeaderStore {
         let base = bytes.as_mut_ptr().cast::<c_char>();
         let array = spans
             .into_iter()
-            .map(|(name, name_len, value, value_len)| WEB_SOCKET_HTTP_HEADER {
-                pcName: base.wrapping_add(name),
-                ulNameLength: len_u32(name_len),
-                pcValue: base.wrapping_add(value),
-                ulValueLength: len_u32(value_len),
-            })
+            .map(
+                |(name, name_len, value, value_len)| WEB_SOCKET_HTTP_HEADER {
+                    pcName: base.wrapping_add(name),
+                    ulNameLength: len_u32(name_len),
+                    pcValue: base.wrapping_add(value),
+                    ulValueLength: len_u32(value_len),
+                },
+            )
             .collect();
         Self {
             _bytes: bytes,

@@ -27,9 +27,10 @@
 //! - Outputs on failure: `*phWebSocket` is set to NULL, the `Begin*Handshake` outputs to NULL and
 //!   0, and `WebSocketGetAction` reports `WEB_SOCKET_NO_ACTION` with no buffers and a NULL action
 //!   context, so loops written like the Windows SDK sample stay well-defined.
-//! - `WebSocketGetAction` with `NO_ACTION` writes the action, a count of 0 and a NULL action
-//!   context, and leaves `*pBufferType` and `*pvApplicationContext` untouched; the application
-//!   context is also untouched for an automatic pong (spec §5.8).
+//! - `WebSocketGetAction` writes a buffer type of 0 (what .NET calls `BufferType.None`) for
+//!   `NO_ACTION` and `RECEIVE_FROM_NETWORK`. With `NO_ACTION` it writes a count of 0 and a NULL
+//!   action context; `*pvApplicationContext` is left untouched for `NO_ACTION` and for an automatic
+//!   pong (spec §5.8).
 //! - A buffer of length 0 is always returned with a NULL pointer.
 //! - `INDICATE_SEND_COMPLETE` echoes the descriptor given to `WebSocketSend` (1 buffer, or 0 if
 //!   none was given; §9 Q6).
@@ -712,11 +713,12 @@ pub unsafe extern "C" fn WebSocketGetAction(
         {
             return Err(E_POINTER);
         }
-        // SAFETY: all three non-NULL; the count is readable and writable (contract).
+        // SAFETY: all four non-NULL; the count is readable and writable (contract).
         let capacity = unsafe {
             let capacity = pulDataBufferCount.read();
             pulDataBufferCount.write(0);
             pAction.write(WEB_SOCKET_ACTION::NO_ACTION);
+            pBufferType.write(WEB_SOCKET_BUFFER_TYPE(0));
             pvActionContext.write(null_mut());
             capacity as usize
         };
@@ -745,9 +747,7 @@ pub unsafe extern "C" fn WebSocketGetAction(
             pulDataBufferCount.write(len_u32(count));
             pAction.write(out.action);
             pvActionContext.write(out.action_context);
-            if out.action != WEB_SOCKET_ACTION::NO_ACTION {
-                pBufferType.write(out.buffer_type);
-            }
+            pBufferType.write(out.buffer_type);
             if let (Some(ctx), false) = (out.app_context, pvApplicationContext.is_null()) {
                 pvApplicationContext.write(ptr::with_exposed_provenance_mut(ctx));
             }

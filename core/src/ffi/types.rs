@@ -157,7 +157,10 @@ mod tests {
             assert_eq!(offset_of!(WEB_SOCKET_BUFFER_DATA, pbBuffer), 0);
             assert_eq!(offset_of!(WEB_SOCKET_BUFFER_DATA, ulBufferLength), 8);
             assert_eq!(offset_of!(WEB_SOCKET_BUFFER_CLOSE_STATUS, pbReason), 0);
-            assert_eq!(offset_of!(WEB_SOCKET_BUFFER_CLOSE_STATUS, ulReasonLength), 8);
+            assert_eq!(
+                offset_of!(WEB_SOCKET_BUFFER_CLOSE_STATUS, ulReasonLength),
+                8
+            );
             assert_eq!(offset_of!(WEB_SOCKET_BUFFER_CLOSE_STATUS, usStatus), 12);
         } else {
             assert_eq!(size_of::<WEB_SOCKET_HTTP_HEADER>(), 16);
