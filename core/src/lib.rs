@@ -158,6 +158,7 @@
 #![deny(missing_docs)]
 
 pub mod close;
+pub mod divergences;
 pub mod error;
 pub mod ffi;
 pub mod frame;
