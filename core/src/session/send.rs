@@ -271,8 +271,9 @@ impl<B: Buffer, C> Session<B, C> {
         if pong.in_flight || self.wire_busy() {
             return None;
         }
-        if self.send.close_queued {
-            // Like Windows, no automatic pongs once our close is on its way.
+        if self.send.close_queued || self.send.broken {
+            // Like Windows, no automatic pongs once our close is on its way; and none after a
+            // cancelled write (§9 Q13): its partial frame would swallow the pong's bytes.
             self.recv.pong = None;
             return None;
         }
