@@ -1815,3 +1815,50 @@ fn empty_non_final_frames_deliver_no_piece() {
         );
     }
 }
+#[test]
+fn no_automatic_pong_after_a_cancelled_write() {
+    for role in [Role::Client, Role::Server] {
+        // A cancelled app send leaves a partial frame: a pong now would corrupt the stream.
+        let mut s = open(role, &[]).session;
+        s.send(BufferType::BinaryMessage, Some(pattern(100)), 1)
+            .unwrap();
+        let w = next(&mut s, Queue::Send).unwrap();
+        done(&mut s, &w, 3);
+        let d = next(&mut s, Queue::Send).unwrap();
+        assert!(matches!(d, Snap::SendDone { sent: false, .. }), "{d:?}");
+        done(&mut s, &d, 0);
+        s.receive(2).unwrap();
+        let r = next(&mut s, Queue::Receive).unwrap();
+        fill(&mut s, r.id(), &frame_to(role, true, Opcode::Ping, b"p"));
+        let a = next(&mut s, Queue::All).unwrap();
+        assert!(
+            matches!(a, Snap::Read { context: 2, .. }),
+            "{role:?}: {a:?}"
+        );
+
+        // A cancelled pong breaks the send side the same way.
+        let mut s = open(role, &[]).session;
+        s.receive(1).unwrap();
+        let r = next(&mut s, Queue::Receive).unwrap();
+        fill(&mut s, r.id(), &frame_to(role, true, Opcode::Ping, b"p"));
+        s.send(BufferType::BinaryMessage, Some(vec![1]), 2).unwrap();
+        let pong = next(&mut s, Queue::Receive).unwrap();
+        assert!(matches!(pong, Snap::Send { context: None, .. }), "{pong:?}");
+        done(&mut s, &pong, 1);
+        let d = next(&mut s, Queue::Send).unwrap();
+        assert!(
+            matches!(
+                d,
+                Snap::SendDone {
+                    context: 2,
+                    sent: false,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
+        done(&mut s, &d, 0);
+        let e = s.send(BufferType::PingPong, None, 3).unwrap_err();
+        assert_eq!(e.hresult(), HResult::E_INVALID_PROTOCOL_OPERATION);
+    }
+}
