@@ -5,8 +5,9 @@
 //!
 //! Where the library comes from: `cargo test` builds the library target, with every crate type of
 //! `core/Cargo.toml` (`lib`, `cdylib`, `staticlib`), before the test binaries, into the `deps`
-//! directory this test binary runs from. If it is not there (a different cargo layout), the test
-//! builds it with `cargo build --lib` into a target directory of its own.
+//! directory this test binary runs from. If it is not there (a different cargo layout), or if
+//! `WSPC_CAPI_REBUILD` is set, the test builds it with `cargo build --lib` into a target directory
+//! of its own.
 #![cfg(target_os = "linux")]
 
 use std::env;

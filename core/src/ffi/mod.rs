@@ -844,3 +844,209 @@ pub unsafe extern "C" fn WebSocketGetGlobalProperty(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::HResult;
+    use std::slice;
+
+    const ALL: WEB_SOCKET_ACTION_QUEUE = WEB_SOCKET_ACTION_QUEUE(3);
+
+    fn create(server: bool) -> WEB_SOCKET_HANDLE {
+        let mut h = null_mut();
+        // SAFETY: no properties, and `h` is writable.
+        let hr = unsafe {
+            if server {
+                WebSocketCreateServerHandle(ptr::null(), 0, &mut h)
+            } else {
+                WebSocketCreateClientHandle(ptr::null(), 0, &mut h)
+            }
+        };
+        assert_eq!(hr, S_OK);
+        assert!(!h.is_null());
+        h
+    }
+
+    #[test]
+    fn a_panic_becomes_e_fail() {
+        assert_eq!(guard(|| panic!("caught at the boundary")), E_FAIL);
+        guard_void(|| panic!("caught at the boundary"));
+        assert_eq!(guard(|| Err(E_POINTER)), E_POINTER);
+        assert_eq!(guard(|| Ok(())), S_OK);
+    }
+
+    #[test]
+    fn unknown_deleted_and_poisoned_handles() {
+        let h = create(true);
+        let wrong_state = HResult::E_INVALID_PROTOCOL_OPERATION.0;
+        assert_eq!(WebSocketEndServerHandshake(h), wrong_state);
+        for bogus in [null_mut(), ptr::without_provenance_mut(usize::MAX)] {
+            assert_eq!(WebSocketEndServerHandshake(bogus), E_INVALIDARG);
+            WebSocketAbortHandle(bogus);
+            WebSocketCompleteAction(bogus, null_mut(), 0);
+            WebSocketDeleteHandle(bogus);
+        }
+
+        // A panic while the handle is locked poisons it: E_FAIL from then on, and it can still
+        // be deleted.
+        let handle = lookup(h).unwrap();
+        let poisoner = std::thread::spawn(move || {
+            let _state = handle.state.lock().unwrap();
+            panic!("poison the handle");
+        });
+        assert!(poisoner.join().is_err());
+        assert_eq!(WebSocketEndServerHandshake(h), E_FAIL);
+
+        WebSocketDeleteHandle(h);
+        assert_eq!(WebSocketEndServerHandshake(h), E_INVALIDARG);
+        WebSocketDeleteHandle(h);
+        let again = create(true);
+        assert_ne!(again, h, "handle values are never reused");
+        WebSocketDeleteHandle(again);
+    }
+
+    /// Runs a handle's actions until NO_ACTION: writes go to `out`, reads come from `input`,
+    /// received pieces are appended to `got`.
+    fn pump(h: WEB_SOCKET_HANDLE, out: &mut Vec<u8>, input: &mut Vec<u8>, got: &mut Vec<u8>) {
+        loop {
+            let mut bufs = [data_buffer(&[]); 2];
+            let mut n: ULONG = 2;
+            let mut action = WEB_SOCKET_ACTION(-1);
+            let mut ty = WEB_SOCKET_BUFFER_TYPE(-1);
+            let mut ctx = null_mut();
+            // SAFETY: room for 2 buffers; every out-pointer is writable.
+            let hr = unsafe {
+                WebSocketGetAction(
+                    h,
+                    ALL,
+                    bufs.as_mut_ptr(),
+                    &mut n,
+                    &mut action,
+                    &mut ty,
+                    null_mut(),
+                    &mut ctx,
+                )
+            };
+            assert_eq!(hr, S_OK);
+            // SAFETY: every action but CLOSE completions uses `Data`; no close happens here.
+            let data: Vec<WEB_SOCKET_BUFFER_DATA> = bufs[..n as usize]
+                .iter()
+                .map(|b| unsafe { b.Data })
+                .collect();
+            let bytes = |d: &WEB_SOCKET_BUFFER_DATA| {
+                if d.pbBuffer.is_null() {
+                    &[][..]
+                } else {
+                    // SAFETY: GetAction's buffers are valid until the action is completed.
+                    unsafe { slice::from_raw_parts(d.pbBuffer, d.ulBufferLength as usize) }
+                }
+            };
+            match action.0 {
+                0 => {
+                    assert!(ctx.is_null() && n == 0 && ty.0 == 0);
+                    return;
+                }
+                1 => {
+                    data.iter().for_each(|d| out.extend_from_slice(bytes(d)));
+                    let total = data.iter().map(|d| d.ulBufferLength).sum();
+                    WebSocketCompleteAction(h, ctx, total);
+                }
+                3 => {
+                    let d = data[0];
+                    let k = input.len().min(d.ulBufferLength as usize);
+                    // SAFETY: the read buffer is writable for `ulBufferLength >= k` bytes.
+                    unsafe { ptr::copy_nonoverlapping(input.as_ptr(), d.pbBuffer, k) };
+                    input.drain(..k);
+                    WebSocketCompleteAction(h, ctx, len_u32(k));
+                }
+                2 | 4 => {
+                    if action.0 == 4 {
+                        got.extend_from_slice(bytes(&data[0]));
+                    }
+                    WebSocketCompleteAction(h, ctx, 0);
+                }
+                other => panic!("action {other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_message_through_the_exports() {
+        let (client, server) = (create(false), create(true));
+        let mut headers = null_mut();
+        let mut count = 0;
+        // SAFETY: no subprotocols, extensions or initial headers; the out-pointers are writable.
+        let hr = unsafe {
+            WebSocketBeginClientHandshake(
+                client,
+                ptr::null(),
+                0,
+                ptr::null(),
+                0,
+                ptr::null(),
+                0,
+                &mut headers,
+                &mut count,
+            )
+        };
+        assert_eq!(hr, S_OK);
+        // SAFETY: `count` headers, valid until the client handshake ends.
+        let mut request = unsafe { slice::from_raw_parts(headers, count as usize) }.to_vec();
+        let mut host = *b"Host";
+        request.push(WEB_SOCKET_HTTP_HEADER {
+            pcName: host.as_mut_ptr().cast(),
+            ulNameLength: 4,
+            pcValue: null_mut(),
+            ulValueLength: 0,
+        });
+        let (mut response, mut response_count) = (null_mut(), 0);
+        // SAFETY: `request` holds valid headers; the out-pointers are writable.
+        let hr = unsafe {
+            WebSocketBeginServerHandshake(
+                server,
+                ptr::null(),
+                ptr::null(),
+                0,
+                request.as_ptr(),
+                len_u32(request.len()),
+                &mut response,
+                &mut response_count,
+            )
+        };
+        assert_eq!(hr, S_OK);
+        // SAFETY: the server's headers are valid until its first session call.
+        let hr = unsafe {
+            WebSocketEndClientHandshake(
+                client,
+                response,
+                response_count,
+                null_mut(),
+                null_mut(),
+                null_mut(),
+            )
+        };
+        assert_eq!(hr, S_OK);
+
+        let mut message = *b"hello, C";
+        let mut buffer = data_buffer(&[]);
+        buffer.Data = WEB_SOCKET_BUFFER_DATA {
+            pbBuffer: message.as_mut_ptr(),
+            ulBufferLength: len_u32(message.len()),
+        };
+        let text = WEB_SOCKET_BUFFER_TYPE(BufferType::Utf8Message as u32 as i32);
+        // SAFETY: `message` outlives the send (completed in the pump below).
+        let hr = unsafe { WebSocketSend(client, text, &mut buffer, null_mut()) };
+        assert_eq!(hr, S_OK);
+        // SAFETY: no buffer: the internal receive buffer is used.
+        let hr = unsafe { WebSocketReceive(server, ptr::null_mut(), null_mut()) };
+        assert_eq!(hr, S_OK);
+        let (mut wire, mut back, mut got) = (Vec::new(), Vec::new(), Vec::new());
+        pump(client, &mut wire, &mut Vec::new(), &mut Vec::new());
+        pump(server, &mut back, &mut wire, &mut got);
+        assert_eq!(got, message);
+        assert!(wire.is_empty() && back.is_empty());
+        WebSocketDeleteHandle(client);
+        WebSocketDeleteHandle(server);
+    }
+}

@@ -269,6 +269,7 @@ static void *echo_server(void *arg)
         switch (action) {
         case WEB_SOCKET_NO_ACTION:
             CHECK(closing);
+            free(current);
             return NULL; /* our close went out */
         case WEB_SOCKET_RECEIVE_FROM_NETWORK_ACTION: {
             size_t got = read_some(c2s[0], b[0].Data.pbBuffer, b[0].Data.ulBufferLength);
