@@ -108,8 +108,8 @@
 //! Every violation of RFC 6455 in received data is a [`ProtocolError`] carrying the close status
 //! the RFC asks for ([`ProtocolError::close_status`]: 1007 for invalid UTF-8, 1002 otherwise). It
 //! is returned by `get_action` on a queue with receives, and again on every later call until
-//! [`Session::abort`]; the send side keeps working, so the application fails the connection the
-//! RFC way: [`Session::send_close`] with that status, serve the send actions, then abort and drop
+//! [`Session::abort`]; a close can still be sent (nothing else: spec §9 Q18), so the application
+//! fails the connection the RFC way: [`Session::send_close`] with that status, serve the send actions, then abort and drop
 //! the transport ([`io::WebSocket::fail`] does exactly this). UTF-8 is checked incrementally as
 //! bytes arrive, across pieces, frames and partial frames, so invalid text fails as soon as the
 //! byte that makes it impossible is read.

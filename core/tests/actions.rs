@@ -1862,3 +1862,84 @@ fn no_automatic_pong_after_a_cancelled_write() {
         assert_eq!(e.hresult(), HResult::E_INVALID_PROTOCOL_OPERATION);
     }
 }
+
+#[test]
+fn client_capacity_one_coalesces_header_and_masked_chunk() {
+    // Spec §9 Q5: the masked payload is a copy anyway, so with one buffer at a time the header
+    // and the first chunk go out as one contiguous buffer, never longer than the send buffer.
+    let sbs = 64;
+    let mut c = open(Role::Client, &[Property::SendBufferSize(sbs as u32)]).session;
+    c.send(BufferType::BinaryMessage, Some(pattern(200)), 1)
+        .unwrap();
+    let mut lens = Vec::new();
+    let mut wire = Vec::new();
+    loop {
+        let a = next_cap(&mut c, Queue::Send, 1).unwrap();
+        match &a {
+            Snap::Send { bufs, .. } => {
+                assert_eq!(bufs.len(), 1);
+                lens.push(bufs[0].len());
+                wire.extend(a.bytes());
+                done(&mut c, &a, a.total());
+            }
+            Snap::SendDone { sent, .. } => {
+                assert!(sent);
+                done(&mut c, &a, 0);
+            }
+            Snap::NoAction => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    // A 200-byte masked frame has an 8-byte header: 8 + 56, then 64, 64, 16.
+    assert_eq!(lens, [sbs, sbs, sbs, 200 + 8 - 3 * sbs]);
+    let mut s = server();
+    let got = s.feed(&wire).unwrap();
+    assert_eq!(message(&got), (BufferType::BinaryMessage, pattern(200)));
+}
+
+#[test]
+fn abort_between_server_begin_and_end_is_a_no_op() {
+    let mut c: Ws = Session::client(&[]).unwrap();
+    let req = c.begin_client_handshake(&[], &[], &[]).unwrap();
+    let mut r = refs(&req);
+    r.push(hdr("Host", "h"));
+    let mut s: Ws = Session::server(&[]).unwrap();
+    s.begin_server_handshake(None, &[], &r).unwrap();
+    // The handshake completes only at end_server_handshake or the first session call (§5.10).
+    s.abort();
+    assert!(!s.is_aborted());
+    s.end_server_handshake().unwrap();
+    assert!(s.is_open());
+    s.abort();
+    assert!(s.is_aborted());
+}
+
+#[test]
+fn after_a_protocol_error_only_a_close_may_be_sent() {
+    let mut s = server();
+    // An unmasked frame from a client: RFC 6455 §5.1, close 1002.
+    let err = s.feed(&server_frame(true, Opcode::Text, b"x")).unwrap_err();
+    let status = err.close_status().unwrap();
+    assert_eq!(status, CloseStatus::PROTOCOL_ERROR);
+    for ty in [
+        BufferType::Utf8Message,
+        BufferType::BinaryFragment,
+        BufferType::PingPong,
+        BufferType::UnsolicitedPong,
+    ] {
+        let payload = ty.is_data().then(|| b"data".to_vec());
+        assert_eq!(
+            s.session.send(ty, payload, 1).unwrap_err().hresult(),
+            wspc::HResult::E_INVALID_PROTOCOL_OPERATION,
+            "{ty:?}"
+        );
+    }
+    s.session.send_close(status, None, 2).unwrap();
+    s.drive_alone();
+    assert_eq!(s.sends_done, [2]);
+    let frames = s.wire_frames();
+    assert_eq!(
+        frames.last().map(|f| (f.opcode(), f.payload.clone())),
+        Some((Opcode::Close, vec![0x03, 0xEA]))
+    );
+}

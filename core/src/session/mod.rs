@@ -8,7 +8,7 @@
 //! - the action loop: [`Session::get_action`] then, after the I/O, [`Session::complete_action`].
 //!
 //! The memory block is carved once and never reallocated:
-//! `[receive buffer | send buffer | frame header (16) | pong payload (128)]`.
+//! `[receive buffer | frame header (16) | send buffer | pong payload (128)]`.
 
 pub mod action;
 mod recv;
@@ -204,12 +204,15 @@ impl<B: Buffer, C> Session<B, C> {
         self.props.send_buffer_size as usize
     }
 
-    fn header_at(&self) -> usize {
-        self.rbs() + self.sbs()
+    /// Where the send buffer starts; the header area ends here, so a header written flush
+    /// against its end and a masked chunk at the start of the send buffer are one contiguous
+    /// buffer (used to coalesce them when the caller takes one buffer at a time, §9 Q5).
+    fn send_at(&self) -> usize {
+        self.rbs() + HEADER_AREA
     }
 
     fn pong_at(&self) -> usize {
-        self.header_at() + HEADER_AREA
+        self.send_at() + self.sbs()
     }
 
     fn masking(&self) -> bool {
@@ -310,7 +313,8 @@ impl<B: Buffer, C> Session<B, C> {
     /// `complete_action` of the `IndicateSendComplete`. One call sends one frame.
     ///
     /// Errors: [`Misuse::InvalidState`] before the handshake, after an abort or a cancelled send,
-    /// for data after a close, and for switching between text and binary inside a message;
+    /// for anything but a close after a protocol error, for data after a close, and for switching
+    /// between text and binary inside a message;
     /// [`Misuse::InvalidArgument`] for a payload with a control type.
     pub fn send(
         &mut self,
@@ -320,6 +324,13 @@ impl<B: Buffer, C> Session<B, C> {
     ) -> Result<(), Error> {
         self.ensure_session()?;
         self.check_can_send()?;
+        if self.recv.fault.is_some() && buffer_type != BufferType::Close {
+            // Spec §9 Q18: after a fault the only send left is the close that fails the
+            // connection.
+            return Err(Error::state(
+                "only a close may be sent after a protocol error",
+            ));
+        }
         self.send.enqueue(buffer_type, payload, None, context)
     }
 
@@ -378,9 +389,10 @@ impl<B: Buffer, C> Session<B, C> {
     /// `WebSocketAbortHandle`: no more network actions; every queued operation is still surfaced
     /// by `get_action` as a completion (sends as `IndicateSendComplete` with `sent == false`,
     /// receives as a `Close` with status 1006), then `NoAction`. Later sends and receives fail.
-    /// Idempotent; a no-op before the handshake completed.
+    /// Idempotent; a no-op before the handshake completed (for a server: before
+    /// `end_server_handshake` or the first session call).
     pub fn abort(&mut self) {
-        if matches!(self.phase, Phase::Open | Phase::ServerHandshake) {
+        if matches!(self.phase, Phase::Open) {
             self.phase = Phase::Aborted;
             self.recv.pong = None;
         }

@@ -19,8 +19,9 @@ pub(super) struct SendOp<B, C> {
     pub(super) context: C,
     opcode: Opcode,
     fin: bool,
-    /// Header bytes in the header area (frame header plus a masked close status).
-    header_len: usize,
+    /// Where the header bytes start in the block (frame header plus a masked close status,
+    /// flush against the end of the header area).
+    header_at: usize,
     /// The masking key, once the frame has started.
     key: Option<[u8; 4]>,
     started: bool,
@@ -159,7 +160,7 @@ impl<B: Buffer, C> SendSide<B, C> {
             context,
             opcode,
             fin,
-            header_len: 0,
+            header_at: 0,
             key: None,
             started: false,
             header_sent: false,
@@ -243,13 +244,22 @@ impl<B: Buffer, C> Session<B, C> {
         }
     }
 
-    /// Write a frame header into the header area; returns its length.
-    fn write_header(&mut self, header: &FrameHeader) -> usize {
-        let mut bytes = [0u8; MAX_HEADER_LEN];
-        let n = header.encode(&mut bytes);
-        let at = self.header_at();
-        self.block.as_mut()[at..at + n].copy_from_slice(&bytes[..n]);
-        n
+    /// Write a frame header, followed by a close status masked with the same key if there is
+    /// one, flush against the end of the header area; returns where it starts.
+    fn write_header(&mut self, header: &FrameHeader, status: Option<CloseStatus>) -> usize {
+        let mut bytes = [0u8; HEADER_AREA];
+        let mut n = header.encode((&mut bytes[..MAX_HEADER_LEN]).try_into().expect("14 bytes"));
+        if let Some(s) = status {
+            let prefix = &mut bytes[n..n + 2];
+            prefix.copy_from_slice(&s.0.to_be_bytes());
+            if let Some(k) = header.mask {
+                apply_mask(prefix, k, 0);
+            }
+            n += 2;
+        }
+        let end = self.send_at();
+        self.block.as_mut()[end - n..end].copy_from_slice(&bytes[..n]);
+        end - n
     }
 
     /// The next write of an automatic pong, if one is due and the wire is free.
@@ -281,21 +291,26 @@ impl<B: Buffer, C> Session<B, C> {
         if let Some(k) = key {
             apply_mask(&mut self.block.as_mut()[area..area + pong.len], k, 0);
         }
-        let n = self.write_header(&FrameHeader {
-            fin: true,
-            rsv: 0,
-            opcode: Opcode::Pong,
-            mask: key,
-            payload_len: pong.len as u64,
-        });
+        let h = self.write_header(
+            &FrameHeader {
+                fin: true,
+                rsv: 0,
+                opcode: Opcode::Pong,
+                mask: key,
+                payload_len: pong.len as u64,
+            },
+            None,
+        );
         self.recv.pong = Some(Pong {
             in_flight: true,
             ..pong
         });
-        let h = self.header_at();
         let with_payload = two && pong.len > 0;
         let payload = if with_payload { pong.len } else { 0 };
-        let segs = [Seg::Block(h, h + n), Seg::Block(area, area + payload)];
+        let segs = [
+            Seg::Block(h, self.send_at()),
+            Seg::Block(area, area + payload),
+        ];
         Some(self.pong_plan(segs, 1 + usize::from(with_payload), true, payload))
     }
 
@@ -345,35 +360,34 @@ impl<B: Buffer, C> Session<B, C> {
             front.key = key;
             front.started = true;
             let status = front.status;
-            let mut n = self.write_header(&header);
-            if let Some(s) = status {
-                let at = self.header_at() + n;
-                let prefix = &mut self.block.as_mut()[at..at + 2];
-                prefix.copy_from_slice(&s.0.to_be_bytes());
-                if let Some(k) = key {
-                    apply_mask(prefix, k, 0);
-                }
-                n += 2;
-            }
-            debug_assert!(n <= HEADER_AREA);
-            self.send.ops.front_mut()?.header_len = n;
+            let at = self.write_header(&header, status);
+            self.send.ops.front_mut()?.header_at = at;
         }
         let copy = self.masking();
-        let (h, sbs, send_at) = (self.header_at(), self.sbs(), self.rbs());
+        let (sbs, send_at) = (self.sbs(), self.send_at());
         let op = self.send.ops.front_mut()?;
         let mut segs = [Seg::Block(0, 0); 2];
         let mut count = 0;
         let header = !op.header_sent;
+        let header_len = if header { send_at - op.header_at } else { 0 };
         if header {
-            segs[0] = Seg::Block(h, h + op.header_len);
+            segs[0] = Seg::Block(op.header_at, send_at);
             count = 1;
         }
         let remaining = op.payload_len() - op.payload_sent;
         let mut payload = 0;
-        if remaining > 0 && (count == 0 || two) {
+        // With one buffer at a time, a masked chunk is coalesced with the header before it (it
+        // is a copy anyway), keeping the whole buffer within the send buffer size.
+        let coalesce = copy && header && !two;
+        if remaining > 0 && (count == 0 || two || coalesce) {
             let from = op.payload_sent;
             if copy {
-                payload = remaining.min(sbs);
+                let room = if coalesce {
+                    sbs.saturating_sub(header_len)
+                } else {
+                    sbs
+                };
+                payload = remaining.min(room);
                 let phase = op.prefix_len() + from;
                 let key = op.key.unwrap_or_default();
                 let src = op
@@ -386,18 +400,22 @@ impl<B: Buffer, C> Session<B, C> {
                     key,
                     phase,
                 );
-                segs[count] = Seg::Block(send_at, send_at + payload);
+                if coalesce {
+                    segs[0] = Seg::Block(op.header_at, send_at + payload);
+                } else {
+                    segs[count] = Seg::Block(send_at, send_at + payload);
+                    count += 1;
+                }
             } else {
                 payload = remaining;
                 segs[count] = Seg::Payload(from, from + payload);
+                count += 1;
             }
-            count += 1;
         }
-        let header_bytes = if header { op.header_len } else { 0 };
         Some(Plan::Write {
             segs,
             count,
-            total: header_bytes + payload,
+            total: header_len + payload,
             header,
             payload,
             buffer_type: op.buffer_type,
