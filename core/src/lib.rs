@@ -109,8 +109,8 @@
 //! the RFC asks for ([`ProtocolError::close_status`]: 1007 for invalid UTF-8, 1002 otherwise). It
 //! is returned by `get_action` on a queue with receives, and again on every later call until
 //! [`Session::abort`]; a close can still be sent (nothing else: spec §9 Q18), so the application
-//! fails the connection the RFC way: [`Session::send_close`] with that status, serve the send actions, then abort and drop
-//! the transport ([`io::WebSocket::fail`] does exactly this). UTF-8 is checked incrementally as
+//! fails the connection the RFC way: [`Session::send_close`] with that status, serve the send
+//! actions, then abort and drop the transport ([`io::WebSocket::fail`] does exactly this). UTF-8 is checked incrementally as
 //! bytes arrive, across pieces, frames and partial frames, so invalid text fails as soon as the
 //! byte that makes it impossible is read.
 //!
@@ -126,7 +126,7 @@
 //! | Q2 | Receive buffer ≥ 256; send buffer ≥ 16 for both roles; both ≤ 65536. |
 //! | Q3 | A caller block needs ≥ RBS + SBS + 144 bytes, 8-byte aligned; every internal buffer handed out lies inside it. |
 //! | Q4 | `Host` is not required in the client's initial headers; the server requires it (any value). |
-//! | Q5 | With capacity 1, the header and an uncopied payload go out as two consecutive `SendToNetwork` actions; capacity 0 is an invalid argument. |
+//! | Q5 | With capacity 1, a client's header and first masked chunk form one buffer (the copy exists anyway, and the buffer stays within the send buffer size); a header and an uncopied payload (server, or unmasked client) go out as two consecutive `SendToNetwork` actions; capacity 0 is an invalid argument. |
 //! | Q6 | `IndicateSendComplete` echoes the send's type, payload (or close status and reason) and context. |
 //! | Q7 | A receive ended by a 0-byte read or an abort completes as `Close` with status 1006 and no reason; the handle is aborted. |
 //! | Q8 | No automatic close reply and no close on protocol errors: the error is returned, the application sends the close. |
