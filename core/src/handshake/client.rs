@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use super::key::{accept_key, generate_key};
 use super::{
-    all_elements, check_caps, check_extension_arg, contains_token, extension_index, extension_name,
+    all_elements, check_caps, check_extension_arg, check_upgrade, extension_index, extension_name,
     is_token, join_list, lowercase_into, scan, trim_ows, Header, HeaderRef, Negotiated, CONNECTION,
     MAX_HEADER_BYTES, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY,
     SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE, VERSION,
@@ -134,18 +134,7 @@ impl ClientHandshake {
         )
         .map_err(Error::malformed)?;
 
-        // RFC 6455 §4.1, client check 2: Upgrade holds "websocket", case-insensitively.
-        if !contains_token(&upgrade, "websocket") {
-            return Err(Error::malformed(
-                "Upgrade header missing or without the token websocket",
-            ));
-        }
-        // RFC 6455 §4.1, client check 3: Connection holds "Upgrade", case-insensitively.
-        if !contains_token(&connection, "upgrade") {
-            return Err(Error::malformed(
-                "Connection header missing or without the token upgrade",
-            ));
-        }
+        check_upgrade(&upgrade, &connection)?;
         // RFC 6455 §4.1, client check 4: Sec-WebSocket-Accept is base64(SHA-1(key + GUID)).
         let got = match accept.as_slice() {
             [] => return Err(Error::malformed("Sec-WebSocket-Accept header missing")),

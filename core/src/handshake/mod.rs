@@ -258,6 +258,25 @@ pub(crate) fn contains_token(values: &[&[u8]], token: &str) -> bool {
     all_elements(values).any(|e| e.eq_ignore_ascii_case(token.as_bytes()))
 }
 
+/// RFC 6455 §4.1 (client checks 2–3) and §4.2.1 (items 3–4), the same on both sides: `Upgrade`
+/// holds the token `websocket` and `Connection` the token `Upgrade`, case-insensitively.
+pub(crate) fn check_upgrade(
+    upgrade: &[&[u8]],
+    connection: &[&[u8]],
+) -> Result<(), crate::error::Error> {
+    if !contains_token(upgrade, "websocket") {
+        return Err(crate::error::Error::malformed(
+            "Upgrade header missing or without the token websocket",
+        ));
+    }
+    if !contains_token(connection, "upgrade") {
+        return Err(crate::error::Error::malformed(
+            "Connection header missing or without the token upgrade",
+        ));
+    }
+    Ok(())
+}
+
 /// The name of an extension list element: the part before the first `;`, trimmed (RFC 6455 §9.1:
 /// `extension = extension-token *( ";" extension-param )`). The caller checks that it is a token.
 pub(crate) fn extension_name(element: &[u8]) -> &[u8] {

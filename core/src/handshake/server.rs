@@ -7,7 +7,7 @@ use base64::Engine as _;
 
 use super::key::accept_key;
 use super::{
-    all_elements, check_caps, check_extension_arg, contains_token, extension_index, extension_name,
+    all_elements, check_caps, check_extension_arg, check_upgrade, extension_index, extension_name,
     is_token, join_list, lowercase_into, scan, trim_ows, Header, HeaderRef, CONNECTION, HOST,
     SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
     SEC_WEBSOCKET_VERSION, UPGRADE, VERSION,
@@ -93,18 +93,7 @@ pub fn accept(
         1 => {}
         _ => return Err(Error::malformed("Host header repeated")),
     }
-    // RFC 6455 §4.2.1 item 3: Upgrade holds "websocket", case-insensitively.
-    if !contains_token(&upgrade, "websocket") {
-        return Err(Error::malformed(
-            "Upgrade header missing or without the token websocket",
-        ));
-    }
-    // RFC 6455 §4.2.1 item 4: Connection holds "Upgrade", case-insensitively.
-    if !contains_token(&connection, "upgrade") {
-        return Err(Error::malformed(
-            "Connection header missing or without the token upgrade",
-        ));
-    }
+    check_upgrade(&upgrade, &connection)?;
     check_version(&version)?;
     let key = check_key(&key)?;
     check_subprotocol(selected_subprotocol, &protocol)?;
