@@ -49,6 +49,16 @@ impl RawBuf {
     }
 }
 
+impl RawBuf {
+    /// The base of this memory, for [`BlockBase::rebase`].
+    pub(super) fn base(&self) -> BlockBase {
+        BlockBase {
+            ptr: self.ptr,
+            len: self.len,
+        }
+    }
+}
+
 impl AsRef<[u8]> for RawBuf {
     fn as_ref(&self) -> &[u8] {
         if self.len == 0 {
@@ -67,6 +77,36 @@ impl AsMut<[u8]> for RawBuf {
         // SAFETY: as in `as_ref`, and the memory is writable (type invariant); `&mut self` keeps
         // this the only slice made from this `RawBuf`.
         unsafe { slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+/// The base pointer and length of a handle's block, kept by the shell beside the session.
+///
+/// Pointers into the block are handed to C re-derived from this base ([`rebase`](Self::rebase))
+/// rather than taken from the engine's slices: the engine borrows the whole block afresh for
+/// each call, which under Rust's aliasing rules would end the validity of a pointer derived from
+/// an earlier borrow while the caller (maybe on another thread) still uses it. A pointer carrying
+/// the base's own provenance stays valid for as long as the block does.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct BlockBase {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: an address and a length, only used to derive pointers handed to C (never dereferenced
+// here); the memory it names is owned as described on `RawBuf`.
+unsafe impl Send for BlockBase {}
+
+impl BlockBase {
+    /// `p`, re-derived from the block's base if it points into the block; any other pointer
+    /// (the caller's own payload or receive buffer) is returned as it is.
+    pub(super) fn rebase(self, p: *mut u8) -> *mut u8 {
+        let offset = p.addr().wrapping_sub(self.ptr.addr());
+        if offset < self.len {
+            self.ptr.wrapping_add(offset)
+        } else {
+            p
+        }
     }
 }
 
