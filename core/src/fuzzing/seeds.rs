@@ -626,6 +626,53 @@ fn texts(out: &mut Vec<Seed>) {
     }
 }
 
+/// A C program's session through the 13 functions (see [`capi`](super::capi) for the format):
+/// create a client and a server, handshake with a subprotocol, a text message each way through
+/// the action loop, the global properties, a close, an abort, a delete; then the same with
+/// broken arguments.
+fn capi(out: &mut Vec<Seed>) {
+    let get = |slot: u8| [8, slot, 3, 0x10];
+    let mut b: Vec<u8> = vec![
+        0, 0, 0, 1, 1, // create client in slot 0, no properties
+        1, 1, 1, 0, 0x80, 0, 1, 1, 1, // create server in slot 1, receive buffer 512
+    ];
+    b.extend_from_slice(&[2, 0, 1, 4]); // begin client: one subprotocol…
+    b.extend_from_slice(b"chat");
+    b.extend_from_slice(&[1, 0, 1, 4, 1]); // …no extensions, no headers
+    b.extend_from_slice(&[4, 1, 0x41]); // begin server selecting "chat"…
+    b.extend_from_slice(b"chat");
+    b.extend_from_slice(&[0, 1, 0]); // …with the client's headers + Host
+    b.extend_from_slice(&[3, 0, 1, 4]); // end client with the server's headers
+    b.extend_from_slice(&[5, 1]); // end server
+    b.extend_from_slice(&[6, 0, 0, 0, 5]); // client sends "Hello"
+    b.extend_from_slice(b"Hello");
+    b.extend_from_slice(&[7, 1, 0]); // server receives
+    for _ in 0..3 {
+        b.extend_from_slice(&get(0));
+    }
+    b.extend_from_slice(&[14, 4]); // client's bytes to the server
+    for _ in 0..3 {
+        b.extend_from_slice(&get(1));
+    }
+    b.extend_from_slice(&[13, 6, 2, 13, 7, 4]); // global properties
+    b.extend_from_slice(&[6, 1, 4, 0, 3]); // server sends close 1000 "bye"
+    b.extend_from_slice(b"bye");
+    b.extend_from_slice(&[7, 0, 0x21]); // client receives into a 16-byte buffer
+    for _ in 0..3 {
+        b.extend_from_slice(&get(1));
+    }
+    b.extend_from_slice(&[14, 1]); // server's bytes to the client
+    for _ in 0..3 {
+        b.extend_from_slice(&get(0));
+    }
+    b.extend_from_slice(&[11, 0, 12, 1]); // abort the client, delete the server
+    out.push(("capi", "session".into(), b.clone()));
+    // Then calls on the deleted handle, a made-up handle and NULL, and bad arguments.
+    b.extend_from_slice(&[6, 1, 0, 0, 0, 7, 5, 0, 8, 7, 3, 0, 12, 6, 13, 9, 0x31]);
+    b.extend_from_slice(&[0, 2, 2, 0, 0, 0, 0, 3, 8, 0, 0, 1, 1]); // bad property sizes
+    out.push(("capi", "misuse".into(), b));
+}
+
 /// Every seed of every target.
 pub fn all() -> Vec<Seed> {
     let mut out = Vec::new();
@@ -645,5 +692,6 @@ pub fn all() -> Vec<Seed> {
     handshakes(&mut out);
     frames(&mut out);
     texts(&mut out);
+    capi(&mut out);
     out
 }

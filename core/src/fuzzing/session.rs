@@ -49,7 +49,7 @@ pub mod op {
     /// The network stream ends: reads with nothing left complete with 0 bytes.
     pub const EOF: u8 = 1;
     /// `[type: u8] [len: u16] [fill: u8]`: send data (type mod 4: text/binary, fragment/message)
-    /// of bytes `fill, fill+1, …`; `len` is taken mod 1024 unless its top 3 bits are set.
+    /// of `len` bytes `fill`; `len` is taken mod 1024 unless its top 3 bits are set.
     pub const SEND: u8 = 2;
     /// `[type: u8] [len: u8] [len bytes]`: send data with the given bytes.
     pub const SEND_BYTES: u8 = 3;
@@ -750,7 +750,7 @@ fn run(role: Role, data: &[u8]) {
                 let t = data_type(r.u8());
                 let len = send_len(r.u16());
                 let fill = r.u8();
-                let payload = (0..len).map(|i| fill.wrapping_add(i as u8)).collect();
+                let payload = vec![fill; usize::from(len)];
                 st.budget += 4 * u64::from(len);
                 post_send(&mut s, &mut st, t, Some(payload), None);
             }

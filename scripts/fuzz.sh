@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# A recorded fuzzing campaign: scripts/fuzz.sh [TARGET|all] [SECONDS]   (default: all 600)
+#
+# Installs cargo-fuzz 0.13.2 if missing and uses the installed nightly (`cargo +nightly fuzz`:
+# stable refuses the sanitizer flags). Builds every target once (AddressSanitizer, debug
+# assertions), then runs the targets one after the other, one job each, for SECONDS, over the
+# committed seeds (fuzz/corpus/T), the past crashes (fuzz/regressions/T) and the growing corpus
+# (fuzz/work/T, git-ignored), with the target's dictionary. Progress is printed every 30 s.
+# Afterwards the corpus is merged (minimised) into fuzz/work/T, line coverage of core/src is
+# measured with `cargo +nightly fuzz coverage` and the nightly llvm-tools, and
+# reports/fuzz/summary.json and reports/fuzz/SUMMARY.md are written (targets not run this time
+# keep their previous entry). Exits non-zero if any target crashed, timed out or leaked; the
+# input is then in fuzz/artifacts/T/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+what=${1:-all}
+seconds=${2:-600}
+triple=x86_64-unknown-linux-gnu
+say() { printf '[fuzz %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+if ! cargo fuzz --version 2>/dev/null | grep -q '0\.13\.'; then
+  say "installing cargo-fuzz 0.13.2"
+  cargo install cargo-fuzz --locked --version 0.13.2
+fi
+sysroot=$(rustc +nightly --print sysroot)
+llvm_bin=$sysroot/lib/rustlib/$triple/bin
+if [ ! -x "$llvm_bin/llvm-cov" ]; then
+  say "adding the nightly llvm-tools component (for line coverage)"
+  rustup +nightly component add llvm-tools-preview || say "no llvm-tools: line coverage skipped"
+fi
+
+cd fuzz
+mapfile -t all < <(cargo +nightly fuzz list)
+if [ "$what" = all ]; then targets=("${all[@]}"); else targets=("$what"); fi
+for t in "${targets[@]}"; do
+  printf '%s\n' "${all[@]}" | grep -qx "$t" || { echo "unknown target $t (have: ${all[*]})" >&2; exit 2; }
+done
+
+say "building ${#targets[@]} target(s): ASan, debug assertions"
+if [ "$what" = all ]; then cargo +nightly fuzz build -a; else cargo +nightly fuzz build -a "$what"; fi
+bin=$root/fuzz/target/$triple/release
+
+# Keeps the whole libFuzzer output in $log and shows status lines, at most one every 30 s.
+progress() {
+  local t=$1 last=0 start=$SECONDS line
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >>"$log"
+    if [[ $line =~ (pulse|DONE|INITED|ERROR|SUMMARY|panicked|Test\ unit) ]] ||
+      { [[ $line == *cov:* ]] && ((SECONDS - last >= 30)); }; then
+      printf '  [%s %ds] %s\n' "$t" $((SECONDS - start)) "$line"
+      last=$SECONDS
+    fi
+  done
+}
+
+dict_for() {
+  case $1 in
+    handshake_*) echo dict/handshake.dict ;;
+    utf8_*) echo dict/utf8.dict ;;
+    *) echo dict/frame.dict ;;
+  esac
+}
+
+mkdir -p work/logs "$root/reports/fuzz"
+results=$root/fuzz/work/results.jsonl
+: >"$results"
+failed=0
+for t in "${targets[@]}"; do
+  mkdir -p "work/$t" "artifacts/$t" "corpus/$t" "regressions/$t"
+  log=work/logs/$t.log
+  : >"$log"
+  before=$(find "artifacts/$t" -type f | wc -l)
+  say "$t: ${seconds}s, dictionary $(dict_for "$t"), $(find "work/$t" -type f | wc -l) corpus + $(find "corpus/$t" -type f | wc -l) seeds + $(find "regressions/$t" -type f | wc -l) regressions"
+  start=$SECONDS
+  set +e
+  "$bin/$t" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+    -dict="$(dict_for "$t")" -artifact_prefix="artifacts/$t/" \
+    "work/$t" "corpus/$t" "regressions/$t" 2>&1 | progress "$t"
+  status=${PIPESTATUS[0]}
+  set -e
+  elapsed=$((SECONDS - start))
+  crashes=$(($(find "artifacts/$t" -type f | wc -l) - before))
+  if [ "$status" -ne 0 ] || [ "$crashes" -ne 0 ]; then
+    failed=1
+    say "$t: FAILED (exit $status, $crashes new artifact(s) in fuzz/artifacts/$t)"
+  fi
+
+  say "$t: merging the corpus"
+  rm -rf "work/$t.merged" && mkdir -p "work/$t.merged"
+  "$bin/$t" -merge=1 -timeout=10 -rss_limit_mb=2048 "work/$t.merged" "work/$t" "corpus/$t" "regressions/$t" \
+    >"work/logs/$t.merge.log" 2>&1 || say "$t: merge failed (see fuzz/work/logs/$t.merge.log)"
+  if [ -n "$(ls -A "work/$t.merged")" ]; then
+    rm -rf "work/$t" && mv "work/$t.merged" "work/$t"
+  fi
+
+  lines=null
+  if [ -x "$llvm_bin/llvm-cov" ]; then
+    say "$t: line coverage"
+    if cargo +nightly fuzz coverage "$t" "work/$t" >"work/logs/$t.coverage.log" 2>&1; then
+      "$llvm_bin/llvm-cov" export -summary-only \
+        -instr-profile="coverage/$t/coverage.profdata" \
+        "target/$triple/coverage/$triple/release/$t" >"work/$t.coverage.json" 2>/dev/null &&
+        lines=$(python3 - "work/$t.coverage.json" <<'EOF'
+import json, sys
+files = json.load(open(sys.argv[1]))["data"][0]["files"]
+core = [f for f in files if "/core/src/" in f["filename"] and "/core/src/fuzzing/" not in f["filename"]]
+covered = sum(f["summary"]["lines"]["covered"] for f in core)
+count = sum(f["summary"]["lines"]["count"] for f in core)
+per = {f["filename"].split("/core/src/")[1]: round(100 * f["summary"]["lines"]["percent"]) / 100 for f in core if f["summary"]["lines"]["covered"]}
+print(json.dumps({"covered": covered, "count": count, "percent": round(10000 * covered / max(count, 1)) / 100, "files": per}))
+EOF
+        ) || lines=null
+    else
+      say "$t: coverage failed (see fuzz/work/logs/$t.coverage.log)"
+    fi
+  fi
+
+  python3 - "$log" "$t" "$elapsed" "$crashes" "$(find "work/$t" -type f | wc -l)" "$lines" "$status" >>"$results" <<'EOF'
+import json, re, sys
+log, name, elapsed, crashes, corpus, lines, status = sys.argv[1:]
+text = open(log, errors="replace").read()
+stat = dict(re.findall(r"^stat::(\w+):\s+(\d+)", text, re.M))
+cov = re.findall(r"cov: (\d+) ft: (\d+)", text)
+edges, features = (int(cov[-1][0]), int(cov[-1][1])) if cov else (0, 0)
+print(json.dumps({
+    "name": name,
+    "seconds": int(elapsed),
+    "execs": int(stat.get("number_of_executed_units", 0)),
+    "execs_per_s": int(stat.get("average_exec_per_sec", 0)),
+    "edges": edges,
+    "features": features,
+    "corpus": int(corpus),
+    "crashes": int(crashes),
+    "exit": int(status),
+    "peak_rss_mb": int(stat.get("peak_rss_mb", 0)),
+    "lines": json.loads(lines),
+}))
+EOF
+  say "$t: $(tail -n 1 "$results")"
+done
+
+python3 - "$results" "$root/reports/fuzz" "$seconds" <<'EOF'
+import datetime, json, os, sys
+results, out, seconds = sys.argv[1:]
+path = os.path.join(out, "summary.json")
+old = json.load(open(path))["targets"] if os.path.exists(path) else []
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+new = []
+for line in open(results):
+    r = json.loads(line)
+    r["date"] = now
+    r["command"] = f"scripts/fuzz.sh {r['name']} {seconds}"
+    new.append(r)
+names = [r["name"] for r in new]
+targets = [r for r in old if r["name"] not in names] + new
+order = ["frame_header", "session_server", "session_client", "handshake_request", "handshake_response", "utf8_stream", "capi", "deflate"]
+targets.sort(key=lambda r: order.index(r["name"]) if r["name"] in order else len(order))
+json.dump({"targets": targets}, open(path, "w"), indent=2)
+open(path, "a").write("\n")
+
+md = ["# Fuzzing summary", "",
+      "Written by `scripts/fuzz.sh` (cargo-fuzz 0.13.2, libFuzzer, AddressSanitizer + LeakSanitizer, debug",
+      "assertions; one job per target). Edges and features are libFuzzer's `cov:` and `ft:` at the end of the",
+      "run; line coverage is of `core/src/` (without the harnesses in `core/src/fuzzing/`) over the merged",
+      "corpus, from `cargo +nightly fuzz coverage` and `llvm-cov`. Crashes counts crash, timeout, leak and",
+      "OOM artifacts.", "",
+      "| target | seconds | execs | execs/s | edges | features | line coverage of core | corpus | crashes | date |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+for r in targets:
+    l = r.get("lines")
+    cov = f"{l['percent']:.1f}% ({l['covered']}/{l['count']})" if l else "—"
+    md.append(f"| `{r['name']}` | {r['seconds']} | {r['execs']:,} | {r['execs_per_s']:,} | {r['edges']} | {r['features']} | {cov} | {r['corpus']} | {r['crashes']} | {r['date']} |")
+md += ["", "## Reproduce", "", "```sh"]
+md += [r["command"] for r in targets]
+md += ["# one input:", "cd fuzz && cargo +nightly fuzz run -a TARGET path/to/input", "```", "",
+       "## Line coverage by file", ""]
+for r in targets:
+    l = r.get("lines")
+    if l:
+        files = ", ".join(f"{k} {v:.0f}%" for k, v in sorted(l["files"].items()))
+        md.append(f"- `{r['name']}`: {files}")
+open(os.path.join(out, "SUMMARY.md"), "w").write("\n".join(md) + "\n")
+EOF
+say "wrote reports/fuzz/summary.json and reports/fuzz/SUMMARY.md"
+exit $failed
