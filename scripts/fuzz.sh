@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A recorded fuzzing campaign: scripts/fuzz.sh [TARGET|all] [SECONDS]   (default: all 600)
+# A recorded fuzzing campaign: scripts/fuzz.sh [TARGET[,TARGET…]|all] [SECONDS]   (default: all 600)
 #
 # Installs cargo-fuzz 0.13.2 if missing and uses the installed nightly (`cargo +nightly fuzz`:
 # stable refuses the sanitizer flags). Builds every target once (AddressSanitizer, debug
@@ -32,13 +32,22 @@ fi
 
 cd fuzz
 mapfile -t all < <(cargo +nightly fuzz list)
-if [ "$what" = all ]; then targets=("${all[@]}"); else targets=("$what"); fi
+if [ "$what" = all ]; then
+  # The stateful targets first: they are the likeliest to find something.
+  first=(session_server session_client capi)
+  targets=()
+  for t in "${first[@]}" "${all[@]}"; do
+    printf '%s\n' "${all[@]}" | grep -qx "$t" && [[ " ${targets[*]} " != *" $t "* ]] && targets+=("$t")
+  done
+else
+  IFS=, read -r -a targets <<<"$what"
+fi
 for t in "${targets[@]}"; do
   printf '%s\n' "${all[@]}" | grep -qx "$t" || { echo "unknown target $t (have: ${all[*]})" >&2; exit 2; }
 done
 
 say "building ${#targets[@]} target(s): ASan, debug assertions"
-if [ "$what" = all ]; then cargo +nightly fuzz build -a; else cargo +nightly fuzz build -a "$what"; fi
+cargo +nightly fuzz build -a
 bin=$root/fuzz/target/$triple/release
 
 # Keeps the whole libFuzzer output in $log and shows status lines, at most one every 30 s.
