@@ -16,7 +16,7 @@ fn role() -> impl Strategy<Value = Role> {
 }
 
 proptest! {
-    #![proptest_config(config(512))]
+    #![proptest_config(config(2048))]
 
     #[test]
     fn the_split_does_not_matter(

@@ -535,7 +535,7 @@ fn response(key: String) -> impl Strategy<Value = Vec<Hdr>> {
 }
 
 proptest! {
-    #![proptest_config(config(1024))]
+    #![proptest_config(config(2048))]
 
     /// The server accepts exactly the requests the model accepts, refuses the others for the
     /// model's reason, and answers with the model's headers (tungstenite's accept value).

@@ -399,6 +399,10 @@ impl Model {
         if self.aborted || self.broken {
             return (Verdict::State, None);
         }
+        // Spec §9 Q18: after a protocol error only the close that fails the connection is sent.
+        if self.fault.is_some() && ty != BufferType::Close {
+            return (Verdict::State, None);
+        }
         let (opcode, fin, body) = if ty.is_data() {
             if self.close_queued {
                 return (Verdict::State, None);
@@ -959,7 +963,7 @@ fn run_case(
 }
 
 proptest! {
-    #![proptest_config(config(512))]
+    #![proptest_config(config(2048))]
 
     #[test]
     fn action_api_matches_the_model(

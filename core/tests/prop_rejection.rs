@@ -174,7 +174,7 @@ fn role() -> impl Strategy<Value = Role> {
 }
 
 proptest! {
-    #![proptest_config(config(512))]
+    #![proptest_config(config(2048))]
 
     #[test]
     fn wspc_and_tungstenite_agree_on_rejection(
@@ -204,6 +204,52 @@ proptest! {
                 to, ours.end, ours.events, theirs.end, theirs.events, parse_lax(&bytes)
             );
         }
+    }
+}
+
+/// Each row of the table is met by a case of its own, and explains it first.
+#[test]
+fn each_divergence_has_an_example() {
+    let close = |status: u16, reason: &[u8]| {
+        let mut p = status.to_be_bytes().to_vec();
+        p.extend_from_slice(reason);
+        RawFrame::new(0x8, None, p)
+    };
+    let mut non_minimal = RawFrame::new(0x2, None, b"hello".to_vec());
+    non_minimal.len = LenEnc::Wide16;
+    let mut msb = RawFrame::new(0x2, None, b"hello".to_vec());
+    msb.len = LenEnc::Msb64;
+    let examples: [(&str, Vec<u8>); 5] = [
+        (
+            "non_minimal_length",
+            encode_all(&[non_minimal, close(1000, b"")]),
+        ),
+        ("length_msb", encode_all(&[msb])),
+        // RSV1 on a frame whose payload never arrives.
+        ("fail_fast", vec![0xC2, 0x05, b'h']),
+        ("close_1014", encode_all(&[close(1014, b"")])),
+        ("close_check_order", encode_all(&[close(999, b"\xFF")])),
+    ];
+    let props = [Property::ReceiveBufferSize(4096)];
+    for (id, bytes) in examples {
+        let wspc = receive_stream(&mut open(Role::Client, &props, 1), &bytes, &Feed::whole());
+        let oracle = oracle_read(&mut oracle(Role::Client, bytes.clone()));
+        let case = Case {
+            to: Role::Client,
+            bytes: &bytes,
+            props: &props,
+            wspc: &wspc,
+            oracle: &oracle,
+        };
+        assert!(
+            !case.agree(),
+            "{id}: no disagreement ({wspc:?}, {oracle:?})"
+        );
+        let first = DIVERGENCES
+            .iter()
+            .find(|d| (d.explains)(&case))
+            .map(|d| d.id);
+        assert_eq!(first, Some(id), "{wspc:?} / {oracle:?}");
     }
 }
 

@@ -134,7 +134,7 @@ fn tungstenite_send(t: &mut tungstenite::WebSocket<Duplex>, script: &Script) -> 
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(config(512))]
 
     /// wspc (client or server) → bytes → tungstenite, and tungstenite's pongs and close reply
     /// back to wspc.
@@ -145,9 +145,15 @@ proptest! {
         rbs in receive_buffer_size(),
         sbs in prop_oneof![Just(16u32), 16u32..=65536],
         capacity in 1usize..=2,
+        unmasked in prop_oneof![4 => Just(false), 1 => Just(true)],
         seed in any::<u64>(),
     ) {
-        let props = [Property::ReceiveBufferSize(rbs), Property::SendBufferSize(sbs)];
+        // A client with masking disabled still sets the MASK bit, with the all-zero key.
+        let props = [
+            Property::ReceiveBufferSize(rbs),
+            Property::SendBufferSize(sbs),
+            Property::DisableMasking(unmasked),
+        ];
         let mut ws = open(role, &props, seed);
         let ctxs = wspc_send(&mut ws, &script);
         let (wire, done) = drain_sends(&mut ws, capacity);

@@ -68,7 +68,7 @@ fn bytes_and_cuts() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
 }
 
 proptest! {
-    #![proptest_config(config(2048))]
+    #![proptest_config(config(4096))]
 
     #[test]
     fn validator_agrees_with_std((bytes, cuts) in bytes_and_cuts()) {
@@ -89,7 +89,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(512))]
+    #![proptest_config(config(1024))]
 
     #[test]
     fn sessions_fail_fast_on_invalid_text(

@@ -12,7 +12,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+use proptest::test_runner::{Config, FileFailurePersistence};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::collections::VecDeque;
@@ -26,12 +26,18 @@ use wspc::{
 pub type Ws = Session<Vec<u8>, u32>;
 
 /// `default_cases` cases, unless `PROPTEST_CASES` is set (then proptest's own default reads it).
+/// Failing cases are saved beside the test file, `tests/<test>.proptest-regressions`, which is
+/// committed and replayed first by every run.
 pub fn config(default_cases: u32) -> Config {
-    if std::env::var_os("PROPTEST_CASES").is_some() {
+    let mut config = if std::env::var_os("PROPTEST_CASES").is_some() {
         Config::default()
     } else {
         Config::with_cases(default_cases)
-    }
+    };
+    config.failure_persistence = Some(Box::new(FileFailurePersistence::WithSource(
+        "proptest-regressions",
+    )));
+    config
 }
 
 // ----- sessions ----------------------------------------------------------------------------------
