@@ -219,11 +219,6 @@ impl State {
         (self.block.0, self.block.0 + self.rbs())
     }
 
-    fn send_area(&self) -> (usize, usize) {
-        let at = self.block.0 + self.rbs();
-        (at, at + self.sbs())
-    }
-
     fn has_input(&self) -> bool {
         !self.inbox.is_empty()
     }
@@ -348,13 +343,14 @@ fn step(s: &mut Ws, st: &mut State, queue: Queue, capacity: usize, short: Option
                     in_block || in_payload,
                     "write buffer outside the block and payload"
                 );
-                if in_block && b.len() > 16 {
-                    // Longer than a header (and close status): a payload chunk, copied for
-                    // masking into the send area (or a pong from the pong area).
-                    assert!(
-                        inside(b, st.send_area()) || (auto && b.len() <= 125),
-                        "a masked chunk outside the send buffer"
-                    );
+                if in_block && !b.is_empty() {
+                    // From the header, send or pong areas, never the receive buffer: at most a
+                    // header (with a close status) and a masked chunk of the send buffer, or a
+                    // pong's payload.
+                    let from_receive = range(b).0 < st.block.0 + st.rbs();
+                    assert!(!from_receive, "a write from the receive buffer");
+                    let most = 16 + st.sbs().max(125);
+                    assert!(b.len() <= most, "a write of {} bytes", b.len());
                 }
             }
             let total = a.total_len();
@@ -524,6 +520,10 @@ fn expect_send(
     let state: fn(&Misuse) -> bool = |m| matches!(m, Misuse::InvalidState(_));
     let arg: fn(&Misuse) -> bool = |m| matches!(m, Misuse::InvalidArgument(_));
     if st.aborted || st.broken {
+        return Err(state);
+    }
+    if st.fault.is_some() && t != BufferType::Close {
+        // Spec §9 Q18: after a protocol error only the close that fails the connection.
         return Err(state);
     }
     if t.is_data() {
