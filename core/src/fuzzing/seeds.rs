@@ -532,6 +532,38 @@ fn handshakes(out: &mut Vec<Seed>) {
     let v8 = String::from_utf8_lossy(&rfc).replace(": 13\r", ": 8, 13\r");
     out.push(("handshake_request", "version-8".into(), v8.into_bytes()));
 
+    // Worst shapes within the caps (the linear-work check matters most here): the most headers,
+    // one long comma list, many repeated list headers.
+    let base = String::from_utf8_lossy(&rfc).replace("\r\n\r\n", "\r\n");
+    let mut many = base.clone();
+    for i in 0..118 {
+        many.push_str(&format!("X-Filler-{i}: {}\r\n", "v,".repeat(40)));
+    }
+    out.push((
+        "handshake_request",
+        "many-headers".into(),
+        many.into_bytes(),
+    ));
+    let mut long = base.clone();
+    long.push_str(&format!(
+        "Sec-WebSocket-Extensions: {}\r\n",
+        "x; a=1, ,".repeat(1500)
+    ));
+    out.push((
+        "handshake_request",
+        "long-list".into(),
+        with_args(&args(&["chat"], &["x"]), long.as_bytes()),
+    ));
+    let mut repeated = base;
+    for _ in 0..100 {
+        repeated.push_str("Sec-WebSocket-Protocol: a, b, c, chat\r\n");
+    }
+    out.push((
+        "handshake_request",
+        "repeated-lists".into(),
+        with_args(&args(&["chat"], &[]), repeated.as_bytes()),
+    ));
+
     // Responses, checked with the RFC nonce.
     let accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
     let rfc = head(
