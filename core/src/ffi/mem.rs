@@ -6,7 +6,9 @@ use super::types::{
     E_INVALIDARG, E_OUTOFMEMORY, E_POINTER, HRESULT, PCSTR, ULONG, WEB_SOCKET_HTTP_HEADER,
 };
 use crate::handshake::{Header, HeaderRef, MAX_HEADER_COUNT};
+use crate::session::Buffer;
 use core::ffi::{c_char, CStr};
+use core::ops::Range;
 use core::ptr::{self, NonNull};
 use core::slice;
 
@@ -59,24 +61,40 @@ impl RawBuf {
     }
 }
 
-impl AsRef<[u8]> for RawBuf {
-    fn as_ref(&self) -> &[u8] {
-        if self.len == 0 {
+impl Buffer for RawBuf {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn bytes(&self, range: Range<usize>) -> &[u8] {
+        assert!(
+            range.start <= range.end && range.end <= self.len,
+            "range outside the buffer"
+        );
+        if range.is_empty() {
             return &[];
         }
-        // SAFETY: non-zero `len` implies a non-NULL `ptr` valid for `len` bytes (type invariant).
-        unsafe { slice::from_raw_parts(self.ptr, self.len) }
+        // SAFETY: non-zero `len` implies a non-NULL `ptr` valid for `len` bytes (type invariant),
+        // and the range lies within them (checked above). Only these bytes are borrowed, so other
+        // ranges of the same block may be in use by the caller on another thread.
+        unsafe { slice::from_raw_parts(self.ptr.add(range.start), range.len()) }
     }
-}
 
-impl AsMut<[u8]> for RawBuf {
-    fn as_mut(&mut self) -> &mut [u8] {
-        if self.len == 0 {
+    fn bytes_mut(&mut self, range: Range<usize>) -> &mut [u8] {
+        assert!(
+            range.start <= range.end && range.end <= self.len,
+            "range outside the buffer"
+        );
+        if range.is_empty() {
             return &mut [];
         }
-        // SAFETY: as in `as_ref`, and the memory is writable (type invariant); `&mut self` keeps
-        // this the only slice made from this `RawBuf`.
-        unsafe { slice::from_raw_parts_mut(self.ptr, self.len) }
+        // SAFETY: as in `bytes`, and the memory is writable (type invariant); `&mut self` keeps
+        // this the only slice made from this `RawBuf` at a time.
+        unsafe { slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
+    }
+
+    fn addr(&self) -> usize {
+        self.ptr.addr()
     }
 }
 
@@ -331,7 +349,7 @@ mod tests {
         assert_eq!(unsafe { c_str(c"\xff".as_ptr()) }, Err(E_INVALIDARG));
         let block = OwnedBlock::new(100).unwrap();
         let mut raw = block.raw();
-        assert_eq!(raw.as_mut().len(), 100);
-        assert_eq!(raw.as_ref().as_ptr().align_offset(8), 0);
+        assert_eq!(raw.bytes_mut(0..100).len(), 100);
+        assert_eq!(raw.addr() % 8, 0);
     }
 }

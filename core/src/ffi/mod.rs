@@ -57,13 +57,10 @@
 //!
 //! Pointers into the handle's block are handed out re-derived from the block's base pointer
 //! (`BlockBase`), so a later call, which borrows the block afresh, does not end their validity.
-//! One caveat remains, from the engine's shape rather than this shell: the engine takes
-//! `&mut [u8]` of the whole block (then slices it) whenever it works on it, and with two threads
-//! on one handle the caller may meanwhile read or write a region it was handed by another action.
-//! The bytes touched never overlap (the engine never uses a region that is handed out), and Miri
-//! finds the shell's tests clean under Tree Borrows, but Stacked Borrows counts the whole-block
-//! retag as a write racing with the caller's I/O. The fix belongs in the engine (borrowing only
-//! the sub-range it needs).
+//! With two threads on one handle, the caller may read or write a region it was handed by one
+//! action while another thread is inside the engine: the engine borrows only the ranges it works
+//! on ([`Buffer::bytes`](crate::session::Buffer::bytes) over a `RawBuf`), never the whole block, and
+//! never a region that is handed out, so the two never alias.
 #![allow(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![allow(non_camel_case_types, non_snake_case)]
@@ -1103,10 +1100,8 @@ mod tests {
 
     /// The server's receive queue holds a network read into its block, written byte by byte on
     /// one thread, while another thread sends frames (whose headers the engine writes into the
-    /// same block) on its send queue. Clean under `MIRIFLAGS=-Zmiri-tree-borrows cargo miri
-    /// test`; Stacked Borrows reports the engine's whole-block retag (see the module docs).
+    /// same block) on its send queue. Clean under `cargo miri test` (Stacked and Tree Borrows).
     #[test]
-    #[cfg_attr(miri, ignore = "needs -Zmiri-tree-borrows; see the module docs")]
     fn send_and_receive_queues_on_two_threads() {
         const RECV: WEB_SOCKET_ACTION_QUEUE = WEB_SOCKET_ACTION_QUEUE(2);
         const SEND: WEB_SOCKET_ACTION_QUEUE = WEB_SOCKET_ACTION_QUEUE(1);

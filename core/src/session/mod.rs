@@ -27,10 +27,41 @@ use rand::{RngCore, SeedableRng};
 use recv::RecvSide;
 use send::SendSide;
 
-/// Memory that a session may use as its block, as a send payload, and as a receive target: any
-/// owned byte storage (`Vec<u8>`, `Box<[u8]>`, a type of your own over caller memory).
-pub trait Buffer: AsRef<[u8]> + AsMut<[u8]> {}
-impl<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized> Buffer for T {}
+/// Memory that a session may use as its block, as a send payload, and as a receive target.
+///
+/// Every owned byte storage with `AsRef<[u8]> + AsMut<[u8]>` (`Vec<u8>`, `Box<[u8]>`, arrays)
+/// is one. The engine only ever borrows the ranges it works on, never the whole block at once,
+/// so a type over raw memory (as in the C ABI) can hand other ranges of the same block to
+/// another thread for I/O while the session is in use.
+pub trait Buffer {
+    /// Length in bytes.
+    fn len(&self) -> usize;
+    /// True when empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The bytes of `range` (which lies within `0..len()`).
+    fn bytes(&self, range: core::ops::Range<usize>) -> &[u8];
+    /// The bytes of `range`, writable.
+    fn bytes_mut(&mut self, range: core::ops::Range<usize>) -> &mut [u8];
+    /// The address of the first byte (the block must be 8-byte aligned).
+    fn addr(&self) -> usize;
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized> Buffer for T {
+    fn len(&self) -> usize {
+        self.as_ref().len()
+    }
+    fn bytes(&self, range: core::ops::Range<usize>) -> &[u8] {
+        &self.as_ref()[range]
+    }
+    fn bytes_mut(&mut self, range: core::ops::Range<usize>) -> &mut [u8] {
+        &mut self.as_mut()[range]
+    }
+    fn addr(&self) -> usize {
+        self.as_ref().as_ptr() as usize
+    }
+}
 
 const HEADER_AREA: usize = 16;
 const PONG_AREA: usize = 128;
@@ -140,11 +171,10 @@ impl<B: Buffer, C> Session<B, C> {
     /// nonces come from `rng` (seed it for reproducible tests; use `StdRng::from_os_rng` otherwise).
     pub fn with_block(role: Role, props: Properties, block: B, rng: StdRng) -> Result<Self, Error> {
         props.validate()?;
-        let bytes = block.as_ref();
-        if bytes.len() < props.block_size() || bytes.as_ptr().align_offset(8) != 0 {
+        if block.len() < props.block_size() || block.addr() % 8 != 0 {
             return Err(PropertyError::BadAllocatedBuffer {
                 needed: props.block_size(),
-                given: bytes.len(),
+                given: block.len(),
             }
             .into());
         }
@@ -372,7 +402,7 @@ impl<B: Buffer, C> Session<B, C> {
     /// internal buffer. The buffer is returned by `complete_action` of the
     /// `IndicateReceiveComplete`. An empty buffer is [`Misuse::InvalidArgument`].
     pub fn receive_into(&mut self, buffer: B, context: C) -> Result<(), Error> {
-        if buffer.as_ref().is_empty() {
+        if buffer.is_empty() {
             return Err(Error::arg("empty receive buffer"));
         }
         self.receive_with(Some(buffer), context)
@@ -546,14 +576,14 @@ impl<B: Buffer, C> Session<B, C> {
                 pong,
                 ..
             } => {
-                let block = self.block.as_ref();
+                let block = &self.block;
                 let front = if pong { None } else { self.send.front() };
                 let seg = |s: Seg| -> &[u8] {
                     match s {
-                        Seg::Block(a, b) => &block[a..b],
+                        Seg::Block(a, b) => block.bytes(a..b),
                         Seg::Payload(a, b) => front
                             .and_then(|op| op.payload.as_ref())
-                            .map_or(&[][..], |p| &p.as_ref()[a..b]),
+                            .map_or(&[][..], |p| p.bytes(a..b)),
                     }
                 };
                 Action::SendToNetwork(SendToNetwork {
@@ -570,7 +600,7 @@ impl<B: Buffer, C> Session<B, C> {
                     id,
                     buffer_type: op.buffer_type,
                     context: &op.context,
-                    payload: op.payload.as_ref().map(|p| p.as_ref()),
+                    payload: op.payload.as_ref().map(|p| p.bytes(0..p.len())),
                     close_status: op.status,
                     sent,
                 })
@@ -583,7 +613,7 @@ impl<B: Buffer, C> Session<B, C> {
                     .expect("planned from the front receive");
                 Action::ReceiveFromNetwork(ReceiveFromNetwork {
                     id,
-                    buffer: &mut self.block.as_mut()[at..at + len],
+                    buffer: self.block.bytes_mut(at..at + len),
                     context: &op.context,
                 })
             }
@@ -599,8 +629,8 @@ impl<B: Buffer, C> Session<B, C> {
                     .front()
                     .expect("planned from the front receive");
                 let data = match data {
-                    Data::Block(a, b) => &self.block.as_ref()[a..b],
-                    Data::Caller(n) => op.buffer.as_ref().map_or(&[][..], |b| &b.as_ref()[..n]),
+                    Data::Block(a, b) => self.block.bytes(a..b),
+                    Data::Caller(n) => op.buffer.as_ref().map_or(&[][..], |b| b.bytes(0..n)),
                 };
                 Action::IndicateReceiveComplete(IndicateReceiveComplete {
                     id,

@@ -188,7 +188,9 @@ impl<B: Buffer, C> Session<B, C> {
                 let r = &mut self.recv;
                 if r.end == rbs && r.start > 0 {
                     // Only a partial header or control frame (< 140 bytes) is ever left here.
-                    self.block.as_mut().copy_within(r.start..r.end, 0);
+                    self.block
+                        .bytes_mut(0..r.end)
+                        .copy_within(r.start..r.end, 0);
                     r.end -= r.start;
                     r.start = 0;
                 }
@@ -206,7 +208,7 @@ impl<B: Buffer, C> Session<B, C> {
             let frame = match self.recv.frame {
                 Some(f) => f,
                 None => {
-                    let (h, n) = match FrameHeader::decode(&self.block.as_ref()[start..end])? {
+                    let (h, n) = match FrameHeader::decode(self.block.bytes(start..end))? {
                         Status::Partial => return Ok(Step::NeedRead),
                         Status::Complete(done) => done,
                     };
@@ -233,7 +235,7 @@ impl<B: Buffer, C> Session<B, C> {
                 if frame.opcode == Opcode::Ping && self.recv.pong.is_some_and(|p| p.in_flight) {
                     return Ok(Step::Stall);
                 }
-                let payload = &mut self.block.as_mut()[start..start + len];
+                let payload = self.block.bytes_mut(start..start + len);
                 if let Some(k) = frame.key {
                     apply_mask(payload, k, 0);
                 }
@@ -241,8 +243,14 @@ impl<B: Buffer, C> Session<B, C> {
                 match frame.opcode {
                     Opcode::Ping => {
                         // RFC 6455 §5.5.2: answer with a pong carrying the same payload.
+                        // Through a copy on the stack: the engine borrows only the two ranges, never
+                        // the areas between them that a writer may be using.
                         let at = self.pong_at();
-                        self.block.as_mut().copy_within(start..start + len, at);
+                        let mut ping = [0u8; 125];
+                        ping[..len].copy_from_slice(self.block.bytes(start..start + len));
+                        self.block
+                            .bytes_mut(at..at + len)
+                            .copy_from_slice(&ping[..len]);
                         self.recv.pong = Some(Pong::new(len));
                         self.recv.consume(len);
                         return Ok(Step::PongDue);
@@ -273,9 +281,9 @@ impl<B: Buffer, C> Session<B, C> {
             let caller = front.and_then(|op| op.buffer.as_mut());
             let (n, data, consume) = match caller {
                 Some(dst) => {
-                    let dst = dst.as_mut();
                     let n = avail.min(dst.len());
-                    let src = &self.block.as_ref()[start..start + n];
+                    let dst = dst.bytes_mut(0..n);
+                    let src = self.block.bytes(start..start + n);
                     match frame.key {
                         Some(k) => {
                             mask_copy(&mut dst[..n], src, k, frame.phase);
@@ -292,7 +300,7 @@ impl<B: Buffer, C> Session<B, C> {
                     (n, Data::Caller(n), 0)
                 }
                 None => {
-                    let piece = &mut self.block.as_mut()[start..start + avail];
+                    let piece = self.block.bytes_mut(start..start + avail);
                     if let Some(k) = frame.key {
                         apply_mask(piece, k, frame.phase);
                     }
@@ -344,7 +352,7 @@ impl<B: Buffer, C> Session<B, C> {
         len: usize,
         verify: bool,
     ) -> Result<Step, ProtocolError> {
-        let payload = &self.block.as_ref()[start..start + len];
+        let payload = self.block.bytes(start..start + len);
         let (status, reason) = match payload {
             [] => (CloseStatus::EMPTY, start..start),
             [_] => return Err(ProtocolError::CloseFrameTooShort),

@@ -33,7 +33,7 @@ pub(super) struct SendOp<B, C> {
 
 impl<B: Buffer, C> SendOp<B, C> {
     fn payload_len(&self) -> usize {
-        self.payload.as_ref().map_or(0, |p| p.as_ref().len())
+        self.payload.as_ref().map_or(0, |p| p.len())
     }
 
     fn prefix_len(&self) -> usize {
@@ -139,7 +139,7 @@ impl<B: Buffer, C> SendSide<B, C> {
                         if !s.is_valid_on_wire() {
                             return Err(Error::arg("close status may not be sent"));
                         }
-                        let reason = payload.as_ref().map_or(&[][..], |p| p.as_ref());
+                        let reason = payload.as_ref().map_or(&[][..], |p| p.bytes(0..p.len()));
                         if reason.len() > MAX_CLOSE_REASON_LENGTH {
                             return Err(Error::arg("close reason over 123 bytes"));
                         }
@@ -258,7 +258,9 @@ impl<B: Buffer, C> Session<B, C> {
             n += 2;
         }
         let end = self.send_at();
-        self.block.as_mut()[end - n..end].copy_from_slice(&bytes[..n]);
+        self.block
+            .bytes_mut(end - n..end)
+            .copy_from_slice(&bytes[..n]);
         end - n
     }
 
@@ -289,7 +291,7 @@ impl<B: Buffer, C> Session<B, C> {
         }
         let key = self.new_key();
         if let Some(k) = key {
-            apply_mask(&mut self.block.as_mut()[area..area + pong.len], k, 0);
+            apply_mask(self.block.bytes_mut(area..area + pong.len), k, 0);
         }
         let h = self.write_header(
             &FrameHeader {
@@ -393,9 +395,9 @@ impl<B: Buffer, C> Session<B, C> {
                 let src = op
                     .payload
                     .as_ref()
-                    .map_or(&[][..], |p| &p.as_ref()[from..from + payload]);
+                    .map_or(&[][..], |p| p.bytes(from..from + payload));
                 mask_copy(
-                    &mut self.block.as_mut()[send_at..send_at + payload],
+                    self.block.bytes_mut(send_at..send_at + payload),
                     src,
                     key,
                     phase,
