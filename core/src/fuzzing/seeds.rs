@@ -718,6 +718,16 @@ pub fn all() -> Vec<Seed> {
         session_seeds("session_client", &frame, name, &mut out);
         session_seeds("session_server", &masked(&frame), name, &mut out);
     }
+    // RFC 6455 §5.4: control frames inside a fragmented text message, the fragments split
+    // inside a character.
+    let interleaved = b"\x01\x03a\xc3\xa9\x00\x01\xc3\x89\x02hi\x8a\x00\x80\x02\xa9z".to_vec();
+    session_seeds("session_client", &interleaved, "interleaved", &mut out);
+    session_seeds(
+        "session_server",
+        &masked(&interleaved),
+        "interleaved",
+        &mut out,
+    );
     session_seeds("session_client", &plain, "all", &mut out);
     session_seeds("session_server", &masked(&plain), "all", &mut out);
     loopback(&mut out);

@@ -181,7 +181,10 @@ struct State {
     broken: bool,
     // What came back.
     events: Vec<Event>,
-    /// `events.last()` bytes known to be complete valid UTF-8 (for an open text message).
+    /// The text message being received (its pieces may be split into several events by
+    /// control frames), whether it is open, and how much of it is complete valid UTF-8.
+    text: Vec<u8>,
+    text_open: bool,
     text_ok: usize,
     fault: Option<ProtocolError>,
     close_received: bool,
@@ -461,43 +464,40 @@ fn step(s: &mut Ws, st: &mut State, queue: Queue, capacity: usize, short: Option
             assert_eq!(done.context, front.ctx);
             assert_eq!(done.buffer.as_ref().map(|b| range(b)), front.buffer);
             if let Some(e) = event {
-                let open_text = matches!(
-                    st.events.last(),
-                    Some(Event::Data {
-                        text: true,
-                        fin: false,
-                        ..
-                    })
-                );
-                if !open_text {
-                    st.text_ok = 0;
-                }
+                check_text(st, &e);
                 push_event(&mut st.events, e);
-                check_text(st);
             }
         }
     }
     true
 }
 
-/// Text pieces so far must be the start of valid UTF-8, and a finished message valid UTF-8.
-fn check_text(st: &mut State) {
-    if !st.verify() {
-        return;
-    }
-    if let Some(Event::Data {
+/// The text pieces of a message so far must be the start of valid UTF-8, and a finished text
+/// message valid UTF-8 (when verification is on).
+fn check_text(st: &mut State, e: &Event) {
+    let Event::Data {
         text: true,
         bytes,
         fin,
-    }) = st.events.last()
-    {
-        match std::str::from_utf8(&bytes[st.text_ok..]) {
-            Ok(_) => st.text_ok = bytes.len(),
-            Err(e) => {
-                assert!(e.error_len().is_none(), "invalid UTF-8 delivered");
-                assert!(!fin, "a text message ends inside a character");
-                st.text_ok += e.valid_up_to();
-            }
+    } = e
+    else {
+        return;
+    };
+    if !st.verify() {
+        return;
+    }
+    if !st.text_open {
+        st.text.clear();
+        st.text_ok = 0;
+    }
+    st.text.extend_from_slice(bytes);
+    st.text_open = !fin;
+    match std::str::from_utf8(&st.text[st.text_ok..]) {
+        Ok(_) => st.text_ok = st.text.len(),
+        Err(e) => {
+            assert!(e.error_len().is_none(), "invalid UTF-8 delivered");
+            assert!(!fin, "a text message ends inside a character");
+            st.text_ok += e.valid_up_to();
         }
     }
 }
@@ -725,6 +725,8 @@ fn run(role: Role, data: &[u8]) {
         close_queued: false,
         broken: false,
         events: Vec::new(),
+        text: Vec::new(),
+        text_open: false,
         text_ok: 0,
         fault: None,
         close_received: false,
