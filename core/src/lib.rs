@@ -154,7 +154,8 @@
 //! ## Modules
 //!
 //! [`frame`] (header codec), [`mask`], [`utf8`] (streaming validator), [`close`], [`handshake`],
-//! [`session`] (the one state machine), [`properties`], [`error`], [`io`] (the blocking driver).
+//! [`session`] (the one state machine), [`properties`], [`error`], [`io`] (the blocking driver),
+//! [`ffi`] (the C ABI), and [`divergences`] (where wspc and tungstenite differ, and why).
 #![deny(missing_docs)]
 
 pub mod close;
