@@ -691,3 +691,83 @@ enum Plan {
         close_status: Option<CloseStatus>,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{FrameHeader, Status};
+
+    fn open_pair(props: &[Property]) -> (Session<Vec<u8>, u8>, Session<Vec<u8>, u8>) {
+        let mut client = Session::client(props).unwrap();
+        let mut server = Session::server(props).unwrap();
+        let req = client.begin_client_handshake(&[], &[], &[]).unwrap();
+        let mut refs: Vec<HeaderRef<'_>> = req.iter().map(|h| h.as_ref()).collect();
+        refs.push(HeaderRef {
+            name: b"Host",
+            value: b"h",
+        });
+        let resp = server.begin_server_handshake(None, &[], &refs).unwrap();
+        let refs: Vec<HeaderRef<'_>> = resp.iter().map(|h| h.as_ref()).collect();
+        client.end_client_handshake(&refs).unwrap();
+        server.end_server_handshake().unwrap();
+        (client, server)
+    }
+
+    #[test]
+    fn block_layout_fills_the_block_exactly() {
+        let s: Session<Vec<u8>, u8> = Session::client(&[
+            Property::ReceiveBufferSize(300),
+            Property::SendBufferSize(40),
+        ])
+        .unwrap();
+        assert_eq!(s.send_at(), 300 + HEADER_AREA);
+        assert_eq!(s.pong_at(), s.send_at() + 40);
+        assert_eq!(s.pong_at() + PONG_AREA, s.props.block_size());
+        assert_eq!(s.block.len(), s.props.block_size());
+    }
+
+    #[test]
+    fn coalesced_chunks_stay_within_the_smallest_send_buffer() {
+        // A 64-bit length and a mask make a 14-byte header: with a 16-byte send buffer and one
+        // buffer at a time, the first action carries the header and 2 payload bytes.
+        let (mut client, _) = open_pair(&[Property::SendBufferSize(16)]);
+        let payload: Vec<u8> = (0..70_000u32).map(|i| i as u8).collect();
+        client
+            .send(BufferType::BinaryMessage, Some(payload.clone()), 1)
+            .unwrap();
+        let mut wire = Vec::new();
+        let mut lens = Vec::new();
+        loop {
+            let (id, n) = match client.get_action_with_capacity(Queue::Send, 1).unwrap() {
+                Action::SendToNetwork(a) => {
+                    assert_eq!(a.buffers().len(), 1);
+                    lens.push(a.total_len());
+                    a.buffers().iter().for_each(|b| wire.extend_from_slice(b));
+                    (a.id, a.total_len())
+                }
+                Action::IndicateSendComplete(a) => (a.id, 0),
+                _ => break,
+            };
+            client.complete_action(id, n).unwrap();
+        }
+        assert!(lens.iter().all(|&l| l <= 16), "{lens:?}");
+        assert_eq!(lens[0], 16);
+        let Ok(Status::Complete((h, n))) = FrameHeader::decode(&wire) else {
+            panic!("no header")
+        };
+        assert_eq!((n, h.payload_len), (14, 70_000));
+        let mut body = wire[n..].to_vec();
+        crate::mask::apply_mask(&mut body, h.mask.unwrap(), 0);
+        assert_eq!(body, payload);
+    }
+
+    #[test]
+    fn drained_receive_buffer_starts_over() {
+        let mut r: RecvSide<Vec<u8>, u8> = RecvSide::new();
+        r.end = 10;
+        r.consume(4);
+        assert_eq!(r.end, 10);
+        r.consume(6);
+        assert_eq!(r.end, 0, "all consumed: reads start at the front again");
+    }
+}
