@@ -13,7 +13,7 @@
 //! | `session_server`, `session_client` | [`session_server`], [`session_client`] | pieces ≤ receive buffer (and ≤ the caller's buffer); data equals a reference parse of the bytes read, errors too; text pieces concatenate to valid UTF-8 when verification is on; our frames parse back to exactly what was sent; every operation completes exactly once; every buffer lies in the block or the caller's memory; heap growth within the documented bound; no livelock |
 //! | `handshake_request`, `handshake_response` | [`handshake_request`], [`handshake_response`] | bytes examined linear in the input; outputs well-formed; the accept value is right; results do not depend on header-name case |
 //! | `utf8_stream` | [`utf8_stream`] | streaming validator agrees with `std::str::from_utf8` on every prefix, whatever the splits |
-//! | `capi` | [`capi`] | the 13 C functions in any order with any arguments: documented HRESULTs only, never `E_FAIL`; outputs of failed calls; contexts in FIFO order; dead handles refused; no leak |
+//! | `capi` | [`capi()`] | the 13 C functions in any order with any arguments: documented HRESULTs only, never `E_FAIL`; outputs of failed calls; contexts in FIFO order; dead handles refused; no leak |
 //!
 //! Heap accounting needs a counting global allocator, which must live outside this crate (it
 //! needs `unsafe`): the fuzz crate and the replay test install one and register its counter with
