@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A recorded fuzzing campaign: scripts/fuzz.sh [TARGET[,TARGET…]|all] [SECONDS]   (default: all 600)
+# A recorded fuzzing campaign: scripts/fuzz.sh [TARGET[,TARGET…]|all|report] [SECONDS]
+#                                                                     (default: all 600)
 #
 # Installs cargo-fuzz 0.13.2 if missing and uses the installed nightly (`cargo +nightly fuzz`:
 # stable refuses the sanitizer flags). Builds every target once (AddressSanitizer, debug
@@ -9,7 +10,7 @@
 # Afterwards the corpus is merged (minimised) into fuzz/work/T, line coverage of core/src is
 # measured with `cargo +nightly fuzz coverage` and the nightly llvm-tools, and
 # reports/fuzz/summary.json and reports/fuzz/SUMMARY.md are written (targets not run this time
-# keep their previous entry). Exits non-zero if any target crashed, timed out or leaked; the
+# keep their previous entry; `report` only rewrites them). Exits non-zero if any target crashed, timed out or leaked; the
 # input is then in fuzz/artifacts/T/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +33,10 @@ fi
 
 cd fuzz
 mapfile -t all < <(cargo +nightly fuzz list)
-if [ "$what" = all ]; then
+if [ "$what" = report ]; then
+  # Only rewrite the reports from summary.json and the coverage profiles already measured.
+  targets=()
+elif [ "$what" = all ]; then
   # The stateful targets first: they are the likeliest to find something.
   first=(session_server session_client capi)
   targets=()
@@ -42,12 +46,14 @@ if [ "$what" = all ]; then
 else
   IFS=, read -r -a targets <<<"$what"
 fi
-for t in "${targets[@]}"; do
+for t in "${targets[@]+"${targets[@]}"}"; do
   printf '%s\n' "${all[@]}" | grep -qx "$t" || { echo "unknown target $t (have: ${all[*]})" >&2; exit 2; }
 done
 
-say "building ${#targets[@]} target(s): ASan, debug assertions"
-cargo +nightly fuzz build -a
+if [ ${#targets[@]} -gt 0 ]; then
+  say "building ${#targets[@]} target(s): ASan, debug assertions"
+  cargo +nightly fuzz build -a
+fi
 bin=$root/fuzz/target/$triple/release
 
 # Keeps the whole libFuzzer output in $log and shows status lines, at most one every 30 s.
@@ -75,7 +81,7 @@ mkdir -p work/logs "$root/reports/fuzz"
 results=$root/fuzz/work/results.jsonl
 : >"$results"
 failed=0
-for t in "${targets[@]}"; do
+for t in "${targets[@]+"${targets[@]}"}"; do
   mkdir -p "work/$t" "artifacts/$t" "corpus/$t" "regressions/$t"
   log=work/logs/$t.log
   : >"$log"
@@ -126,7 +132,7 @@ EOF
   fi
 
   python3 - "$log" "$t" "$elapsed" "$crashes" "$(find "work/$t" -type f | wc -l)" "$lines" "$status" >>"$results" <<'EOF'
-import json, re, sys
+import datetime, json, re, sys
 log, name, elapsed, crashes, corpus, lines, status = sys.argv[1:]
 text = open(log, errors="replace").read()
 stat = dict(re.findall(r"^stat::(\w+):\s+(\d+)", text, re.M))
@@ -144,28 +150,59 @@ print(json.dumps({
     "exit": int(status),
     "peak_rss_mb": int(stat.get("peak_rss_mb", 0)),
     "lines": json.loads(lines),
+    "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
 }))
 EOF
   say "$t: $(tail -n 1 "$results")"
 done
 
-python3 - "$results" "$root/reports/fuzz" "$seconds" <<'EOF'
+# Line coverage of core/src by all targets together (the profiles of every target measured so far).
+union=null
+profiles=(coverage/*/coverage.profdata)
+if [ -x "$llvm_bin/llvm-cov" ] && [ -e "${profiles[0]}" ]; then
+  objects=()
+  for p in "${profiles[@]}"; do
+    t=$(basename "$(dirname "$p")")
+    b=target/$triple/coverage/$triple/release/$t
+    [ -x "$b" ] && objects+=(-object "$b")
+  done
+  if "$llvm_bin/llvm-profdata" merge -sparse "${profiles[@]}" -o work/all.profdata &&
+    "$llvm_bin/llvm-cov" export -summary-only -instr-profile=work/all.profdata "${objects[@]:1}" \
+      >work/all.coverage.json 2>/dev/null; then
+    union=$(python3 - work/all.coverage.json <<'EOF'
+import json, sys
+files = {}
+for f in json.load(open(sys.argv[1]))["data"][0]["files"]:
+    if "/core/src/" in f["filename"] and "/core/src/fuzzing/" not in f["filename"]:
+        files[f["filename"].split("/core/src/")[1]] = f["summary"]["lines"]
+covered = sum(l["covered"] for l in files.values())
+count = sum(l["count"] for l in files.values())
+print(json.dumps({"covered": covered, "count": count, "percent": round(10000 * covered / max(count, 1)) / 100,
+                  "files": {k: round(l["percent"], 2) for k, l in sorted(files.items())}}))
+EOF
+    ) || union=null
+  fi
+fi
+
+python3 - "$results" "$root/reports/fuzz" "$seconds" "$union" <<'EOF'
 import datetime, json, os, sys
-results, out, seconds = sys.argv[1:]
+results, out, seconds, union = sys.argv[1:]
+union = json.loads(union)
 path = os.path.join(out, "summary.json")
 old = json.load(open(path))["targets"] if os.path.exists(path) else []
-now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 new = []
 for line in open(results):
     r = json.loads(line)
-    r["date"] = now
     r["command"] = f"scripts/fuzz.sh {r['name']} {seconds}"
     new.append(r)
 names = [r["name"] for r in new]
 targets = [r for r in old if r["name"] not in names] + new
 order = ["frame_header", "session_server", "session_client", "handshake_request", "handshake_response", "utf8_stream", "capi", "deflate"]
 targets.sort(key=lambda r: order.index(r["name"]) if r["name"] in order else len(order))
-json.dump({"targets": targets}, open(path, "w"), indent=2)
+summary = {"targets": targets}
+if union:
+    summary["all_targets_lines"] = union
+json.dump(summary, open(path, "w"), indent=2)
 open(path, "a").write("\n")
 
 md = ["# Fuzzing summary", "",
@@ -174,12 +211,16 @@ md = ["# Fuzzing summary", "",
       "run; line coverage is of `core/src/` (without the harnesses in `core/src/fuzzing/`) over the merged",
       "corpus, from `cargo +nightly fuzz coverage` and `llvm-cov`. Crashes counts crash, timeout, leak and",
       "OOM artifacts.", "",
-      "| target | seconds | execs | execs/s | edges | features | line coverage of core | corpus | crashes | date |",
+      "| target | seconds | execs | execs/s | edges | features | line coverage of core | corpus | crashes | finished |",
       "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
 for r in targets:
     l = r.get("lines")
     cov = f"{l['percent']:.1f}% ({l['covered']}/{l['count']})" if l else "—"
     md.append(f"| `{r['name']}` | {r['seconds']} | {r['execs']:,} | {r['execs_per_s']:,} | {r['edges']} | {r['features']} | {cov} | {r['corpus']} | {r['crashes']} | {r['date']} |")
+if union:
+    md += ["", f"All targets together cover {union['percent']:.1f}% of the lines of `core/src/` "
+               f"({union['covered']}/{union['count']}, harnesses excluded):", ""]
+    md += [f"- `{k}`: {v:.1f}%" for k, v in union["files"].items()]
 md += ["", "## Reproduce", "", "```sh"]
 md += [r["command"] for r in targets]
 md += ["# one input:", "cd fuzz && cargo +nightly fuzz run -a TARGET path/to/input", "```", "",
