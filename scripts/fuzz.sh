@@ -7,7 +7,7 @@
 # assertions), then runs the targets one after the other, one job each, for SECONDS, over the
 # committed seeds (fuzz/corpus/T), the past crashes (fuzz/regressions/T) and the growing corpus
 # (fuzz/work/T, git-ignored), with the target's dictionary. Progress is printed every 30 s.
-# Afterwards the corpus is merged (minimised) into fuzz/work/T, line coverage of core/src is
+# Afterwards the corpus is merged (minimised) into fuzz/work/T, line coverage of the product crates (core/wspc/src, core/capi/src) is
 # measured with `cargo +nightly fuzz coverage` and the nightly llvm-tools, and
 # reports/fuzz/summary.json and reports/fuzz/SUMMARY.md are written (targets not run this time
 # keep their previous entry; `report` only rewrites them). Exits non-zero if any target crashed, timed out or leaked; the
@@ -119,10 +119,10 @@ for t in "${targets[@]+"${targets[@]}"}"; do
         lines=$(python3 - "work/$t.coverage.json" <<'EOF'
 import json, sys
 files = json.load(open(sys.argv[1]))["data"][0]["files"]
-core = [f for f in files if "/core/src/" in f["filename"] and "/core/src/fuzzing/" not in f["filename"]]
+core = [f for f in files if "/core/wspc/src/" in f["filename"] or "/core/capi/src/" in f["filename"]]
 covered = sum(f["summary"]["lines"]["covered"] for f in core)
 count = sum(f["summary"]["lines"]["count"] for f in core)
-per = {f["filename"].split("/core/src/")[1]: round(100 * f["summary"]["lines"]["percent"]) / 100 for f in core if f["summary"]["lines"]["covered"]}
+per = {f["filename"].split("/core/")[1]: round(100 * f["summary"]["lines"]["percent"]) / 100 for f in core if f["summary"]["lines"]["covered"]}
 print(json.dumps({"covered": covered, "count": count, "percent": round(10000 * covered / max(count, 1)) / 100, "files": per}))
 EOF
         ) || lines=null
@@ -156,7 +156,7 @@ EOF
   say "$t: $(tail -n 1 "$results")"
 done
 
-# Line coverage of core/src by all targets together (the profiles of every target measured so far).
+# Line coverage of core/wspc/src and core/capi/src by all targets together (the profiles of every target measured so far).
 union=null
 profiles=(coverage/*/coverage.profdata)
 if [ -x "$llvm_bin/llvm-cov" ] && [ -e "${profiles[0]}" ]; then
@@ -173,8 +173,8 @@ if [ -x "$llvm_bin/llvm-cov" ] && [ -e "${profiles[0]}" ]; then
 import json, sys
 files = {}
 for f in json.load(open(sys.argv[1]))["data"][0]["files"]:
-    if "/core/src/" in f["filename"] and "/core/src/fuzzing/" not in f["filename"]:
-        files[f["filename"].split("/core/src/")[1]] = f["summary"]["lines"]
+    if "/core/wspc/src/" in f["filename"] or "/core/capi/src/" in f["filename"]:
+        files[f["filename"].split("/core/")[1]] = f["summary"]["lines"]
 covered = sum(l["covered"] for l in files.values())
 count = sum(l["count"] for l in files.values())
 print(json.dumps({"covered": covered, "count": count, "percent": round(10000 * covered / max(count, 1)) / 100,
@@ -208,7 +208,7 @@ open(path, "a").write("\n")
 md = ["# Fuzzing summary", "",
       "Written by `scripts/fuzz.sh` (cargo-fuzz 0.13.2, libFuzzer, AddressSanitizer + LeakSanitizer, debug",
       "assertions; one job per target). Edges and features are libFuzzer's `cov:` and `ft:` at the end of the",
-      "run; line coverage is of `core/src/` (without the harnesses in `core/src/fuzzing/`) over the merged",
+      "run; line coverage is of the product crates' sources, `core/wspc/src/` and `core/capi/src/` (the harnesses in `core/testkit/` excluded), over the merged",
       "corpus, from `cargo +nightly fuzz coverage` and `llvm-cov`. Crashes counts crash, timeout, leak and",
       "OOM artifacts.", "",
       "| target | seconds | execs | execs/s | edges | features | line coverage of core | corpus | crashes | finished |",
@@ -218,7 +218,7 @@ for r in targets:
     cov = f"{l['percent']:.1f}% ({l['covered']}/{l['count']})" if l else "—"
     md.append(f"| `{r['name']}` | {r['seconds']} | {r['execs']:,} | {r['execs_per_s']:,} | {r['edges']} | {r['features']} | {cov} | {r['corpus']} | {r['crashes']} | {r['date']} |")
 if union:
-    md += ["", f"All targets together cover {union['percent']:.1f}% of the lines of `core/src/` "
+    md += ["", f"All targets together cover {union['percent']:.1f}% of the lines of `core/wspc/src/` and `core/capi/src/` "
                f"({union['covered']}/{union['count']}, harnesses excluded):", ""]
     md += [f"- `{k}`: {v:.1f}%" for k, v in union["files"].items()]
 md += ["", "## Reproduce", "", "```sh"]

@@ -6,10 +6,10 @@
 # installs
 #   PREFIX/lib/libwspc.so        shared library
 #   PREFIX/lib/libwspc.a         static library
-#   PREFIX/include/websocket.h   the header (core/include/websocket.h)
+#   PREFIX/include/websocket.h   the header (core/capi/include/websocket.h)
 #   PREFIX/lib/pkgconfig/wspc.pc
 #
-# after a release build (cargo build --release -p wspc --lib). Then build against it with
+# after a release build (cargo build --release -p wspc-capi --lib). Then build against it with
 #
 #   export PKG_CONFIG_PATH=PREFIX/lib/pkgconfig
 #   cc app.c $(pkg-config --cflags --libs wspc)            # shared (put PREFIX/lib on the loader
@@ -20,7 +20,7 @@
 # This is what cargo-c's `cargo cinstall --prefix PREFIX` does, without needing cargo-c.
 # Environment: CARGO (default: cargo), CARGO_TARGET_DIR (as for cargo), DESTDIR (prepended to
 # every installed path, for staged installs; the .pc file still names PREFIX).
-# Tested by core/tests/capi.rs (install_script_and_pkg_config).
+# Tested by core/capi/tests/capi.rs (install_script_and_pkg_config).
 set -eu
 
 if [ $# -ne 1 ]; then
@@ -34,15 +34,15 @@ case $prefix in
 esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo=${CARGO:-cargo}
-manifest=$root/core/Cargo.toml
+manifest=$root/core/capi/Cargo.toml
 
-"$cargo" build --release -p wspc --lib --manifest-path "$manifest"
+"$cargo" build --release -p wspc-capi --lib --manifest-path "$manifest"
 
 # The target directory as cargo sees it (CARGO_TARGET_DIR, config files or the default).
 target=$("$cargo" metadata --format-version 1 --no-deps --manifest-path "$manifest" |
     sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 [ -n "$target" ] || { echo "cannot find the target directory" >&2; exit 1; }
-pkgid=$("$cargo" pkgid -p wspc --manifest-path "$manifest")
+pkgid=$("$cargo" pkgid -p wspc-capi --manifest-path "$manifest")
 version=${pkgid##*[@#]}
 
 destdir=${DESTDIR:-}
@@ -51,7 +51,7 @@ includedir=$destdir$prefix/include
 install -d "$libdir/pkgconfig" "$includedir"
 install -m 755 "$target/release/libwspc.so" "$libdir/libwspc.so"
 install -m 644 "$target/release/libwspc.a" "$libdir/libwspc.a"
-install -m 644 "$root/core/include/websocket.h" "$includedir/websocket.h"
+install -m 644 "$root/core/capi/include/websocket.h" "$includedir/websocket.h"
 
 # Libs.private: what Rust's standard library needs from the system when libwspc.a is linked
 # statically (rustc --print native-static-libs, Linux).

@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(init: wspc_fuzz::init(), |data: &[u8]| wspc::fuzzing::session_client(data));
+wspc_fuzz::target!(session_client);

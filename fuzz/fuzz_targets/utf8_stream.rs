@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(init: wspc_fuzz::init(), |data: &[u8]| wspc::fuzzing::utf8_stream(data));
+wspc_fuzz::target!(utf8_stream);

@@ -3,7 +3,7 @@
 
 Each case report holds the opening handshake and a wire log of the octets the testsuite sent
 ('TO') and received ('RO'), one entry per TCP write. For one case of every group (1.1, 1.2, 2,
-3, ..., 10.1, 12.1, ...) this writes, in the formats of core/src/fuzzing/:
+3, ..., 10.1, 12.1, ...) this writes, in the formats of core/testkit/src/fuzzing/:
 - session_server/autobahn-<case>: the testsuite's frames to the wspc server, one DATA chunk per
   TCP write, each followed by PUMP, then DRIVE;
 - session_client/autobahn-<case>: the same for the wspc client (testsuite as server);

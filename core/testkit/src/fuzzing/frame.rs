@@ -1,8 +1,8 @@
 //! `frame_header`: the stateless header codec.
 
 use super::Reader;
-use crate::error::ProtocolError;
-use crate::frame::{FrameHeader, Opcode, Status, MAX_HEADER_LEN};
+use wspc::error::ProtocolError;
+use wspc::frame::{FrameHeader, Opcode, Status, MAX_HEADER_LEN};
 
 type Decoded = Result<Status<(FrameHeader, usize)>, ProtocolError>;
 

@@ -1,5 +1,5 @@
 //! The C ABI of `websocket.h`: the 13 `WebSocket*` exports of `libwspc.so` / `libwspc.a`, with the
-//! exact Windows names, types and values (header: `core/include/websocket.h`).
+//! exact Windows names, types and values (header: `core/capi/include/websocket.h`).
 //!
 //! This module is a thin shell over [`Session`]: each export checks its pointers, converts C
 //! arrays and strings into Rust slices, makes one call on the session and converts the result
@@ -59,7 +59,7 @@
 //! (`BlockBase`), so a later call, which borrows the block afresh, does not end their validity.
 //! With two threads on one handle, the caller may read or write a region it was handed by one
 //! action while another thread is inside the engine: the engine borrows only the ranges it works
-//! on ([`Buffer::bytes`](crate::session::Buffer::bytes) over a `RawBuf`), never the whole block, and
+//! on ([`Buffer::bytes`](engine::session::Buffer::bytes) over a `RawBuf`), never the whole block, and
 //! never a region that is handed out, so the two never alias.
 #![allow(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -68,11 +68,11 @@
 mod mem;
 mod types;
 
-use crate::close::CloseStatus;
-use crate::error::Error;
-use crate::properties::{self, GlobalProperty, Properties, Property, PropertyType, Role};
-use crate::session::action::{Action, ActionId, BufferType, Queue};
-use crate::session::Session;
+use engine::close::CloseStatus;
+use engine::error::Error;
+use engine::properties::{self, GlobalProperty, Properties, Property, PropertyType, Role};
+use engine::session::action::{Action, ActionId, BufferType, Queue};
+use engine::session::Session;
 use mem::{c_array, c_headers, c_str, c_strs, len_u32, BlockBase, HeaderStore, OwnedBlock, RawBuf};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -409,7 +409,7 @@ unsafe fn create(
 /// Both pointers are non-NULL and writable.
 unsafe fn hand_out_headers(
     state: &mut State,
-    headers: &[crate::handshake::Header],
+    headers: &[engine::handshake::Header],
     pHeaders: *mut *mut WEB_SOCKET_HTTP_HEADER,
     pulCount: *mut ULONG,
 ) {
@@ -881,7 +881,7 @@ pub unsafe extern "C" fn WebSocketGetGlobalProperty(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::HResult;
+    use engine::error::HResult;
     use std::slice;
 
     const ALL: WEB_SOCKET_ACTION_QUEUE = WEB_SOCKET_ACTION_QUEUE(3);

@@ -1,6 +1,5 @@
-//! Fuzzing harnesses: one function per target of `fuzz/`, always built, hidden from the docs (as
-//! in rustls). Each fuzz target in `fuzz/fuzz_targets/` is a one-liner calling a function here,
-//! and `core/tests/fuzz_corpus.rs` replays every committed seed and past crash through the same
+//! Fuzzing harnesses: one function per target of `fuzz/`. Each fuzz target in
+//! `fuzz/fuzz_targets/` is a one-liner calling a function here, and `core/testkit/tests/fuzz_corpus.rs` replays every committed seed and past crash through the same
 //! functions on stable, so the corpus is a regression suite without libFuzzer.
 //!
 //! Every harness takes raw bytes and parses them with [`Reader`] (no `arbitrary` dependency: the
@@ -15,9 +14,8 @@
 //! | `utf8_stream` | [`utf8_stream`] | streaming validator agrees with `std::str::from_utf8` on every prefix, whatever the splits |
 //! | `capi` | [`capi()`] | the 13 C functions in any order with any arguments: documented HRESULTs only, never `E_FAIL`; outputs of failed calls; contexts in FIFO order; dead handles refused; no leak |
 //!
-//! Heap accounting needs a counting global allocator, which must live outside this crate (it
-//! needs `unsafe`): the fuzz crate and the replay test install one and register its counter with
-//! [`set_heap_probe`]. Without a probe the memory bound is not checked.
+//! Heap accounting needs the counting global allocator of [`crate::alloc`]: the fuzz crate and the
+//! replay test install it. Without it the memory bound is not checked.
 
 mod capi;
 mod frame;
@@ -34,8 +32,6 @@ pub use session::{
 };
 pub use utf8::utf8_stream;
 
-use std::sync::OnceLock;
-
 /// A harness: runs one input, panicking when an invariant breaks.
 pub type Harness = fn(&[u8]);
 
@@ -50,17 +46,9 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("capi", capi),
 ];
 
-static HEAP_PROBE: OnceLock<fn() -> isize> = OnceLock::new();
-
-/// Register a function returning the bytes currently allocated by this thread (a counting global
-/// allocator's live total). Later calls are ignored.
-pub fn set_heap_probe(probe: fn() -> isize) {
-    let _ = HEAP_PROBE.set(probe);
-}
-
-/// The live heap bytes of this thread, if a probe is registered.
+/// The live heap bytes of this thread, if the counting allocator is installed.
 fn heap() -> Option<isize> {
-    HEAP_PROBE.get().map(|p| p())
+    crate::alloc::live()
 }
 
 /// A cursor over fuzzer input. Reading past the end yields zeros and empty slices, so every input

@@ -4,7 +4,7 @@
 //! into a temporary prefix and builds a program against it with `pkg-config`.
 //!
 //! Where the library comes from: `cargo test` builds the library target, with every crate type of
-//! `core/Cargo.toml` (`lib`, `cdylib`, `staticlib`), before the test binaries, into the `deps`
+//! `core/capi/Cargo.toml` (`lib`, `cdylib`, `staticlib`), before the test binaries, into the `deps`
 //! directory this test binary runs from. If it is not there (a different cargo layout), or if
 //! `WSPC_CAPI_REBUILD` is set, the test builds it with `cargo build --lib` into a target directory
 //! of its own.
@@ -29,12 +29,12 @@ const NATIVE_LIBS: &[&str] = &[
 
 const WARNINGS: &[&str] = &["-Wall", "-Wextra", "-Werror"];
 
-fn core_dir() -> &'static Path {
+fn crate_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn c_dir() -> PathBuf {
-    core_dir().join("tests/c")
+    crate_dir().join("tests/c")
 }
 
 fn out_dir() -> PathBuf {
@@ -59,7 +59,7 @@ fn static_lib() -> &'static Path {
         let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("capi-lib");
         let out = Command::new(cargo())
             .args(["build", "--lib", "--manifest-path"])
-            .arg(core_dir().join("Cargo.toml"))
+            .arg(crate_dir().join("Cargo.toml"))
             .env("CARGO_TARGET_DIR", &target)
             .output()
             .expect("run cargo build");
@@ -118,7 +118,7 @@ fn compiler(lang: Lang, args: &[&str], extra: &[PathBuf]) {
 /// include path, and links it with `libwspc.a`.
 fn build(source: &str, lang: Lang, name: &str) -> PathBuf {
     let exe = out_dir().join(name);
-    let include = core_dir().join("include");
+    let include = crate_dir().join("include");
     let c = c_dir();
     let src = c.join(source);
     let mut args: Vec<PathBuf> = vec![
@@ -163,7 +163,7 @@ fn build_and_run(source: &str, lang: Lang) -> String {
 
 #[test]
 fn header_compiles_alone_and_after_a_windows_h() {
-    let include = format!("-I{}", core_dir().join("include").display());
+    let include = format!("-I{}", crate_dir().join("include").display());
     let win = format!("-I{}", c_dir().join("win").display());
     let src = c_dir().join("header_check.c");
     for lang in [Lang::C11, Lang::Cxx17] {
@@ -223,7 +223,7 @@ fn two_threads_on_one_handle() {
 fn install_script_and_pkg_config() {
     let prefix = out_dir().join("prefix");
     let _ = std::fs::remove_dir_all(&prefix);
-    let script = core_dir().join("../scripts/install-capi.sh");
+    let script = crate_dir().join("../../scripts/install-capi.sh");
     let out = Command::new("sh")
         .arg(&script)
         .arg(&prefix)

@@ -20,9 +20,10 @@
 //! | `WebSocketDeleteHandle` | [`Session::delete`] (or drop) |
 //! | `WebSocketGetGlobalProperty` | [`properties::global_property`], [`properties::keepalive_interval`], [`properties::supported_versions`] |
 //!
-//! A C ABI with the exact Windows names, types and values is built from the same crate
-//! (`libwspc.so`, `libwspc.a`, `include/websocket.h`). For blocking sockets, [`io`] runs the loop
-//! and the HTTP/1.1 upgrade for you.
+//! A C ABI with the exact Windows names, types and values is a thin shell over this crate, built
+//! by its sibling crate `wspc-capi` (`core/capi/`: `libwspc.so`, `libwspc.a`,
+//! `include/websocket.h`). For blocking sockets, [`io`] runs the loop and the HTTP/1.1 upgrade
+//! for you.
 //!
 //! ## The action loop
 //!
@@ -155,16 +156,17 @@
 //!
 //! [`frame`] (header codec), [`mask`], [`utf8`] (streaming validator), [`close`], [`handshake`],
 //! [`session`] (the one state machine), [`properties`], [`error`], [`io`] (the blocking driver),
-//! [`ffi`] (the C ABI), and [`divergences`] (where wspc and tungstenite differ, and why).
+//! and [`divergences`] (where wspc and tungstenite differ, and why).
+//!
+//! The crate has no `unsafe` code (`forbid(unsafe_code)`); the C ABI, whose exports must be
+//! `unsafe`, lives in `wspc-capi`.
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod close;
 pub mod divergences;
 pub mod error;
-pub mod ffi;
 pub mod frame;
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod handshake;
 pub mod io;
 pub mod mask;
@@ -182,7 +184,17 @@ pub use session::action::{
 };
 pub use session::{Buffer, Session};
 
+/// What the test kit's fuzz harnesses (`core/testkit`) read of private state; not part of the API.
+#[doc(hidden)]
+pub mod fuzz_bridge {
+    /// The handshake header bytes examined so far on this thread (counted in debug and fuzzing
+    /// builds only, `None` otherwise), so a harness can check that the work is linear.
+    pub fn handshake_bytes_examined() -> Option<u64> {
+        crate::handshake::work::examined()
+    }
+}
+
 /// The README's Rust example is compiled as a doc test, so it stays true.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;

@@ -1,19 +1,19 @@
 //! Seed inputs for every target, from real traffic: the examples of RFC 6455 (§1.2, §1.3, §5.7),
 //! a loopback session between a wspc client and a wspc server recorded action by action, and the
-//! request headers typical clients send. `core/tests/fuzz_corpus.rs` writes them to
+//! request headers typical clients send. `core/testkit/tests/fuzz_corpus.rs` writes them to
 //! `fuzz/corpus/<target>/` (`cargo test -p wspc --test fuzz_corpus -- --ignored record_seeds`)
 //! and replays them.
 
 use super::session::op;
-use crate::handshake::{client::ClientHandshake, server, Header, HeaderRef};
-use crate::properties::{Properties, Role};
-use crate::session::action::{Action, ActionId, BufferType, Queue};
-use crate::session::Session;
-use crate::CloseStatus;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use wspc::handshake::{client::ClientHandshake, server, Header, HeaderRef};
+use wspc::properties::{Properties, Role};
+use wspc::session::action::{Action, ActionId, BufferType, Queue};
+use wspc::session::Session;
+use wspc::CloseStatus;
 
 /// One seed: target, file name, bytes.
 pub type Seed = (&'static str, String, Vec<u8>);
@@ -113,16 +113,15 @@ fn rfc_frames() -> Vec<(&'static str, Vec<u8>)> {
 fn masked(frames: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut rest = frames;
-    while let Ok(crate::frame::Status::Complete((mut h, n))) =
-        crate::frame::FrameHeader::decode(rest)
+    while let Ok(wspc::frame::Status::Complete((mut h, n))) = wspc::frame::FrameHeader::decode(rest)
     {
         let len = (h.payload_len as usize).min(rest.len() - n);
         h.mask = Some(KEY);
-        let mut hdr = [0u8; crate::frame::MAX_HEADER_LEN];
+        let mut hdr = [0u8; wspc::frame::MAX_HEADER_LEN];
         let k = h.encode(&mut hdr);
         out.extend_from_slice(&hdr[..k]);
         let mut payload = rest[n..n + len].to_vec();
-        crate::mask::apply_mask(&mut payload, KEY, 0);
+        wspc::mask::apply_mask(&mut payload, KEY, 0);
         out.extend_from_slice(&payload);
         rest = &rest[n + len..];
     }

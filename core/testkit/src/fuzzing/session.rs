@@ -28,17 +28,17 @@
 //! - progress: the number of actions is bounded by the input and payload sizes.
 
 use super::{heap, Reader};
-use crate::close::CloseStatus;
-use crate::error::{Error, Misuse, ProtocolError};
-use crate::frame::{FrameHeader, Opcode, Status};
-use crate::handshake::HeaderRef;
-use crate::mask::apply_mask;
-use crate::properties::{Properties, Role};
-use crate::session::action::{Action, ActionId, BufferType, Completed, Queue};
-use crate::session::Session;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::collections::VecDeque;
+use wspc::close::CloseStatus;
+use wspc::error::{Error, Misuse, ProtocolError};
+use wspc::frame::{FrameHeader, Opcode, Status};
+use wspc::handshake::HeaderRef;
+use wspc::mask::apply_mask;
+use wspc::properties::{Properties, Role};
+use wspc::session::action::{Action, ActionId, BufferType, Completed, Queue};
+use wspc::session::Session;
 
 type Ws = Session<Vec<u8>, u32>;
 
@@ -541,7 +541,7 @@ fn expect_send(
             None => Ok(()),
             Some((status, reason)) => {
                 if !status.is_valid_on_wire()
-                    || reason.len() > crate::close::MAX_CLOSE_REASON_LENGTH
+                    || reason.len() > wspc::close::MAX_CLOSE_REASON_LENGTH
                     || std::str::from_utf8(reason).is_err()
                 {
                     Err(arg)
@@ -836,7 +836,7 @@ fn run(role: Role, data: &[u8]) {
 pub fn buffer_size(raw: u16, min: u32, small: u32) -> u32 {
     match raw.checked_sub(0x8000) {
         None => min + u32::from(raw) % small,
-        Some(big) => (min + 2 * u32::from(big)).min(crate::properties::MAX_BUFFER_SIZE),
+        Some(big) => (min + 2 * u32::from(big)).min(wspc::properties::MAX_BUFFER_SIZE),
     }
 }
 

@@ -2,8 +2,8 @@
 //! `BOOL` are 32-bit whatever the size of C `long`, enums are 32-bit values, structure layouts follow
 //! the §2.1 table (checked by the tests below and by `tests/c/layout.c`).
 
-use crate::error::HResult;
 use core::ffi::{c_char, c_void};
+use engine::error::HResult;
 
 /// `HRESULT`: a 32-bit status, negative for failures.
 pub type HRESULT = i32;

@@ -5,12 +5,12 @@
 use super::types::{
     E_INVALIDARG, E_OUTOFMEMORY, E_POINTER, HRESULT, PCSTR, ULONG, WEB_SOCKET_HTTP_HEADER,
 };
-use crate::handshake::{Header, HeaderRef, MAX_HEADER_COUNT};
-use crate::session::Buffer;
 use core::ffi::{c_char, CStr};
 use core::ops::Range;
 use core::ptr::{self, NonNull};
 use core::slice;
+use engine::handshake::{Header, HeaderRef, MAX_HEADER_COUNT};
+use engine::session::Buffer;
 
 /// A `u32` length for C. Every length handed to C is bounded by a `ULONG` the caller gave or by a
 /// buffer size of at most 65536, so saturation never happens in practice.

@@ -1,74 +1,17 @@
 //! The fuzz corpus as a regression suite on stable: every committed seed in
 //! `fuzz/corpus/<target>/` and every past crash in `fuzz/regressions/<target>/` goes through the
-//! same harness function the fuzz target calls (`wspc::fuzzing`), with the same invariants.
+//! same harness function the fuzz target calls (`wspc_testkit::fuzzing`), with the same invariants.
 //!
-//! The seeds themselves are recorded from real traffic by `wspc::fuzzing::seeds`; to rewrite
-//! them: `cargo test -p wspc --test fuzz_corpus -- --ignored record_seeds`.
-#![allow(unsafe_code)] // the counting allocator below
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+//! The seeds themselves are recorded from real traffic by `wspc_testkit::fuzzing::seeds`; to rewrite
+//! them: `cargo test -p wspc-testkit --test fuzz_corpus -- --ignored record_seeds`.
 use std::path::{Path, PathBuf};
-use wspc::fuzzing;
-
-/// Counts the live heap bytes of each thread, for the harnesses' memory bound.
-struct Counting;
-
-std::thread_local! {
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-}
-
-fn count(n: isize) {
-    // A const-initialised thread-local without a destructor: no allocation, never torn down.
-    let _ = LIVE.try_with(|c| c.set(c.get() + n));
-}
-
-fn live() -> isize {
-    LIVE.with(Cell::get)
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so `System`'s
-// guarantees hold; the counting touches only a thread-local integer.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as is (the caller upholds `alloc`'s contract).
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            count(layout.size() as isize);
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as is.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            count(layout.size() as isize);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as is (`ptr` came from this allocator, that is from `System`).
-        unsafe { System.dealloc(ptr, layout) };
-        count(-(layout.size() as isize));
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded as is.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            count(new_size as isize - layout.size() as isize);
-        }
-        p
-    }
-}
+use wspc_testkit::fuzzing;
 
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: wspc_testkit::alloc::Counting = wspc_testkit::alloc::Counting;
 
 fn fuzz_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
 }
 
 /// The committed inputs of `target`: seeds (at least one is required) and past crashes.
@@ -95,7 +38,6 @@ fn harness(target: &str) -> fn(&[u8]) {
 
 /// Runs every input, reporting all that fail (by path) rather than only the first.
 fn replay(target: &str) {
-    fuzzing::set_heap_probe(live);
     let run = harness(target);
     let files = inputs(target);
     assert!(!files.is_empty(), "no seeds for {target}");
@@ -143,7 +85,6 @@ fn every_target_is_replayed() {
 /// The seed generator stays in step with the harnesses (whether or not the files were rewritten).
 #[test]
 fn recorded_seeds_pass() {
-    fuzzing::set_heap_probe(live);
     for (target, name, data) in fuzzing::seeds::all() {
         let run = harness(target);
         let ok = std::panic::catch_unwind(|| run(&data)).is_ok();

@@ -1,6 +1,6 @@
 //! `utf8_stream`: the streaming validator against `std::str::from_utf8`.
 
-use crate::utf8::{validate, Utf8Validator};
+use wspc::utf8::{validate, Utf8Validator};
 
 /// Input: `[n: u8] [n split bytes] text`. The text is fed in pieces whose lengths cycle through
 /// the split bytes, each taken mod 17 (so empty pieces happen too; no split bytes, or only

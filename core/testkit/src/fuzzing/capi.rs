@@ -17,11 +17,11 @@
 #![allow(unsafe_code)]
 
 use super::{heap, Reader};
-use crate::error::HResult;
-use crate::ffi::*;
+use capi::*;
 use core::ffi::c_char;
 use std::collections::VecDeque;
 use std::ptr::{self, null, null_mut};
+use wspc::error::HResult;
 
 const SLOTS: usize = 4;
 const MAX_HANDLES: usize = 8;
