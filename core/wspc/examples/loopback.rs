@@ -146,7 +146,7 @@ fn main() -> Result<(), wspc::Error> {
 
     // The handshake: the client's headers (plus Host) go to the server, the server's back.
     let request = client.session.begin_client_handshake(&["chat"], &[], &[])?;
-    let mut headers: Vec<HeaderRef<'_>> = request.iter().map(|h| h.as_ref()).collect();
+    let mut headers: Vec<HeaderRef<'_>> = request.iter().map(|h| h.as_header_ref()).collect();
     headers.push(HeaderRef {
         name: b"Host",
         value: b"loopback",
@@ -161,7 +161,7 @@ fn main() -> Result<(), wspc::Error> {
     let response = server
         .session
         .begin_server_handshake(Some("chat"), &[], &headers)?;
-    let headers: Vec<HeaderRef<'_>> = response.iter().map(|h| h.as_ref()).collect();
+    let headers: Vec<HeaderRef<'_>> = response.iter().map(|h| h.as_header_ref()).collect();
     for h in &headers {
         println!(
             "server -> {}: {}",

@@ -39,7 +39,8 @@ impl HResult {
     pub const E_OUTOFMEMORY: Self = Self(0x8007_000E_u32 as i32);
     /// `E_POINTER` (`0x80004003`).
     pub const E_POINTER: Self = Self(0x8000_4003_u32 as i32);
-    /// `E_NOT_SUFFICIENT_BUFFER` (`0x8007007A`).
+    /// `E_NOT_SUFFICIENT_BUFFER` (`0x8007007A`). No [`Error`] maps to it: the C ABI returns it
+    /// for an output array that is too short.
     pub const E_NOT_SUFFICIENT_BUFFER: Self = Self(0x8007_007A_u32 as i32);
 
     /// True for failure codes (the top bit set).
@@ -86,7 +87,6 @@ impl Error {
     /// | `Handshake(ExtensionNotSupported)` | `E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED` |
     /// | `Misuse(InvalidState(_))` | `E_INVALID_PROTOCOL_OPERATION` |
     /// | `Misuse(InvalidArgument(_))`, `Misuse(UnknownAction)`, `InvalidProperty(_)` | `E_INVALIDARG` |
-    /// | `Misuse(BufferTooSmall { .. })` | `E_NOT_SUFFICIENT_BUFFER` |
     pub fn hresult(&self) -> HResult {
         match self {
             Self::Protocol(_) => HResult::E_INVALID_PROTOCOL_FORMAT,
@@ -101,7 +101,6 @@ impl Error {
             Self::Misuse(m) => match m {
                 Misuse::InvalidState(_) => HResult::E_INVALID_PROTOCOL_OPERATION,
                 Misuse::InvalidArgument(_) | Misuse::UnknownAction => HResult::E_INVALIDARG,
-                Misuse::BufferTooSmall { .. } => HResult::E_NOT_SUFFICIENT_BUFFER,
             },
             Self::InvalidProperty(_) => HResult::E_INVALIDARG,
         }
@@ -195,7 +194,9 @@ pub enum ProtocolError {
     InvalidCloseStatus(u16),
     /// Text payload or close reason that is not valid UTF-8 (§8.1).
     InvalidUtf8,
-    /// A message longer than the limit the application set.
+    /// A message longer than the limit the application set (close status 1009). The engine
+    /// itself never raises it yet: it streams messages of any length through its fixed buffers.
+    /// The drivers' message cap will.
     MessageTooBig,
 }
 
@@ -271,11 +272,6 @@ pub enum Misuse {
     /// `complete_action` got an action id that is not outstanding (never issued, or completed
     /// already).
     UnknownAction,
-    /// An output buffer is too small; `needed` is the size in bytes that would fit.
-    BufferTooSmall {
-        /// Bytes needed.
-        needed: usize,
-    },
 }
 
 impl fmt::Display for Misuse {
@@ -284,9 +280,6 @@ impl fmt::Display for Misuse {
             Self::InvalidState(what) => write!(f, "invalid in this state: {what}"),
             Self::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             Self::UnknownAction => f.write_str("action id is not outstanding"),
-            Self::BufferTooSmall { needed } => {
-                write!(f, "buffer too small ({needed} bytes needed)")
-            }
         }
     }
 }
@@ -391,8 +384,8 @@ mod tests {
         );
         assert_eq!(Error::arg("x").hresult(), HResult::E_INVALIDARG);
         assert_eq!(
-            Error::Misuse(Misuse::BufferTooSmall { needed: 4 }).hresult(),
-            HResult::E_NOT_SUFFICIENT_BUFFER
+            Error::Misuse(Misuse::UnknownAction).hresult(),
+            HResult::E_INVALIDARG
         );
         assert_eq!(
             Error::from(PropertyError::Duplicate(0)).hresult(),

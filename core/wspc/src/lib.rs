@@ -47,10 +47,10 @@
 //! let mut client: Session<Vec<u8>, &str> = Session::client(&[])?;
 //! let mut server: Session<Vec<u8>, &str> = Session::server(&[])?;
 //! let request = client.begin_client_handshake(&[], &[], &[])?;
-//! let mut headers: Vec<HeaderRef<'_>> = request.iter().map(|h| h.as_ref()).collect();
+//! let mut headers: Vec<HeaderRef<'_>> = request.iter().map(|h| h.as_header_ref()).collect();
 //! headers.push(HeaderRef { name: b"Host", value: b"example.com" });
 //! let response = server.begin_server_handshake(None, &[], &headers)?;
-//! let response: Vec<HeaderRef<'_>> = response.iter().map(|h| h.as_ref()).collect();
+//! let response: Vec<HeaderRef<'_>> = response.iter().map(|h| h.as_header_ref()).collect();
 //! client.end_client_handshake(&response)?;
 //!
 //! client.send(BufferType::Utf8Message, Some(b"hello".to_vec()), "greeting")?;

@@ -30,7 +30,8 @@ pub const MIN_KEEPALIVE_INTERVAL: u32 = 15_000;
 /// `HKLM\SOFTWARE\Microsoft\WebSocket\KeepaliveInterval`, §9 Q14).
 pub const KEEPALIVE_ENV: &str = "WSPC_KEEPALIVE_INTERVAL";
 
-/// `WEB_SOCKET_PROPERTY_TYPE`, with the Windows values.
+/// `WEB_SOCKET_PROPERTY_TYPE`, with the Windows values (exhaustive: it mirrors a fixed Windows
+/// enum).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
 pub enum PropertyType {
@@ -72,6 +73,7 @@ impl PropertyType {
 }
 
 /// The role of a handle: clients mask what they send and expect unmasked input; servers the reverse.
+/// Exhaustive: the two Windows handle kinds (RFC 6455 knows no third).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     /// A client handle (`WebSocketCreateClientHandle`).
@@ -81,8 +83,9 @@ pub enum Role {
 }
 
 /// One per-handle property with its value (the memory-block property is given to the constructor
-/// separately, as a typed buffer).
+/// separately, as a typed buffer). Non-exhaustive: wspc may add properties of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Property {
     /// See [`Properties::receive_buffer_size`].
     ReceiveBufferSize(u32),
@@ -107,7 +110,19 @@ impl Property {
 }
 
 /// The settings of one handle, validated.
+///
+/// Non-exhaustive, so that limits can be added: start from [`Properties::new`] (the defaults for
+/// a role) and set the fields to change, or use [`Properties::from_list`].
+///
+/// ```
+/// use wspc::properties::{Properties, Role};
+///
+/// let mut props = Properties::new(Role::Client);
+/// props.receive_buffer_size = 512;
+/// assert!(props.validate().is_ok());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Properties {
     /// Size in bytes of the internal receive buffer. Default 4096, range 256–65536
     /// ([`PropertyError::OutOfRange`] otherwise). It bounds every network read and every piece
@@ -212,7 +227,8 @@ pub const fn supported_versions() -> &'static [u32] {
     &[13]
 }
 
-/// The value of a global property.
+/// The value of a global property (exhaustive: one variant per Windows global property type,
+/// [`PropertyType::KeepaliveInterval`] and [`PropertyType::SupportedVersions`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GlobalProperty {
     /// Milliseconds (see [`keepalive_interval`]).

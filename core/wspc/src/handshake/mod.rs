@@ -94,7 +94,8 @@ pub struct Header {
 
 impl Header {
     /// Borrows this header as an input header (for example to feed a server's output to a client).
-    pub fn as_ref(&self) -> HeaderRef<'_> {
+    #[must_use]
+    pub fn as_header_ref(&self) -> HeaderRef<'_> {
         HeaderRef {
             name: self.name.as_bytes(),
             value: self.value.as_bytes(),
@@ -111,6 +112,7 @@ impl Header {
 
 /// What the client learned from the server's response.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use = "it tells which of the offered subprotocols and extensions the server selected"]
 pub struct Negotiated {
     /// The zero-based index, among the subprotocols the client offered, of the one the server selected;
     /// `None` when the server selected none.
@@ -439,9 +441,9 @@ mod tests {
     }
 
     #[test]
-    fn header_as_ref_and_join() {
+    fn header_as_header_ref_and_join() {
         let h = Header::new("Upgrade", "websocket");
-        assert_eq!(h.as_ref(), hdr("Upgrade", "websocket"));
+        assert_eq!(h.as_header_ref(), hdr("Upgrade", "websocket"));
         assert_eq!(join_list(["a", "b", "c"].into_iter()), "a, b, c");
         assert_eq!(join_list([].into_iter()), "");
     }

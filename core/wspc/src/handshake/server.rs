@@ -532,9 +532,9 @@ mod tests {
         let nonce: [u8; 16] = core::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0x5a);
         let (hs, added) = ClientHandshake::begin(nonce, subs, exts, &[hdr("Host", "h")]).unwrap();
         let mut request: Vec<HeaderRef<'_>> = vec![hdr("Host", "h")];
-        request.extend(added.iter().map(Header::as_ref));
+        request.extend(added.iter().map(Header::as_header_ref));
         let response = accept(pick_sub, pick_exts, &request)?;
-        let response: Vec<HeaderRef<'_>> = response.iter().map(Header::as_ref).collect();
+        let response: Vec<HeaderRef<'_>> = response.iter().map(Header::as_header_ref).collect();
         hs.end(&response)
     }
 

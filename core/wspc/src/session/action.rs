@@ -131,6 +131,7 @@ impl fmt::Debug for ActionId {
 /// One action handed out by `get_action`, borrowing the session until it is dropped. Do the I/O it
 /// asks for, drop it, then call `complete_action` with its id.
 #[derive(Debug)]
+#[must_use = "every action but NoAction must be completed with complete_action"]
 pub enum Action<'a, C> {
     /// Nothing to do now (no completion needed).
     NoAction,
@@ -248,6 +249,7 @@ pub struct IndicateReceiveComplete<'a, C> {
 /// What `complete_action` returns once an operation has ended (an `INDICATE_*` action completed):
 /// the context and buffer given to `send`/`receive_into`, back to the caller.
 #[derive(Debug, PartialEq, Eq)]
+#[must_use = "it hands back the operation's context and buffer"]
 pub struct Completed<B, C> {
     /// The context.
     pub context: C,

@@ -9,6 +9,24 @@
 //!
 //! The memory block is carved once and never reallocated:
 //! `[receive buffer | frame header (16) | send buffer | pong payload (128)]`.
+//!
+//! # State
+//!
+//! Each fact lives in one place, as an enum whose variants are the states that can happen:
+//! - `Phase`, the life cycle (spec §6): `Created → ClientHandshake | ServerHandshake → Open →
+//!   Aborted`. An abort (by the caller, or by end of stream) stops all network actions.
+//! - `CloseState`, the closing handshake (RFC 6455 §7, after wsproto's `ConnectionState`):
+//!   `Open`, then `LocalClosing` (our close is queued) or `RemoteClosing` (the peer's close was
+//!   read), then `Closed` (both); or `Failed` once the peer broke RFC 6455, holding the
+//!   `ProtocolError` for good and whether our close is queued. It is kept apart from `Phase`
+//!   because neither closing direction stops the other, and an abort stops the I/O but keeps what
+//!   the closing handshake had reached (the getters still report it).
+//! - the send side (send.rs): each queued send's `Progress` (`Queued → Header → Payload → Done`),
+//!   the open outgoing message (`Option<DataKind>`), the automatic pong, and `broken` (a
+//!   cancelled write left a partial frame on the wire, §9 Q13: nothing more may be written);
+//! - the receive side (recv.rs): the parser over the receive buffer, the frame being read and the
+//!   open incoming message (`Option<DataKind>`);
+//! - the outstanding actions, one per `Slot`, each kept as the `Plan` it was issued from.
 
 pub mod action;
 mod recv;
@@ -67,15 +85,127 @@ const HEADER_AREA: usize = 16;
 const PONG_AREA: usize = 128;
 const _: () = assert!(HEADER_AREA + PONG_AREA == crate::properties::ALLOCATED_BUFFER_OVERHEAD);
 
-/// The life cycle (spec §6): `Created → Handshake → Open → Aborted`. Close sent/received, faults
-/// and broken sends are flags of the two sides, since they do not stop the other direction.
+/// The life cycle (spec §6). The closing handshake is [`CloseState`], apart: see the module docs.
 #[derive(Debug)]
 enum Phase {
+    /// Made; no handshake begun.
     Created,
+    /// `begin_client_handshake` returned the request headers; the response is awaited.
     ClientHandshake(Box<ClientHandshake>),
+    /// `begin_server_handshake` returned the response headers; `end_server_handshake` (or the
+    /// first session call) opens the session.
     ServerHandshake,
+    /// The handshake is complete: frames flow.
     Open,
+    /// Aborted by the caller or by end of stream: no more network actions; queued operations
+    /// drain as completions.
     Aborted,
+}
+
+/// The closing handshake (RFC 6455 §7.1), as wsproto's `ConnectionState` tells it: who has
+/// closed, and whether the peer broke the protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CloseState {
+    /// Neither close frame yet.
+    Open,
+    /// Our close is queued (it may still be on its way); the peer's has not been read. Only
+    /// pings and pongs may still be sent (RFC 6455 §5.5.1); automatic pongs stop.
+    LocalClosing,
+    /// The peer's close frame was read (its receive handed out); ours is not queued. Receives
+    /// stop; sends go on so that a close can answer it (RFC 6455 §5.5.1).
+    RemoteClosing,
+    /// Both close frames: ours queued, the peer's read.
+    Closed,
+    /// The peer broke RFC 6455 (§7.1.7 _Fail the WebSocket Connection_): receiving stopped on
+    /// `error`, which every later receive returns. Only a close may still be sent (§9 Q18), to
+    /// fail the connection the RFC way; `close_sent` tells whether ours is queued.
+    Failed {
+        /// The sticky fault.
+        error: ProtocolError,
+        /// Our close is queued (before or after the fault).
+        close_sent: bool,
+    },
+}
+
+impl CloseState {
+    /// True once our close is queued.
+    const fn sent(self) -> bool {
+        matches!(
+            self,
+            Self::LocalClosing
+                | Self::Closed
+                | Self::Failed {
+                    close_sent: true,
+                    ..
+                }
+        )
+    }
+
+    /// True once the peer's close frame has been read.
+    const fn received(self) -> bool {
+        matches!(self, Self::RemoteClosing | Self::Closed)
+    }
+
+    /// The protocol error the receive side stopped on, if any.
+    const fn fault(self) -> Option<ProtocolError> {
+        match self {
+            Self::Failed { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Our close was queued (`send_close`, or `send` of a `Close`; refused when already sent).
+    fn queue_close(&mut self) {
+        *self = match *self {
+            Self::Open | Self::LocalClosing => Self::LocalClosing,
+            Self::RemoteClosing | Self::Closed => Self::Closed,
+            Self::Failed { error, .. } => Self::Failed {
+                error,
+                close_sent: true,
+            },
+        };
+    }
+
+    /// The peer's close frame was read. The parser stops after it and never runs after a
+    /// fault, so this comes from `Open` or `LocalClosing`.
+    fn receive_close(&mut self) {
+        *self = match *self {
+            Self::Open | Self::RemoteClosing => Self::RemoteClosing,
+            Self::LocalClosing | Self::Closed => Self::Closed,
+            failed @ Self::Failed { .. } => failed,
+        };
+    }
+
+    /// The peer broke RFC 6455: the error sticks (the parser never runs again).
+    fn fail(&mut self, error: ProtocolError) {
+        *self = Self::Failed {
+            error,
+            close_sent: self.sent(),
+        };
+    }
+}
+
+/// The kind of a data message (RFC 6455 §5.6), fixed by its first frame; continuation frames
+/// and the `*_FRAGMENT`/`*_MESSAGE` buffer types of its pieces follow it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DataKind {
+    /// Opcode 0x1: UTF-8 text.
+    Text,
+    /// Opcode 0x2: binary data.
+    Binary,
+}
+
+impl DataKind {
+    /// The buffer type of a piece of a message of this kind: `*_MESSAGE` for the piece that ends
+    /// it, `*_FRAGMENT` before.
+    const fn buffer_type(self, last: bool) -> BufferType {
+        match (self, last) {
+            (Self::Text, true) => BufferType::Utf8Message,
+            (Self::Text, false) => BufferType::Utf8Fragment,
+            (Self::Binary, true) => BufferType::BinaryMessage,
+            (Self::Binary, false) => BufferType::BinaryFragment,
+        }
+    }
 }
 
 /// Which queue an outstanding action belongs to.
@@ -89,26 +219,11 @@ enum Slot {
     Pong = 2,
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Pending {
-    /// A frame segment write of `total` bytes; `payload` of them are payload.
-    Write {
-        total: usize,
-        header: bool,
-        payload: usize,
-    },
-    /// The INDICATE_SEND_COMPLETE of the front send.
-    SendDone,
-    /// A network read into `[at, at + len)` of the receive buffer.
-    Read { at: usize, len: usize },
-    /// An INDICATE_RECEIVE_COMPLETE whose bytes are consumed from the receive buffer on completion.
-    RecvDone { consume: usize },
-}
-
+/// An action handed out and not yet completed: its id and the plan it was made from (which also
+/// tells `complete_action` what the completion means).
 #[derive(Clone, Copy, Debug)]
 struct Outstanding {
     id: u64,
-    pending: Pending,
     plan: Plan,
 }
 
@@ -122,6 +237,7 @@ pub struct Session<B: Buffer = Vec<u8>, C = ()> {
     block: B,
     rng: StdRng,
     phase: Phase,
+    close: CloseState,
     send: SendSide<B, C>,
     recv: RecvSide<B, C>,
     next_id: u64,
@@ -134,6 +250,7 @@ impl<B: Buffer, C> core::fmt::Debug for Session<B, C> {
             .field("role", &self.role)
             .field("props", &self.props)
             .field("phase", &self.phase)
+            .field("close", &self.close)
             .field("outstanding", &self.outstanding)
             .finish_non_exhaustive()
     }
@@ -184,6 +301,7 @@ impl<B: Buffer, C> Session<B, C> {
             block,
             rng,
             phase: Phase::Created,
+            close: CloseState::Open,
             send: SendSide::new(),
             recv: RecvSide::new(),
             next_id: 0,
@@ -213,17 +331,17 @@ impl<B: Buffer, C> Session<B, C> {
 
     /// True once a close frame from the peer has been delivered by a receive.
     pub fn close_received(&self) -> bool {
-        self.recv.close_received
+        self.close.received()
     }
 
     /// True once a close frame has been queued by `send_close` or `send(Close, ..)`.
     pub fn close_sent(&self) -> bool {
-        self.send.close_queued
+        self.close.sent()
     }
 
     /// The protocol error the receive side stopped on, if any.
     pub fn fault(&self) -> Option<ProtocolError> {
-        self.recv.fault
+        self.close.fault()
     }
 
     fn rbs(&self) -> usize {
@@ -254,6 +372,7 @@ impl<B: Buffer, C> Session<B, C> {
     /// `WebSocketBeginClientHandshake`: returns the headers to add to the GET request. Client
     /// handles only, once ([`Misuse::InvalidState`] otherwise). Next: send the request, then call
     /// [`end_client_handshake`](Self::end_client_handshake) with the response headers.
+    #[must_use = "the headers must go into the request"]
     pub fn begin_client_handshake(
         &mut self,
         subprotocols: &[&str],
@@ -293,6 +412,7 @@ impl<B: Buffer, C> Session<B, C> {
     /// add to the `101` response. Server handles only, once. A version other than 13 is
     /// [`HandshakeError::UnsupportedVersion`](crate::HandshakeError::UnsupportedVersion): answer
     /// 426 with `Sec-WebSocket-Version: 13`.
+    #[must_use = "the headers must go into the 101 response"]
     pub fn begin_server_handshake(
         &mut self,
         subprotocol: Option<&str>,
@@ -354,14 +474,15 @@ impl<B: Buffer, C> Session<B, C> {
     ) -> Result<(), Error> {
         self.ensure_session()?;
         self.check_can_send()?;
-        if self.recv.fault.is_some() && buffer_type != BufferType::Close {
+        if self.close.fault().is_some() && buffer_type != BufferType::Close {
             // Spec §9 Q18: after a fault the only send left is the close that fails the
             // connection.
             return Err(Error::state(
                 "only a close may be sent after a protocol error",
             ));
         }
-        self.send.enqueue(buffer_type, payload, None, context)
+        self.send
+            .enqueue(&mut self.close, buffer_type, payload, None, context)
     }
 
     /// `WebSocketSend` of a close frame with `status` and an optional UTF-8 `reason` of at most 123
@@ -376,8 +497,13 @@ impl<B: Buffer, C> Session<B, C> {
     ) -> Result<(), Error> {
         self.ensure_session()?;
         self.check_can_send()?;
-        self.send
-            .enqueue(BufferType::Close, reason, Some(status), context)
+        self.send.enqueue(
+            &mut self.close,
+            BufferType::Close,
+            reason,
+            Some(status),
+            context,
+        )
     }
 
     fn check_can_send(&self) -> Result<(), Error> {
@@ -413,7 +539,7 @@ impl<B: Buffer, C> Session<B, C> {
         if matches!(self.phase, Phase::Aborted) {
             return Err(Error::state("handle aborted"));
         }
-        self.recv.enqueue(buffer, context)
+        self.recv.enqueue(self.close, buffer, context)
     }
 
     /// `WebSocketAbortHandle`: no more network actions; every queued operation is still surfaced
@@ -424,7 +550,7 @@ impl<B: Buffer, C> Session<B, C> {
     pub fn abort(&mut self) {
         if matches!(self.phase, Phase::Open) {
             self.phase = Phase::Aborted;
-            self.recv.pong = None;
+            self.send.pong = None;
         }
     }
 
@@ -505,30 +631,40 @@ impl<B: Buffer, C> Session<B, C> {
         let Some(out) = self.outstanding[slot].take() else {
             return Err(Error::Misuse(Misuse::UnknownAction));
         };
-        Ok(match out.pending {
-            Pending::Write {
+        Ok(match out.plan {
+            Plan::Write {
                 total,
-                header,
                 payload,
+                header,
+                pong: true,
+                ..
             } => {
-                let pong = (slot == Slot::Pong as usize).then_some(&mut self.recv.pong);
-                self.send.wrote(pong, bytes == total, header, payload);
+                self.send.wrote_pong(bytes == total, header, payload);
                 None
             }
-            Pending::SendDone => self.send.finish_front(),
-            Pending::Read { at, len } => {
+            Plan::Write {
+                total,
+                payload,
+                pong: false,
+                ..
+            } => {
+                self.send.wrote(bytes == total, payload);
+                None
+            }
+            Plan::SendDone { .. } => self.send.finish_front(),
+            Plan::Read { at, len } => {
                 let n = bytes.min(len);
                 if n == 0 {
-                    self.recv.eof = true;
+                    // End of stream: the queued receives complete as a 1006 close (§9 Q7).
                     self.phase = Phase::Aborted;
-                    self.recv.pong = None;
+                    self.send.pong = None;
                 } else {
                     debug_assert_eq!(at, self.recv.end);
                     self.recv.end = at + n;
                 }
                 None
             }
-            Pending::RecvDone { consume } => {
+            Plan::RecvDone { consume, .. } => {
                 self.recv.consume(consume);
                 self.recv.finish_front()
             }
@@ -547,22 +683,7 @@ impl<B: Buffer, C> Session<B, C> {
     fn issue(&mut self, slot: Slot, plan: Plan) -> Action<'_, C> {
         self.next_id += 1;
         let id = self.next_id;
-        let pending = match plan {
-            Plan::Write {
-                total,
-                header,
-                payload,
-                ..
-            } => Pending::Write {
-                total,
-                header,
-                payload,
-            },
-            Plan::SendDone { .. } => Pending::SendDone,
-            Plan::Read { at, len } => Pending::Read { at, len },
-            Plan::RecvDone { consume, .. } => Pending::RecvDone { consume },
-        };
-        self.outstanding[slot as usize] = Some(Outstanding { id, pending, plan });
+        self.outstanding[slot as usize] = Some(Outstanding { id, plan });
         self.view(ActionId(id), plan)
     }
 
@@ -659,31 +780,38 @@ enum Data {
 }
 
 /// What the receive side has to offer.
+#[must_use]
 enum Received {
+    /// An action to hand out.
     Plan(Plan),
+    /// Nothing now (no receive queued, the peer's close read, or a ping waiting for the wire).
     Nothing,
+    /// A ping was read: its pong is owed.
     PongDue,
 }
 
-/// An action decided on but not yet handed out.
+/// An action decided on: what `view` hands out, and what `complete_action` makes of its completion.
 #[derive(Clone, Copy, Debug)]
+#[must_use = "a plan may already have moved the session on (a header written, a pong started)"]
 enum Plan {
+    /// A frame segment write: `segs[..count]`, `total` bytes, of which the frame header (and
+    /// close status) if `header`, and `payload` payload bytes.
     Write {
         segs: [Seg; 2],
         count: usize,
         total: usize,
         header: bool,
         payload: usize,
+        /// The type of the send the frame belongs to (`PingPong` for an automatic pong).
         buffer_type: BufferType,
+        /// An automatic pong (in the `Pong` slot) rather than the front send.
         pong: bool,
     },
-    SendDone {
-        sent: bool,
-    },
-    Read {
-        at: usize,
-        len: usize,
-    },
+    /// The INDICATE_SEND_COMPLETE of the front send; `sent` if every byte of its frame went out.
+    SendDone { sent: bool },
+    /// A network read into `[at, at + len)` of the receive buffer.
+    Read { at: usize, len: usize },
+    /// An INDICATE_RECEIVE_COMPLETE whose `consume` bytes leave the receive buffer on completion.
     RecvDone {
         consume: usize,
         buffer_type: BufferType,
@@ -701,14 +829,14 @@ mod tests {
         let mut client = Session::client(props).unwrap();
         let mut server = Session::server(props).unwrap();
         let req = client.begin_client_handshake(&[], &[], &[]).unwrap();
-        let mut refs: Vec<HeaderRef<'_>> = req.iter().map(|h| h.as_ref()).collect();
+        let mut refs: Vec<HeaderRef<'_>> = req.iter().map(|h| h.as_header_ref()).collect();
         refs.push(HeaderRef {
             name: b"Host",
             value: b"h",
         });
         let resp = server.begin_server_handshake(None, &[], &refs).unwrap();
-        let refs: Vec<HeaderRef<'_>> = resp.iter().map(|h| h.as_ref()).collect();
-        client.end_client_handshake(&refs).unwrap();
+        let refs: Vec<HeaderRef<'_>> = resp.iter().map(|h| h.as_header_ref()).collect();
+        let _negotiated = client.end_client_handshake(&refs).unwrap();
         server.end_server_handshake().unwrap();
         (client, server)
     }
@@ -759,6 +887,41 @@ mod tests {
         let mut body = wire[n..].to_vec();
         crate::mask::apply_mask(&mut body, h.mask.unwrap(), 0);
         assert_eq!(body, payload);
+    }
+
+    #[test]
+    fn close_state_tells_local_from_remote_closing() {
+        use CloseState::*;
+        let mut s = Open;
+        s.queue_close();
+        assert_eq!(s, LocalClosing);
+        assert!(s.sent() && !s.received());
+        s.receive_close();
+        assert_eq!(s, Closed);
+        let mut s = Open;
+        s.receive_close();
+        assert_eq!(s, RemoteClosing);
+        assert!(s.received() && !s.sent());
+        s.queue_close();
+        assert_eq!(s, Closed);
+        assert!(s.sent() && s.received() && s.fault().is_none());
+        // RFC 6455 §7.1.7: a fault sticks, and our close may still go out, before or after it.
+        let error = ProtocolError::InvalidUtf8;
+        let mut s = Open;
+        s.fail(error);
+        assert_eq!(s.fault(), Some(error));
+        assert!(!s.sent() && !s.received());
+        s.queue_close();
+        assert_eq!(
+            s,
+            Failed {
+                error,
+                close_sent: true
+            }
+        );
+        let mut s = LocalClosing;
+        s.fail(error);
+        assert!(s.sent() && s.fault() == Some(error));
     }
 
     #[test]

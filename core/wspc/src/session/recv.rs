@@ -7,8 +7,7 @@
 //! buffer, whatever the peer sends.
 
 use super::action::{BufferType, Completed};
-use super::send::Pong;
-use super::{Buffer, Data, Phase, Plan, Received, Session};
+use super::{Buffer, CloseState, Data, DataKind, Phase, Plan, Received, Session};
 use crate::close::CloseStatus;
 use crate::error::{Error, ProtocolError};
 use crate::frame::{FrameHeader, Opcode, Status};
@@ -40,16 +39,11 @@ pub(super) struct RecvSide<B, C> {
     start: usize,
     pub(super) end: usize,
     frame: Option<InFrame>,
-    /// An open incoming message: `Some(true)` for text.
-    message: Option<bool>,
+    /// The kind of the open incoming message, from its first frame until its last.
+    message: Option<DataKind>,
     utf8: Utf8Validator,
     /// RSV bits a negotiated extension has claimed (none until permessage-deflate lands).
     rsv_allowed: u8,
-    pub(super) fault: Option<ProtocolError>,
-    pub(super) close_received: bool,
-    pub(super) eof: bool,
-    /// The pong owed for the latest ping (RFC 6455 §5.5.3 allows answering only the latest).
-    pub(super) pong: Option<Pong>,
 }
 
 /// What the parser found.
@@ -77,18 +71,20 @@ impl<B: Buffer, C> RecvSide<B, C> {
             message: None,
             utf8: Utf8Validator::new(),
             rsv_allowed: 0,
-            fault: None,
-            close_received: false,
-            eof: false,
-            pong: None,
         }
     }
 
-    pub(super) fn enqueue(&mut self, buffer: Option<B>, context: C) -> Result<(), Error> {
-        if self.fault.is_some() {
+    /// Queue one receive, unless the closing handshake (`close`) has ended receiving.
+    pub(super) fn enqueue(
+        &mut self,
+        close: CloseState,
+        buffer: Option<B>,
+        context: C,
+    ) -> Result<(), Error> {
+        if close.fault().is_some() {
             return Err(Error::state("receive after a protocol error"));
         }
-        if self.close_received {
+        if close.received() {
             return Err(Error::state("receive after the peer's close"));
         }
         self.ops.push_back(RecvOp { buffer, context });
@@ -134,7 +130,11 @@ impl<B: Buffer, C> RecvSide<B, C> {
                 Err(ProtocolError::ExpectedContinuation)
             }
             Opcode::Text | Opcode::Binary => {
-                self.message = Some(h.opcode == Opcode::Text);
+                self.message = Some(if h.opcode == Opcode::Text {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                });
                 self.utf8.reset();
                 Ok(())
             }
@@ -158,16 +158,16 @@ impl<B: Buffer, C> Session<B, C> {
                 close_status: Some(CloseStatus::ABORTED),
             }));
         }
-        if let Some(e) = self.recv.fault {
+        if let Some(e) = self.close.fault() {
             return Err(e.into());
         }
-        if self.recv.close_received {
+        if self.close.received() {
             // Receives queued behind the close wait for an abort to drain them.
             return Ok(Received::Nothing);
         }
         match self.parse() {
             Err(e) => {
-                self.recv.fault = Some(e);
+                self.close.fail(e);
                 Err(e.into())
             }
             Ok(Step::Stall) => Ok(Received::Nothing),
@@ -232,7 +232,7 @@ impl<B: Buffer, C> Session<B, C> {
                 if end - start < len {
                     return Ok(Step::NeedRead);
                 }
-                if frame.opcode == Opcode::Ping && self.recv.pong.is_some_and(|p| p.in_flight) {
+                if frame.opcode == Opcode::Ping && self.send.pong_in_flight() {
                     return Ok(Step::Stall);
                 }
                 let payload = self.block.bytes_mut(start..start + len);
@@ -251,7 +251,7 @@ impl<B: Buffer, C> Session<B, C> {
                         self.block
                             .bytes_mut(at..at + len)
                             .copy_from_slice(&ping[..len]);
-                        self.recv.pong = Some(Pong::new(len));
+                        self.send.owe_pong(len);
                         self.recv.consume(len);
                         return Ok(Step::PongDue);
                     }
@@ -276,7 +276,9 @@ impl<B: Buffer, C> Session<B, C> {
                 self.recv.frame = None;
                 continue;
             }
-            let text = self.recv.message == Some(true);
+            // Always open here: `check` opened it with the message's first frame.
+            let kind = self.recv.message.unwrap_or(DataKind::Binary);
+            let text = kind == DataKind::Text;
             let front = self.recv.ops.front_mut();
             let caller = front.and_then(|op| op.buffer.as_mut());
             let (n, data, consume) = match caller {
@@ -330,15 +332,9 @@ impl<B: Buffer, C> Session<B, C> {
                         .map_err(|_| ProtocolError::InvalidUtf8)?;
                 }
             }
-            let buffer_type = match (text, last) {
-                (true, true) => BufferType::Utf8Message,
-                (true, false) => BufferType::Utf8Fragment,
-                (false, true) => BufferType::BinaryMessage,
-                (false, false) => BufferType::BinaryFragment,
-            };
             return Ok(Step::Piece {
                 consume,
-                buffer_type,
+                buffer_type: kind.buffer_type(last),
                 data,
                 close_status: None,
             });
@@ -367,7 +363,7 @@ impl<B: Buffer, C> Session<B, C> {
                 (status, start + 2..start + len)
             }
         };
-        self.recv.close_received = true;
+        self.close.receive_close();
         Ok(Step::Piece {
             consume: len,
             buffer_type: BufferType::Close,

@@ -1,7 +1,11 @@
 //! The send side: queued sends, frame emission (header + payload segments), automatic pongs.
+//!
+//! Each send is one frame, written in segments whose progress is its [`Progress`]. The automatic
+//! pong is owned here too (the receive side only asks for one when a ping arrives): it shares
+//! the wire with the sends, and a frame once begun must end before another may start.
 
 use super::action::{BufferType, Completed};
-use super::{Buffer, Phase, Plan, Seg, Session, HEADER_AREA};
+use super::{Buffer, CloseState, DataKind, Phase, Plan, Seg, Session, HEADER_AREA};
 use crate::close::{CloseStatus, MAX_CLOSE_REASON_LENGTH};
 use crate::error::Error;
 use crate::frame::{FrameHeader, Opcode, MAX_HEADER_LEN};
@@ -9,6 +13,23 @@ use crate::mask::{apply_mask, mask_copy};
 use crate::utf8;
 use rand::RngCore;
 use std::collections::VecDeque;
+
+/// How far one send's frame has got. It only moves forward, `Queued → Header → Payload → Done`,
+/// skipping the steps that do not apply; a cancelled write or an abort jumps to
+/// `Done { sent: false }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Progress {
+    /// Nothing written yet; the header is not encoded.
+    Queued,
+    /// The frame header (and any close status) is encoded in the block from `at` to the end of
+    /// the header area, masked with `key` (`None` for a server); its write is handed out.
+    Header { key: Option<[u8; 4]>, at: usize },
+    /// The header and `sent` bytes of the payload are on the wire; the rest follows.
+    Payload { key: Option<[u8; 4]>, sent: usize },
+    /// Nothing more goes to the wire; the `IndicateSendComplete` is due. `sent` if every byte of
+    /// the frame went out.
+    Done { sent: bool },
+}
 
 /// One `send` call: one frame.
 #[derive(Debug)]
@@ -19,16 +40,7 @@ pub(super) struct SendOp<B, C> {
     pub(super) context: C,
     opcode: Opcode,
     fin: bool,
-    /// Where the header bytes start in the block (frame header plus a masked close status,
-    /// flush against the end of the header area).
-    header_at: usize,
-    /// The masking key, once the frame has started.
-    key: Option<[u8; 4]>,
-    started: bool,
-    header_sent: bool,
-    payload_sent: usize,
-    done: bool,
-    sent_all: bool,
+    progress: Progress,
 }
 
 impl<B: Buffer, C> SendOp<B, C> {
@@ -45,32 +57,35 @@ impl<B: Buffer, C> SendOp<B, C> {
     }
 }
 
-/// An automatic pong: its payload sits in the pong area of the block.
+/// The automatic pong owed for the latest ping (RFC 6455 §5.5.3 allows answering only the
+/// latest): its `len` payload bytes sit in the pong area of the block.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Pong {
-    pub(super) len: usize,
-    /// Its first segment has been handed out: the area may no longer be overwritten.
-    pub(super) in_flight: bool,
-    header_sent: bool,
+    len: usize,
+    stage: PongStage,
 }
 
-impl Pong {
-    pub(super) fn new(len: usize) -> Self {
-        Self {
-            len,
-            in_flight: false,
-            header_sent: false,
-        }
-    }
+/// How far an automatic pong has got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PongStage {
+    /// Owed, not started: a newer ping may still overwrite the pong area.
+    Due,
+    /// Its first write (the header, and the payload when two buffers fit) is handed out: the
+    /// pong area may no longer be overwritten.
+    Writing,
+    /// One buffer at a time: the header is on the wire, the payload follows.
+    HeaderSent,
 }
 
 #[derive(Debug)]
 pub(super) struct SendSide<B, C> {
     ops: VecDeque<SendOp<B, C>>,
-    /// An open outgoing fragmented message: `Some(true)` for text.
-    message: Option<bool>,
-    pub(super) close_queued: bool,
-    /// A short completion left a partial frame on the wire (§9 Q13).
+    /// The kind of an open outgoing fragmented message.
+    message: Option<DataKind>,
+    /// The automatic pong, if one is owed or being written.
+    pub(super) pong: Option<Pong>,
+    /// A short completion left a partial frame on the wire (§9 Q13): no more frames, queued sends
+    /// drain unsent.
     pub(super) broken: bool,
 }
 
@@ -79,7 +94,7 @@ impl<B: Buffer, C> SendSide<B, C> {
         Self {
             ops: VecDeque::with_capacity(4),
             message: None,
-            close_queued: false,
+            pong: None,
             broken: false,
         }
     }
@@ -88,9 +103,10 @@ impl<B: Buffer, C> SendSide<B, C> {
         self.ops.front()
     }
 
-    /// Validate and queue one send.
+    /// Validate and queue one send; a close moves `close` on.
     pub(super) fn enqueue(
         &mut self,
+        close: &mut CloseState,
         buffer_type: BufferType,
         payload: Option<B>,
         status: Option<CloseStatus>,
@@ -99,20 +115,25 @@ impl<B: Buffer, C> SendSide<B, C> {
         let (opcode, fin) = match buffer_type {
             t if t.is_data() => {
                 // RFC 6455 §5.5.1: after sending a close, no more data frames.
-                if self.close_queued {
+                if close.sent() {
                     return Err(Error::state("data send after a close"));
                 }
-                let text = t.is_text();
+                let kind = if t.is_text() {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                };
+                // RFC 6455 §5.4: a fragmented message keeps the opcode of its first frame.
                 let opcode = match self.message {
-                    Some(open) if open != text => {
+                    Some(open) if open != kind => {
                         return Err(Error::state("switching text/binary inside a message"))
                     }
                     Some(_) => Opcode::Continuation,
-                    None if text => Opcode::Text,
+                    None if kind == DataKind::Text => Opcode::Text,
                     None => Opcode::Binary,
                 };
                 let fin = t.is_final();
-                self.message = if fin { None } else { Some(text) };
+                self.message = if fin { None } else { Some(kind) };
                 (opcode, fin)
             }
             BufferType::PingPong | BufferType::UnsolicitedPong => {
@@ -127,7 +148,7 @@ impl<B: Buffer, C> SendSide<B, C> {
                 (op, true)
             }
             _ => {
-                if self.close_queued {
+                if close.sent() {
                     return Err(Error::state("close already sent"));
                 }
                 match status {
@@ -149,7 +170,7 @@ impl<B: Buffer, C> SendSide<B, C> {
                         }
                     }
                 }
-                self.close_queued = true;
+                close.queue_close();
                 (Opcode::Close, true)
             }
         };
@@ -160,50 +181,61 @@ impl<B: Buffer, C> SendSide<B, C> {
             context,
             opcode,
             fin,
-            header_at: 0,
-            key: None,
-            started: false,
-            header_sent: false,
-            payload_sent: 0,
-            done: false,
-            sent_all: false,
+            progress: Progress::Queued,
         });
         Ok(())
     }
 
-    /// A write of the front frame (or of the pong, if `pong`) completed.
-    pub(super) fn wrote(
-        &mut self,
-        pong: Option<&mut Option<Pong>>,
-        ok: bool,
-        header: bool,
-        payload: usize,
-    ) {
-        if let Some(slot) = pong {
-            match (ok, slot.as_mut()) {
-                (true, Some(p)) if header && payload < p.len => p.header_sent = true,
-                (true, _) => *slot = None,
-                (false, _) => {
-                    *slot = None;
-                    self.broken = true;
-                }
-            }
-            return;
-        }
+    /// A write of the front frame completed: `ok` if all of it went out, with `payload` payload
+    /// bytes in it (after the header, if the header was in it).
+    pub(super) fn wrote(&mut self, ok: bool, payload: usize) {
         let Some(op) = self.ops.front_mut() else {
             return;
         };
         if !ok {
-            op.done = true;
+            op.progress = Progress::Done { sent: false };
             self.broken = true;
             return;
         }
-        op.header_sent |= header;
-        op.payload_sent += payload;
-        if op.header_sent && op.payload_sent == op.payload_len() {
-            op.done = true;
-            op.sent_all = true;
+        let (key, sent) = match op.progress {
+            Progress::Header { key, .. } => (key, payload),
+            Progress::Payload { key, sent } => (key, sent + payload),
+            // Writes are planned only while a frame is under way.
+            Progress::Queued | Progress::Done { .. } => return,
+        };
+        op.progress = if sent == op.payload_len() {
+            Progress::Done { sent: true }
+        } else {
+            Progress::Payload { key, sent }
+        };
+    }
+
+    /// A write of the automatic pong completed: `ok` if all of it went out; `header` if it held
+    /// the header, and `payload` payload bytes.
+    pub(super) fn wrote_pong(&mut self, ok: bool, header: bool, payload: usize) {
+        match (ok, self.pong.as_mut()) {
+            (true, Some(p)) if header && payload < p.len => p.stage = PongStage::HeaderSent,
+            (true, _) => self.pong = None,
+            (false, _) => {
+                self.pong = None;
+                self.broken = true;
+            }
         }
+    }
+
+    /// A ping of `len` bytes (already copied to the pong area) is to be answered, replacing any
+    /// pong not yet started.
+    pub(super) fn owe_pong(&mut self, len: usize) {
+        self.pong = Some(Pong {
+            len,
+            stage: PongStage::Due,
+        });
+    }
+
+    /// True once the pong's first write is handed out, until it is all on the wire: the pong
+    /// area may not be overwritten.
+    pub(super) fn pong_in_flight(&self) -> bool {
+        self.pong.is_some_and(|p| p.stage != PongStage::Due)
     }
 
     /// The front send's `IndicateSendComplete` was completed: hand back its context and buffer.
@@ -216,7 +248,12 @@ impl<B: Buffer, C> SendSide<B, C> {
 
     /// True while a frame is partly on the wire: nothing else may be written in between.
     fn mid_frame(&self) -> bool {
-        self.ops.front().is_some_and(|op| op.started && !op.done)
+        self.ops.front().is_some_and(|op| {
+            matches!(
+                op.progress,
+                Progress::Header { .. } | Progress::Payload { .. }
+            )
+        })
     }
 }
 
@@ -226,8 +263,8 @@ impl<B: Buffer, C> Session<B, C> {
             .outstanding
             .iter()
             .flatten()
-            .any(|o| matches!(o.pending, super::Pending::Write { .. }));
-        writing || self.send.mid_frame() || self.recv.pong.is_some_and(|p| p.in_flight)
+            .any(|o| matches!(o.plan, Plan::Write { .. }));
+        writing || self.send.mid_frame() || self.send.pong_in_flight()
     }
 
     fn new_key(&mut self) -> Option<[u8; 4]> {
@@ -266,27 +303,29 @@ impl<B: Buffer, C> Session<B, C> {
 
     /// The next write of an automatic pong, if one is due and the wire is free.
     pub(super) fn plan_pong(&mut self, two: bool) -> Option<Plan> {
-        let pong = self.recv.pong?;
+        let pong = self.send.pong?;
         if matches!(self.phase, Phase::Aborted) {
             return None;
         }
         let area = self.pong_at();
-        if pong.header_sent {
-            // Capacity 1: the header went out alone, the payload follows.
-            return Some(self.pong_plan(
-                [Seg::Block(area, area + pong.len), Seg::Block(0, 0)],
-                1,
-                false,
-                pong.len,
-            ));
+        match pong.stage {
+            // One buffer at a time: the header went out alone, the payload follows.
+            PongStage::HeaderSent => {
+                return Some(self.pong_plan(
+                    [Seg::Block(area, area + pong.len), Seg::Block(0, 0)],
+                    1,
+                    false,
+                    pong.len,
+                ))
+            }
+            PongStage::Writing => return None,
+            PongStage::Due if self.wire_busy() => return None,
+            PongStage::Due => {}
         }
-        if pong.in_flight || self.wire_busy() {
-            return None;
-        }
-        if self.send.close_queued || self.send.broken {
+        if self.close.sent() || self.send.broken {
             // Like Windows, no automatic pongs once our close is on its way; and none after a
             // cancelled write (§9 Q13): its partial frame would swallow the pong's bytes.
-            self.recv.pong = None;
+            self.send.pong = None;
             return None;
         }
         let key = self.new_key();
@@ -303,8 +342,8 @@ impl<B: Buffer, C> Session<B, C> {
             },
             None,
         );
-        self.recv.pong = Some(Pong {
-            in_flight: true,
+        self.send.pong = Some(Pong {
+            stage: PongStage::Writing,
             ..pong
         });
         let with_payload = two && pong.len > 0;
@@ -334,64 +373,60 @@ impl<B: Buffer, C> Session<B, C> {
     /// The next action of the send queue.
     pub(super) fn plan_send(&mut self, two: bool) -> Option<Plan> {
         let draining = matches!(self.phase, Phase::Aborted) || self.send.broken;
-        let front = self.send.ops.front()?;
-        if front.done {
-            return Some(Plan::SendDone {
-                sent: front.sent_all,
-            });
-        }
-        let started = front.started;
-        if draining {
-            let front = self.send.ops.front_mut()?;
-            front.done = true;
-            return Some(Plan::SendDone { sent: false });
-        }
-        if !started {
-            if self.wire_busy() {
-                return None;
+        let progress = self.send.ops.front()?.progress;
+        // Where the frame stands: the masking key, where its header starts if it has yet to go
+        // out, and how much payload has gone out.
+        let (key, header_at, from) = match progress {
+            Progress::Done { sent } => return Some(Plan::SendDone { sent }),
+            _ if draining => {
+                self.send.ops.front_mut()?.progress = Progress::Done { sent: false };
+                return Some(Plan::SendDone { sent: false });
             }
-            let key = self.new_key();
-            let front = self.send.ops.front_mut()?;
-            let header = FrameHeader {
-                fin: front.fin,
-                rsv: 0,
-                opcode: front.opcode,
-                mask: key,
-                payload_len: (front.prefix_len() + front.payload_len()) as u64,
-            };
-            front.key = key;
-            front.started = true;
-            let status = front.status;
-            let at = self.write_header(&header, status);
-            self.send.ops.front_mut()?.header_at = at;
-        }
+            Progress::Queued => {
+                if self.wire_busy() {
+                    return None;
+                }
+                let key = self.new_key();
+                let front = self.send.ops.front()?;
+                let header = FrameHeader {
+                    fin: front.fin,
+                    rsv: 0,
+                    opcode: front.opcode,
+                    mask: key,
+                    payload_len: (front.prefix_len() + front.payload_len()) as u64,
+                };
+                let status = front.status;
+                let at = self.write_header(&header, status);
+                self.send.ops.front_mut()?.progress = Progress::Header { key, at };
+                (key, Some(at), 0)
+            }
+            Progress::Header { key, at } => (key, Some(at), 0),
+            Progress::Payload { key, sent } => (key, None, sent),
+        };
         let copy = self.masking();
         let (sbs, send_at) = (self.sbs(), self.send_at());
-        let op = self.send.ops.front_mut()?;
+        let op = self.send.ops.front()?;
         let mut segs = [Seg::Block(0, 0); 2];
         let mut count = 0;
-        let header = !op.header_sent;
-        let header_len = if header { send_at - op.header_at } else { 0 };
-        if header {
-            segs[0] = Seg::Block(op.header_at, send_at);
+        let header_len = header_at.map_or(0, |at| send_at - at);
+        if let Some(at) = header_at {
+            segs[0] = Seg::Block(at, send_at);
             count = 1;
         }
-        let remaining = op.payload_len() - op.payload_sent;
+        let remaining = op.payload_len() - from;
         let mut payload = 0;
         // With one buffer at a time, a masked chunk is coalesced with the header before it (it
         // is a copy anyway), keeping the whole buffer within the send buffer size.
-        let coalesce = copy && header && !two;
-        if remaining > 0 && (count == 0 || two || coalesce) {
-            let from = op.payload_sent;
+        let coalesce_at = header_at.filter(|_| copy && !two);
+        if remaining > 0 && (count == 0 || two || coalesce_at.is_some()) {
             if copy {
-                let room = if coalesce {
+                let room = if coalesce_at.is_some() {
                     sbs.saturating_sub(header_len)
                 } else {
                     sbs
                 };
                 payload = remaining.min(room);
                 let phase = op.prefix_len() + from;
-                let key = op.key.unwrap_or_default();
                 let src = op
                     .payload
                     .as_ref()
@@ -399,11 +434,11 @@ impl<B: Buffer, C> Session<B, C> {
                 mask_copy(
                     self.block.bytes_mut(send_at..send_at + payload),
                     src,
-                    key,
+                    key.unwrap_or_default(),
                     phase,
                 );
-                if coalesce {
-                    segs[0] = Seg::Block(op.header_at, send_at + payload);
+                if let Some(at) = coalesce_at {
+                    segs[0] = Seg::Block(at, send_at + payload);
                 } else {
                     segs[count] = Seg::Block(send_at, send_at + payload);
                     count += 1;
@@ -418,7 +453,7 @@ impl<B: Buffer, C> Session<B, C> {
             segs,
             count,
             total: header_len + payload,
-            header,
+            header: header_at.is_some(),
             payload,
             buffer_type: op.buffer_type,
             pong: false,
