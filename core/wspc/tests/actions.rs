@@ -1,22 +1,46 @@
 //! The action flows of spec §6 and the action semantics of §5.8–§5.10, step by step.
 
-mod common;
-
-use common::*;
 use wspc::frame::Opcode;
 use wspc::{
     ActionId, ActionKind, BufferType, CloseStatus, Completed, Error, HResult, Misuse, Property,
     ProtocolError, Queue, Role, Session,
 };
-
-fn is_state<T: core::fmt::Debug>(r: Result<T, Error>) {
-    let e = r.expect_err("expected InvalidState");
-    assert!(matches!(e, Error::Misuse(Misuse::InvalidState(_))), "{e:?}");
-    assert_eq!(e.hresult(), HResult::E_INVALID_PROTOCOL_OPERATION);
-}
+use wspc_testkit::data::pattern;
+use wspc_testkit::errors::invalid_state;
+use wspc_testkit::frame::*;
+use wspc_testkit::headers::*;
+use wspc_testkit::pair::*;
+use wspc_testkit::parse::parse_frames;
+use wspc_testkit::snap::*;
 
 fn done(s: &mut Ws, snap: &Snap, n: usize) -> Option<Completed<Vec<u8>, u32>> {
     s.complete_action(snap.id(), n).unwrap()
+}
+
+/// Serve the send queue with capacity 1 until it is idle, completing every write in full (each
+/// one buffer) and checking every send went out; returns each write's length and start address,
+/// and the bytes written.
+fn one_buffer_at_a_time(s: &mut Ws) -> (Vec<(usize, usize)>, Vec<u8>) {
+    let mut writes = Vec::new();
+    let mut wire = Vec::new();
+    loop {
+        let a = next_cap(s, Queue::Send, 1).unwrap();
+        match &a {
+            Snap::Send { bufs, ptrs, .. } => {
+                assert_eq!(bufs.len(), 1);
+                writes.push((bufs[0].len(), ptrs[0]));
+                wire.extend(a.bytes());
+                done(s, &a, a.total());
+            }
+            Snap::SendDone { sent, .. } => {
+                assert!(sent);
+                done(s, &a, 0);
+            }
+            Snap::NoAction => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    (writes, wire)
 }
 
 // ----- §6.1 one send --------------------------------------------------------------------------
@@ -128,7 +152,7 @@ fn client_send_masked_copy_in_chunks_of_send_buffer_size() {
     );
     let frames = parse_frames(&wire);
     assert_eq!(frames.len(), 1);
-    assert!(frames[0].header.mask.is_some());
+    assert!(frames[0].head.mask.is_some());
     assert_eq!(frames[0].payload, pattern(1000));
     // The peer decodes it.
     let mut s = server();
@@ -145,29 +169,10 @@ fn capacity_one_sends_header_then_payload() {
     s.send(BufferType::Utf8Message, Some(b"x".repeat(300)), 1)
         .unwrap();
     s.send(BufferType::BinaryMessage, Some(payload), 2).unwrap();
-    let mut wire = Vec::new();
-    let mut shapes = Vec::new();
-    let mut payload_ptrs = Vec::new();
-    loop {
-        let a = next_cap(&mut s, Queue::Send, 1).unwrap();
-        match &a {
-            Snap::Send { bufs, ptrs, .. } => {
-                assert_eq!(bufs.len(), 1);
-                shapes.push(bufs[0].len());
-                payload_ptrs.push(ptrs[0]);
-                wire.extend(a.bytes());
-                done(&mut s, &a, a.total());
-            }
-            Snap::SendDone { sent, .. } => {
-                assert!(sent);
-                done(&mut s, &a, 0);
-            }
-            Snap::NoAction => break,
-            other => panic!("{other:?}"),
-        }
-    }
+    let (writes, wire) = one_buffer_at_a_time(&mut s);
+    let shapes: Vec<usize> = writes.iter().map(|&(len, _)| len).collect();
     assert_eq!(shapes, [4, 300, 4, 300]);
-    assert_eq!(payload_ptrs[3], ptr);
+    assert_eq!(writes[3].1, ptr);
     let mut c = client();
     let got = c.feed(&wire).unwrap();
     assert_eq!(
@@ -204,12 +209,7 @@ fn capacity_one_sends_header_then_payload() {
         .collect();
     assert_eq!(pongs.len(), 2, "{frames:?}");
     assert!(pongs.contains(&&b"abc"[..]) && pongs.contains(&&b""[..]));
-    let (pieces, pongs): (Vec<Got>, Vec<Got>) = p
-        .server
-        .got
-        .iter()
-        .cloned()
-        .partition(|g| matches!(g, Got::Piece(..)));
+    let (pieces, pongs) = p.server.split_got();
     // The server's ping was answered, and so was the crafted one (the client's pong of it
     // reached the server too).
     assert_eq!(pongs.len(), 2, "{pongs:?}");
@@ -307,18 +307,9 @@ fn receive_flow_read_then_indicate() {
     assert_eq!(next(&mut c, Queue::Receive).unwrap(), Snap::NoAction);
     fill(&mut c, r.id(), &server_frame(true, Opcode::Text, b"Hello"));
     let d = next(&mut c, Queue::Receive).unwrap();
-    let Snap::RecvDone {
-        buffer_type,
-        context,
-        data,
-        close_status,
-        ..
-    } = &d
-    else {
-        panic!("{d:?}");
-    };
+    let (buffer_type, context, data, close_status) = d.recv_done();
     assert_eq!(
-        (*buffer_type, *context, &data[..], *close_status),
+        (buffer_type, context, data, close_status),
         (BufferType::Utf8Message, 5, &b"Hello"[..], None)
     );
     assert_eq!(
@@ -333,6 +324,33 @@ fn receive_flow_read_then_indicate() {
     assert_eq!(next(&mut c, Queue::All).unwrap(), Snap::NoAction);
 }
 
+/// Read `bytes` in one network read (all of them taken) for receive 1, then post receives 2 to
+/// `n` one at a time: each completes from bytes already read, without another network read.
+/// Returns what each delivered: type, context, data, close status.
+fn receive_from_one_read(
+    c: &mut Ws,
+    bytes: &[u8],
+    n: u32,
+) -> Vec<(BufferType, u32, Vec<u8>, Option<CloseStatus>)> {
+    assert_eq!(receive_bytes(c, 1, bytes), bytes.len());
+    let mut seen = Vec::new();
+    for ctx in 1..=n {
+        if ctx > 1 {
+            c.receive(ctx).unwrap();
+        }
+        let d = next(c, Queue::Receive).unwrap();
+        assert_eq!(
+            d.kind(),
+            ActionKind::IndicateReceiveComplete,
+            "receive {ctx} needed a network read: {d:?}"
+        );
+        let (buffer_type, context, data, close_status) = d.recv_done();
+        seen.push((buffer_type, context, data.to_vec(), close_status));
+        done(c, &d, 0);
+    }
+    seen
+}
+
 #[test]
 fn surplus_bytes_serve_later_receives_without_network_read() {
     let mut c = client().session;
@@ -343,36 +361,19 @@ fn surplus_bytes_serve_later_receives_without_network_read() {
         server_frame(true, Opcode::Close, &close_payload(1000, b"four")),
     ]
     .concat();
-    c.receive(1).unwrap();
-    let r = next(&mut c, Queue::Receive).unwrap();
-    assert_eq!(fill(&mut c, r.id(), &bytes), bytes.len());
-    let mut seen = Vec::new();
-    for ctx in 1..=4 {
-        if ctx > 1 {
-            c.receive(ctx).unwrap();
-        }
-        let d = next(&mut c, Queue::Receive).unwrap();
-        let Snap::RecvDone {
-            buffer_type,
-            context,
-            data,
-            close_status,
-            ..
-        } = &d
-        else {
-            panic!("receive {ctx} needed a network read: {d:?}");
-        };
-        assert_eq!(*context, ctx);
-        seen.push((*buffer_type, data.clone(), *close_status));
-        done(&mut c, &d, 0);
-    }
+    let seen = receive_from_one_read(&mut c, &bytes, 4);
     assert_eq!(
         seen,
         [
-            (BufferType::Utf8Message, b"one".to_vec(), None),
-            (BufferType::BinaryMessage, b"two".to_vec(), None),
-            (BufferType::PingPong, b"three".to_vec(), None),
-            (BufferType::Close, b"four".to_vec(), Some(CloseStatus(1000))),
+            (BufferType::Utf8Message, 1, b"one".to_vec(), None),
+            (BufferType::BinaryMessage, 2, b"two".to_vec(), None),
+            (BufferType::PingPong, 3, b"three".to_vec(), None),
+            (
+                BufferType::Close,
+                4,
+                b"four".to_vec(),
+                Some(CloseStatus(1000))
+            ),
         ]
     );
 }
@@ -381,12 +382,7 @@ fn surplus_bytes_serve_later_receives_without_network_read() {
 fn pieces_never_exceed_receive_buffer_size() {
     for rbs in [256u32, 1000, 4096] {
         let mut p = Pair::new(&[Property::ReceiveBufferSize(rbs)], &[]);
-        p.server
-            .session
-            .send(BufferType::BinaryMessage, Some(pattern(5000)), 1)
-            .unwrap();
-        p.run_server();
-        let got = p.client.receive_all().unwrap();
+        let got = p.binary_to_client(pattern(5000));
         assert!(got.len() >= 5000 / rbs as usize);
         for g in &got {
             let Got::Piece(_, d) = g else { panic!() };
@@ -419,35 +415,17 @@ fn piece_delivered_before_frame_fully_arrived() {
         let frame = frame_to(role, true, Opcode::Binary, &data);
         let header = frame.len() - 1000;
         let mut s = open(role, &[]).session;
-        s.receive(1).unwrap();
-        let r = next(&mut s, Queue::Receive).unwrap();
-        fill(&mut s, r.id(), &frame[..header + 10]);
+        receive_bytes(&mut s, 1, &frame[..header + 10]);
         let d = next(&mut s, Queue::Receive).unwrap();
-        let Snap::RecvDone {
-            buffer_type,
-            data: piece,
-            ..
-        } = &d
-        else {
-            panic!("{d:?}");
-        };
-        assert_eq!(*buffer_type, BufferType::BinaryFragment);
+        let (buffer_type, _, piece, _) = d.recv_done();
+        assert_eq!(buffer_type, BufferType::BinaryFragment);
         assert_eq!(piece[..], data[..10]);
         done(&mut s, &d, 0);
         // The rest, in one more read.
-        s.receive(2).unwrap();
-        let r = next(&mut s, Queue::Receive).unwrap();
-        fill(&mut s, r.id(), &frame[header + 10..]);
+        receive_bytes(&mut s, 2, &frame[header + 10..]);
         let d = next(&mut s, Queue::Receive).unwrap();
-        let Snap::RecvDone {
-            buffer_type,
-            data: piece,
-            ..
-        } = &d
-        else {
-            panic!("{d:?}");
-        };
-        assert_eq!(*buffer_type, BufferType::BinaryMessage);
+        let (buffer_type, _, piece, _) = d.recv_done();
+        assert_eq!(buffer_type, BufferType::BinaryMessage);
         assert_eq!(piece[..], data[10..]);
     }
 }
@@ -533,13 +511,9 @@ fn transfer(rbs: u32, sbs: u32, read_size: usize, parts: &[(BufferType, Vec<u8>)
         Property::SendBufferSize(sbs),
     ];
     let mut p = Pair::new(&props, &props);
-    for (from_client, ctx) in [(true, 1), (false, 2)] {
-        let (tx, rx) = if from_client {
-            (&mut p.client, &mut p.server)
-        } else {
-            (&mut p.server, &mut p.client)
-        };
-        rx.read_size = read_size;
+    for (from, ctx) in [(Role::Client, 1), (Role::Server, 2)] {
+        let (tx, rx) = p.sides(from);
+        rx.read_sizes = vec![read_size];
         for (i, (t, d)) in parts.iter().enumerate() {
             tx.session
                 .send(*t, Some(d.clone()), ctx * 100 + i as u32)
@@ -548,7 +522,7 @@ fn transfer(rbs: u32, sbs: u32, read_size: usize, parts: &[(BufferType, Vec<u8>)
         tx.drive(&mut rx.inbox);
         let want: Vec<u32> = (0..parts.len() as u32).map(|i| ctx * 100 + i).collect();
         assert_eq!(tx.sends_done, want);
-        if from_client {
+        if from == Role::Client {
             // Masked copies: never more than the send buffer at once.
             assert!(tx
                 .writes
@@ -658,22 +632,11 @@ fn pong_waits_for_the_app_frame_on_the_wire_but_not_for_a_read() {
     let mut s = open(Role::Client, &[Property::SendBufferSize(16)]).session;
     s.send(BufferType::BinaryMessage, Some(pattern(40)), 50)
         .unwrap();
-    s.receive(3).unwrap();
-    let r = next(&mut s, Queue::Receive).unwrap();
-    fill(&mut s, r.id(), &server_frame(true, Opcode::Ping, b"p"));
+    receive_bytes(&mut s, 3, &server_frame(true, Opcode::Ping, b"p"));
     // The app's frame starts first and is written in three pieces.
     let mut wire = Vec::new();
     let first = next(&mut s, Queue::Send).unwrap();
-    assert!(
-        matches!(
-            first,
-            Snap::Send {
-                context: Some(50),
-                ..
-            }
-        ),
-        "{first:?}"
-    );
+    assert_eq!(first.send_context(), Some(50), "{first:?}");
     // Mid-frame, the receive queue offers a read, not the pong.
     let read = next(&mut s, Queue::Receive).unwrap();
     assert!(matches!(read, Snap::Read { context: 3, .. }), "{read:?}");
@@ -687,7 +650,7 @@ fn pong_waits_for_the_app_frame_on_the_wire_but_not_for_a_read() {
     }
     // Frame done: the pong goes out although the read is still waiting.
     let pong = next(&mut s, Queue::Receive).unwrap();
-    assert!(matches!(pong, Snap::Send { context: None, .. }), "{pong:?}");
+    assert_eq!(pong.send_context(), None, "{pong:?}");
     wire.extend(pong.bytes());
     let frames = parse_frames(&wire);
     assert_eq!(frames.len(), 2);
@@ -701,9 +664,7 @@ fn pong_waits_for_the_app_frame_on_the_wire_but_not_for_a_read() {
 #[test]
 fn app_send_waits_behind_an_outstanding_auto_pong() {
     let mut c = client().session;
-    c.receive(1).unwrap();
-    let r = next(&mut c, Queue::Receive).unwrap();
-    fill(&mut c, r.id(), &server_frame(true, Opcode::Ping, b"p"));
+    receive_bytes(&mut c, 1, &server_frame(true, Opcode::Ping, b"p"));
     let pong = next(&mut c, Queue::Receive).unwrap();
     assert_eq!(pong.kind(), ActionKind::SendToNetwork);
     c.send(BufferType::BinaryMessage, Some(b"x".to_vec()), 2)
@@ -711,16 +672,7 @@ fn app_send_waits_behind_an_outstanding_auto_pong() {
     assert_eq!(next(&mut c, Queue::Send).unwrap(), Snap::NoAction);
     done(&mut c, &pong, pong.total());
     let app = next(&mut c, Queue::Send).unwrap();
-    assert!(
-        matches!(
-            app,
-            Snap::Send {
-                context: Some(2),
-                ..
-            }
-        ),
-        "{app:?}"
-    );
+    assert_eq!(app.send_context(), Some(2), "{app:?}");
 }
 
 #[test]
@@ -732,28 +684,7 @@ fn pong_and_close_complete_the_receive() {
         server_frame(true, Opcode::Close, b""),
     ]
     .concat();
-    c.receive(1).unwrap();
-    let r = next(&mut c, Queue::Receive).unwrap();
-    fill(&mut c, r.id(), &bytes);
-    let mut seen = Vec::new();
-    for ctx in 1..=3 {
-        if ctx > 1 {
-            c.receive(ctx).unwrap();
-        }
-        let d = next(&mut c, Queue::Receive).unwrap();
-        let Snap::RecvDone {
-            buffer_type,
-            context,
-            data,
-            close_status,
-            ..
-        } = d.clone()
-        else {
-            panic!("{d:?}");
-        };
-        seen.push((buffer_type, context, data, close_status));
-        done(&mut c, &d, 0);
-    }
+    let seen = receive_from_one_read(&mut c, &bytes, 3);
     assert_eq!(
         seen,
         [
@@ -763,7 +694,7 @@ fn pong_and_close_complete_the_receive() {
         ]
     );
     assert!(c.close_received());
-    is_state(c.receive(4));
+    invalid_state(c.receive(4));
     // No automatic close reply.
     assert_eq!(next(&mut c, Queue::All).unwrap(), Snap::NoAction);
 }
@@ -782,36 +713,16 @@ fn short_completion_cancels_send() {
         let a = next(&mut s, Queue::Send).unwrap();
         done(&mut s, &a, a.total() - 1);
         let d = next(&mut s, Queue::Send).unwrap();
-        assert!(
-            matches!(
-                d,
-                Snap::SendDone {
-                    context: 1,
-                    sent: false,
-                    ..
-                }
-            ),
-            "{d:?}"
-        );
+        assert_eq!(d.send_done(), (1, false), "{d:?}");
         assert_eq!(done(&mut s, &d, 0).unwrap().buffer, Some(pattern(200)));
         // The send queued behind it is drained, not sent.
         let d = next(&mut s, Queue::Send).unwrap();
-        assert!(
-            matches!(
-                d,
-                Snap::SendDone {
-                    context: 2,
-                    sent: false,
-                    ..
-                }
-            ),
-            "{d:?}"
-        );
+        assert_eq!(d.send_done(), (2, false), "{d:?}");
         done(&mut s, &d, 0);
         assert_eq!(next(&mut s, Queue::Send).unwrap(), Snap::NoAction);
-        is_state(s.send(BufferType::BinaryMessage, Some(vec![1]), 4));
-        is_state(s.send_close(CloseStatus::SUCCESS, None, 5));
-        is_state(s.send(BufferType::PingPong, None, 6));
+        invalid_state(s.send(BufferType::BinaryMessage, Some(vec![1]), 4));
+        invalid_state(s.send_close(CloseStatus::SUCCESS, None, 5));
+        invalid_state(s.send(BufferType::PingPong, None, 6));
         // Receiving still works.
         let r = next(&mut s, Queue::Receive).unwrap();
         fill(&mut s, r.id(), &frame_to(role, true, Opcode::Binary, b"in"));
@@ -828,17 +739,7 @@ fn short_completion_cancels_send() {
     assert_eq!(a.total(), 16);
     done(&mut c, &a, 3);
     let d = next(&mut c, Queue::Send).unwrap();
-    assert!(
-        matches!(
-            d,
-            Snap::SendDone {
-                context: 1,
-                sent: false,
-                ..
-            }
-        ),
-        "{d:?}"
-    );
+    assert_eq!(d.send_done(), (1, false), "{d:?}");
 }
 
 #[test]
@@ -858,16 +759,11 @@ fn zero_byte_read_completes_receive_as_1006_and_aborts() {
             let a = next(&mut s, Queue::All).unwrap();
             match &a {
                 Snap::NoAction => break,
-                Snap::RecvDone {
-                    buffer_type,
-                    context,
-                    data,
-                    close_status,
-                    ..
-                } => {
-                    assert_eq!(*buffer_type, BufferType::Close);
+                Snap::RecvDone { .. } => {
+                    let (buffer_type, context, data, close_status) = a.recv_done();
+                    assert_eq!(buffer_type, BufferType::Close);
                     assert!(data.is_empty());
-                    seen.push((*context, *close_status));
+                    seen.push((context, close_status));
                 }
                 Snap::SendDone { context, sent, .. } => {
                     assert!(!sent);
@@ -886,8 +782,8 @@ fn zero_byte_read_completes_receive_as_1006_and_aborts() {
                 (6, None)
             ]
         );
-        is_state(s.receive(7));
-        is_state(s.send(BufferType::BinaryMessage, None, 8));
+        invalid_state(s.receive(7));
+        invalid_state(s.send(BufferType::BinaryMessage, None, 8));
     }
 }
 
@@ -952,15 +848,10 @@ fn abort_drains_queued_sends_and_receives_then_no_action() {
             let a = next(&mut s, Queue::Receive).unwrap();
             match &a {
                 Snap::NoAction => break,
-                Snap::RecvDone {
-                    context,
-                    buffer_type,
-                    close_status,
-                    data,
-                    ..
-                } => {
+                Snap::RecvDone { .. } => {
+                    let (buffer_type, context, data, close_status) = a.recv_done();
                     assert!(data.is_empty());
-                    recvs.push((*context, *buffer_type, *close_status));
+                    recvs.push((context, buffer_type, close_status));
                 }
                 other => panic!("{other:?}"),
             }
@@ -975,31 +866,20 @@ fn abort_drains_queued_sends_and_receives_then_no_action() {
             ]
         );
         assert_eq!(next(&mut s, Queue::All).unwrap(), Snap::NoAction);
-        is_state(s.send(BufferType::PingPong, None, 20));
-        is_state(s.receive(21));
-        is_state(s.send_close(CloseStatus::SUCCESS, None, 22));
+        invalid_state(s.send(BufferType::PingPong, None, 20));
+        invalid_state(s.receive(21));
+        invalid_state(s.send_close(CloseStatus::SUCCESS, None, 22));
     }
 }
 
 #[test]
 fn abort_drops_a_pending_auto_pong() {
     let mut c = client().session;
-    c.receive(1).unwrap();
-    let r = next(&mut c, Queue::Receive).unwrap();
-    fill(&mut c, r.id(), &server_frame(true, Opcode::Ping, b"p"));
+    receive_bytes(&mut c, 1, &server_frame(true, Opcode::Ping, b"p"));
     c.abort();
     let d = next(&mut c, Queue::All).unwrap();
-    assert!(
-        matches!(
-            d,
-            Snap::RecvDone {
-                context: 1,
-                buffer_type: BufferType::Close,
-                ..
-            }
-        ),
-        "{d:?}"
-    );
+    let (t, context, _, _) = d.recv_done();
+    assert_eq!((t, context), (BufferType::Close, 1), "{d:?}");
     done(&mut c, &d, 0);
     assert_eq!(next(&mut c, Queue::All).unwrap(), Snap::NoAction);
 }
@@ -1018,23 +898,10 @@ fn abort_before_handshake_is_a_no_op() {
     s.abort();
     assert!(!s.is_aborted());
     let resp = s.begin_server_handshake(None, &[], &r).unwrap();
-    c.end_client_handshake(&refs(&resp)).unwrap();
+    let _negotiated = c.end_client_handshake(&refs(&resp)).unwrap();
     assert!(c.is_open() && !c.is_aborted());
     // The handle works normally.
-    let mut p = Pair {
-        client: Side::new(c),
-        server: Side::new(s),
-    };
-    p.client
-        .session
-        .send(BufferType::Utf8Message, Some(b"hi".to_vec()), 1)
-        .unwrap();
-    p.server.session.receive(2).unwrap();
-    p.run();
-    assert_eq!(
-        p.server.got,
-        [Got::Piece(BufferType::Utf8Message, b"hi".to_vec())]
-    );
+    Pair::joined(c, s).assert_text_arrives(b"hi");
 }
 
 #[test]
@@ -1045,17 +912,7 @@ fn abort_is_idempotent() {
     s.abort();
     s.abort();
     let a = next(&mut s, Queue::All).unwrap();
-    assert!(
-        matches!(
-            a,
-            Snap::SendDone {
-                context: 1,
-                sent: false,
-                ..
-            }
-        ),
-        "{a:?}"
-    );
+    assert_eq!(a.send_done(), (1, false), "{a:?}");
     s.abort();
     // The handed-out completion is still valid after another abort.
     done(&mut s, &a, 0);
@@ -1158,13 +1015,7 @@ fn separate_send_and_receive_queues_used_alternately() {
     }
     p.exchange();
     assert!(p.client.error.is_none() && p.server.error.is_none());
-    let texts: Vec<Got> = p
-        .client
-        .got
-        .iter()
-        .filter(|g| matches!(g, Got::Piece(..)))
-        .cloned()
-        .collect();
+    let texts: Vec<Got> = p.client.pieces();
     let want: Vec<Got> = (0..5)
         .map(|i| Got::Piece(BufferType::Utf8Message, format!("msg {i}").into_bytes()))
         .collect();
@@ -1210,7 +1061,7 @@ fn protocol_error_repeats_until_abort_and_close_still_goes_out() {
         assert_eq!(next(c, q), Err(want.clone()));
     }
     assert_eq!(c.fault(), Some(ProtocolError::ReservedOpcode(3)));
-    is_state(c.receive(2));
+    invalid_state(c.receive(2));
     // Fail the connection the RFC way: a close with the error's status.
     let status = want.close_status().unwrap();
     assert_eq!(status, CloseStatus::PROTOCOL_ERROR);
@@ -1234,16 +1085,10 @@ fn protocol_error_repeats_until_abort_and_close_still_goes_out() {
     assert_eq!(next(c, Queue::Receive), Err(want.clone()));
     c.abort();
     let d = next(c, Queue::Receive).unwrap();
-    assert!(
-        matches!(
-            d,
-            Snap::RecvDone {
-                context: 1,
-                buffer_type: BufferType::Close,
-                close_status: Some(CloseStatus::ABORTED),
-                ..
-            }
-        ),
+    let (t, context, _, status) = d.recv_done();
+    assert_eq!(
+        (t, context, status),
+        (BufferType::Close, 1, Some(CloseStatus::ABORTED)),
         "{d:?}"
     );
     done(c, &d, 0);
@@ -1298,7 +1143,7 @@ fn contexts_come_back_exactly_once_in_order() {
         &[Property::SendBufferSize(16)],
         &[Property::ReceiveBufferSize(256)],
     );
-    p.server.read_size = 100;
+    p.server.read_sizes = vec![100];
     type Log = Rc<RefCell<Vec<(ActionKind, Option<u32>)>>>;
     let seen: Log = Rc::default();
     let log = Rc::clone(&seen);
@@ -1467,12 +1312,7 @@ fn random_message(rng: &mut rand::rngs::StdRng) -> Message {
     let n = cuts.len() - 1;
     (0..n)
         .map(|i| {
-            let t = match (text, i + 1 == n) {
-                (true, true) => BufferType::Utf8Message,
-                (true, false) => BufferType::Utf8Fragment,
-                (false, true) => BufferType::BinaryMessage,
-                (false, false) => BufferType::BinaryFragment,
-            };
+            let t = data_type(text, i + 1 == n);
             (t, bytes[cuts[i]..cuts[i + 1]].to_vec())
         })
         .collect()
@@ -1530,7 +1370,7 @@ fn randomized_exchanges_deliver_every_message_intact() {
                 1 => vec![Queue::Send, Queue::Receive],
                 _ => vec![Queue::Receive, Queue::Send],
             };
-            side.read_size = [1, 2, 3, 7, 100, 1000, usize::MAX][rng.random_range(0..7)];
+            side.read_sizes = vec![[1, 2, 3, 7, 100, 1000, usize::MAX][rng.random_range(0..7)]];
             if rng.random_bool(0.3) {
                 side.receive_buffer = Some(rng.random_range(1..600));
             }
@@ -1567,13 +1407,13 @@ fn randomized_exchanges_deliver_every_message_intact() {
         p.exchange();
         let info = format!(
             "seed {seed}: rbs {rbs} sbs {client_sbs}/{server_sbs} cap {}/{} queues {:?}/{:?} \
-             reads {}/{} bufs {:?}/{:?}",
+             reads {:?}/{:?} bufs {:?}/{:?}",
             p.client.capacity,
             p.server.capacity,
             p.client.queues,
             p.server.queues,
-            p.client.read_size,
-            p.server.read_size,
+            p.client.read_sizes,
+            p.server.read_sizes,
             p.client.receive_buffer,
             p.server.receive_buffer,
         );
@@ -1708,7 +1548,7 @@ fn abort_at_any_point_returns_every_context_once() {
             ],
             &[Property::ReceiveBufferSize(256)],
         );
-        p.client.read_size = [1, 5, 100][rng.random_range(0..3)];
+        p.client.read_sizes = vec![[1, 5, 100][rng.random_range(0..3)]];
         p.client.capacity = rng.random_range(1..=2);
         let mut sends = Vec::new();
         let mut text_open = false;
@@ -1825,11 +1665,9 @@ fn no_automatic_pong_after_a_cancelled_write() {
         let w = next(&mut s, Queue::Send).unwrap();
         done(&mut s, &w, 3);
         let d = next(&mut s, Queue::Send).unwrap();
-        assert!(matches!(d, Snap::SendDone { sent: false, .. }), "{d:?}");
+        assert!(!d.send_done().1, "{d:?}");
         done(&mut s, &d, 0);
-        s.receive(2).unwrap();
-        let r = next(&mut s, Queue::Receive).unwrap();
-        fill(&mut s, r.id(), &frame_to(role, true, Opcode::Ping, b"p"));
+        receive_bytes(&mut s, 2, &frame_to(role, true, Opcode::Ping, b"p"));
         let a = next(&mut s, Queue::All).unwrap();
         assert!(
             matches!(a, Snap::Read { context: 2, .. }),
@@ -1838,25 +1676,13 @@ fn no_automatic_pong_after_a_cancelled_write() {
 
         // A cancelled pong breaks the send side the same way.
         let mut s = open(role, &[]).session;
-        s.receive(1).unwrap();
-        let r = next(&mut s, Queue::Receive).unwrap();
-        fill(&mut s, r.id(), &frame_to(role, true, Opcode::Ping, b"p"));
+        receive_bytes(&mut s, 1, &frame_to(role, true, Opcode::Ping, b"p"));
         s.send(BufferType::BinaryMessage, Some(vec![1]), 2).unwrap();
         let pong = next(&mut s, Queue::Receive).unwrap();
-        assert!(matches!(pong, Snap::Send { context: None, .. }), "{pong:?}");
+        assert_eq!(pong.send_context(), None, "{pong:?}");
         done(&mut s, &pong, 1);
         let d = next(&mut s, Queue::Send).unwrap();
-        assert!(
-            matches!(
-                d,
-                Snap::SendDone {
-                    context: 2,
-                    sent: false,
-                    ..
-                }
-            ),
-            "{d:?}"
-        );
+        assert_eq!(d.send_done(), (2, false), "{d:?}");
         done(&mut s, &d, 0);
         let e = s.send(BufferType::PingPong, None, 3).unwrap_err();
         assert_eq!(e.hresult(), HResult::E_INVALID_PROTOCOL_OPERATION);
@@ -1871,25 +1697,8 @@ fn client_capacity_one_coalesces_header_and_masked_chunk() {
     let mut c = open(Role::Client, &[Property::SendBufferSize(sbs as u32)]).session;
     c.send(BufferType::BinaryMessage, Some(pattern(200)), 1)
         .unwrap();
-    let mut lens = Vec::new();
-    let mut wire = Vec::new();
-    loop {
-        let a = next_cap(&mut c, Queue::Send, 1).unwrap();
-        match &a {
-            Snap::Send { bufs, .. } => {
-                assert_eq!(bufs.len(), 1);
-                lens.push(bufs[0].len());
-                wire.extend(a.bytes());
-                done(&mut c, &a, a.total());
-            }
-            Snap::SendDone { sent, .. } => {
-                assert!(sent);
-                done(&mut c, &a, 0);
-            }
-            Snap::NoAction => break,
-            other => panic!("{other:?}"),
-        }
-    }
+    let (writes, wire) = one_buffer_at_a_time(&mut c);
+    let lens: Vec<usize> = writes.iter().map(|&(len, _)| len).collect();
     // A 200-byte masked frame has an 8-byte header: 8 + 56, then 64, 64, 16.
     assert_eq!(lens, [sbs, sbs, sbs, 200 + 8 - 3 * sbs]);
     let mut s = server();

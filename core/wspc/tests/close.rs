@@ -1,35 +1,18 @@
 //! Sending and receiving close frames: status and reason, their limits, and what may follow.
 
-mod common;
-
-use common::*;
 use wspc::frame::Opcode;
-use wspc::{BufferType, CloseStatus, Error, HResult, Misuse, Queue, Role, MAX_CLOSE_REASON_LENGTH};
-
-fn arg<T: core::fmt::Debug>(r: Result<T, Error>) {
-    let e = r.expect_err("expected InvalidArgument");
-    assert!(
-        matches!(e, Error::Misuse(Misuse::InvalidArgument(_))),
-        "{e:?}"
-    );
-    assert_eq!(e.hresult(), HResult::E_INVALIDARG);
-}
-
-fn state<T: core::fmt::Debug>(r: Result<T, Error>) {
-    let e = r.expect_err("expected InvalidState");
-    assert!(matches!(e, Error::Misuse(Misuse::InvalidState(_))), "{e:?}");
-    assert_eq!(e.hresult(), HResult::E_INVALID_PROTOCOL_OPERATION);
-}
+use wspc::{BufferType, CloseStatus, Queue, Role, MAX_CLOSE_REASON_LENGTH};
+use wspc_testkit::errors::{invalid_argument, invalid_state};
+use wspc_testkit::frame::*;
+use wspc_testkit::pair::*;
+use wspc_testkit::parse::parse_frames;
+use wspc_testkit::snap::*;
 
 #[test]
 fn close_status_and_reason_reach_the_peer_and_echo() {
-    for from_client in [true, false] {
+    for from in [Role::Client, Role::Server] {
         let mut p = Pair::new(&[], &[]);
-        let (tx, rx) = if from_client {
-            (&mut p.client, &mut p.server)
-        } else {
-            (&mut p.server, &mut p.client)
-        };
+        let (tx, rx) = p.sides(from);
         let reason = "going away: ✓".as_bytes().to_vec();
         tx.session
             .send_close(CloseStatus::ENDPOINT_UNAVAILABLE, Some(reason.clone()), 7)
@@ -73,13 +56,9 @@ fn close_status_and_reason_reach_the_peer_and_echo() {
 
 #[test]
 fn close_without_body_is_received_as_1005() {
-    for from_client in [true, false] {
+    for from in [Role::Client, Role::Server] {
         let mut p = Pair::new(&[], &[]);
-        let (tx, rx) = if from_client {
-            (&mut p.client, &mut p.server)
-        } else {
-            (&mut p.server, &mut p.client)
-        };
+        let (tx, rx) = p.sides(from);
         tx.session.send(BufferType::Close, None, 1).unwrap();
         tx.drive(&mut rx.inbox);
         let frames = parse_frames(&tx.wire);
@@ -102,12 +81,14 @@ fn close_reason_at_most_123_bytes() {
     assert_eq!(MAX_CLOSE_REASON_LENGTH, 123);
     for role in [Role::Client, Role::Server] {
         let mut side = open(role, &[]);
-        arg(side
-            .session
-            .send_close(CloseStatus::SUCCESS, Some(vec![b'x'; 124]), 1));
-        arg(side
-            .session
-            .send_close(CloseStatus::SUCCESS, Some(vec![b'x'; 1000]), 1));
+        invalid_argument(
+            side.session
+                .send_close(CloseStatus::SUCCESS, Some(vec![b'x'; 124]), 1),
+        );
+        invalid_argument(
+            side.session
+                .send_close(CloseStatus::SUCCESS, Some(vec![b'x'; 1000]), 1),
+        );
         // Nothing was queued: data may still be sent, and a close of 123 bytes goes through.
         assert!(!side.session.close_sent());
         side.session
@@ -153,9 +134,10 @@ fn close_reason_must_be_utf8() {
         b"\xC0\x80",
         b"\xF4\x90\x80\x80",
     ] {
-        arg(s
-            .session
-            .send_close(CloseStatus::SUCCESS, Some(bad.to_vec()), 1));
+        invalid_argument(
+            s.session
+                .send_close(CloseStatus::SUCCESS, Some(bad.to_vec()), 1),
+        );
     }
     assert!(!s.session.close_sent());
     s.session
@@ -187,7 +169,7 @@ fn invalid_outgoing_codes_are_invalid_argument() {
                 assert_eq!(fresh.wire[2..], code.to_be_bytes());
             }
         } else {
-            arg(s.session.send_close(CloseStatus(code), None, 1));
+            invalid_argument(s.session.send_close(CloseStatus(code), None, 1));
         }
     }
     assert_eq!(accepted, 4 + 8 + 2000);
@@ -199,26 +181,32 @@ fn invalid_outgoing_codes_are_invalid_argument() {
 #[test]
 fn close_reason_without_status_is_invalid_argument() {
     let mut s = server();
-    arg(s.session.send(BufferType::Close, Some(b"why".to_vec()), 1));
+    invalid_argument(s.session.send(BufferType::Close, Some(b"why".to_vec()), 1));
     assert!(!s.session.close_sent());
+}
+
+/// An open side of `role` that has queued a close (status 1000, context 1).
+fn closing(role: Role) -> Side {
+    let mut side = open(role, &[]);
+    side.session
+        .send_close(CloseStatus::SUCCESS, None, 1)
+        .unwrap();
+    side
 }
 
 #[test]
 fn second_close_is_invalid_state() {
     for role in [Role::Client, Role::Server] {
-        let mut side = open(role, &[]);
-        side.session
-            .send_close(CloseStatus::SUCCESS, None, 1)
-            .unwrap();
-        state(side.session.send_close(CloseStatus::SUCCESS, None, 2));
-        state(side.session.send(BufferType::Close, None, 3));
+        let mut side = closing(role);
+        invalid_state(side.session.send_close(CloseStatus::SUCCESS, None, 2));
+        invalid_state(side.session.send(BufferType::Close, None, 3));
         // Also once the first is on the wire.
         side.drive_alone();
-        state(side.session.send_close(CloseStatus(4000), None, 4));
+        invalid_state(side.session.send_close(CloseStatus(4000), None, 4));
 
         let mut side = open(role, &[]);
         side.session.send(BufferType::Close, None, 1).unwrap();
-        state(side.session.send_close(CloseStatus::SUCCESS, None, 2));
+        invalid_state(side.session.send_close(CloseStatus::SUCCESS, None, 2));
         side.drive_alone();
         assert_eq!(side.wire_frames().len(), 1);
         assert_eq!(side.sends_done, [1]);
@@ -228,18 +216,10 @@ fn second_close_is_invalid_state() {
 #[test]
 fn only_control_frames_after_close() {
     for role in [Role::Client, Role::Server] {
-        let mut side = open(role, &[]);
-        side.session
-            .send_close(CloseStatus::SUCCESS, None, 1)
-            .unwrap();
-        for t in [
-            BufferType::Utf8Message,
-            BufferType::Utf8Fragment,
-            BufferType::BinaryMessage,
-            BufferType::BinaryFragment,
-        ] {
-            state(side.session.send(t, Some(vec![1]), 2));
-            state(side.session.send(t, None, 2));
+        let mut side = closing(role);
+        for t in DATA_TYPES {
+            invalid_state(side.session.send(t, Some(vec![1]), 2));
+            invalid_state(side.session.send(t, None, 2));
         }
         // Ping and unsolicited pong after close are allowed.
         side.session.send(BufferType::PingPong, None, 3).unwrap();
@@ -247,8 +227,10 @@ fn only_control_frames_after_close() {
             .send(BufferType::UnsolicitedPong, None, 4)
             .unwrap();
         side.drive_alone();
-        let kinds: Vec<Opcode> = side.wire_frames().iter().map(Frame::opcode).collect();
-        assert_eq!(kinds, [Opcode::Close, Opcode::Ping, Opcode::Pong]);
+        assert_eq!(
+            side.wire_opcodes(),
+            [Opcode::Close, Opcode::Ping, Opcode::Pong]
+        );
         assert_eq!(side.sends_done, [1, 3, 4]);
         assert_eq!(side.sends_sent, [true; 3]);
     }
@@ -257,17 +239,13 @@ fn only_control_frames_after_close() {
 #[test]
 fn no_automatic_pong_once_close_is_sent() {
     for role in [Role::Client, Role::Server] {
-        let mut side = open(role, &[]);
-        side.session
-            .send_close(CloseStatus::SUCCESS, None, 1)
-            .unwrap();
+        let mut side = closing(role);
         side.drive_alone();
         let got = side
             .feed(&frame_to(role, true, Opcode::Ping, b"late ping"))
             .unwrap();
         assert!(got.is_empty());
-        let kinds: Vec<Opcode> = side.wire_frames().iter().map(Frame::opcode).collect();
-        assert_eq!(kinds, [Opcode::Close], "{role:?}");
+        assert_eq!(side.wire_opcodes(), [Opcode::Close], "{role:?}");
         // The peer's close still arrives.
         let got = side
             .feed(&frame_to(
@@ -283,13 +261,9 @@ fn no_automatic_pong_once_close_is_sent() {
 
 #[test]
 fn closing_handshake_initiated_by_either_side() {
-    for client_first in [true, false] {
+    for first in [Role::Client, Role::Server] {
         let mut p = Pair::new(&[], &[]);
-        let (a, b) = if client_first {
-            (&mut p.client, &mut p.server)
-        } else {
-            (&mut p.server, &mut p.client)
-        };
+        let (a, b) = p.sides(first);
         // A is still sending when it decides to close; B keeps sending until it sees the close.
         a.session
             .send(BufferType::Utf8Message, Some(b"last words".to_vec()), 1)
@@ -344,8 +318,8 @@ fn receives_after_close_received() {
     assert_eq!(c.got, [Got::Close(1000, b"x".to_vec())]);
     assert_eq!(c.recvs_done, [1]);
     // A new receive is refused; the one queued behind the close waits for the abort.
-    state(c.session.receive(3));
-    state(c.session.receive_into(vec![0; 4], 3));
+    invalid_state(c.session.receive(3));
+    invalid_state(c.session.receive_into(vec![0; 4], 3));
     assert_eq!(next(&mut c.session, Queue::All).unwrap(), Snap::NoAction);
     c.session.abort();
     c.drive_alone();
@@ -367,10 +341,10 @@ fn client_close_is_masked() {
         c.drive_alone();
         let frames = c.wire_frames();
         assert_eq!(frames.len(), 1);
-        let key = frames[0].header.mask.expect("masked");
+        let key = frames[0].head.mask.expect("masked");
         assert_ne!(key, [0; 4]);
         assert_eq!(frames[0].payload, close_payload(3001, b"masked reason"));
-        let raw = &c.wire[frames[0].header_bytes.len()..];
+        let raw = &c.wire[frames[0].header_len..];
         assert_ne!(raw, &frames[0].payload[..]);
         let mut s = server();
         assert_eq!(

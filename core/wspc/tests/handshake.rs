@@ -1,13 +1,13 @@
 //! The session-level handshake API (spec §5.2–§5.5): order of calls, roles, negotiated indices and
 //! the HRESULT of each failure.
 
-mod common;
-
-use common::*;
 use wspc::{
     BufferType, CloseStatus, Error, HResult, HandshakeError, Header, Misuse, Negotiated, Queue,
     Session,
 };
+use wspc_testkit::errors::invalid_state;
+use wspc_testkit::headers::*;
+use wspc_testkit::pair::*;
 
 fn fresh_client() -> Ws {
     Session::client(&[]).unwrap()
@@ -15,12 +15,6 @@ fn fresh_client() -> Ws {
 
 fn fresh_server() -> Ws {
     Session::server(&[]).unwrap()
-}
-
-fn state<T: core::fmt::Debug>(r: Result<T, Error>) {
-    let e = r.expect_err("expected InvalidState");
-    assert!(matches!(e, Error::Misuse(Misuse::InvalidState(_))), "{e:?}");
-    assert_eq!(e.hresult(), HResult::E_INVALID_PROTOCOL_OPERATION);
 }
 
 fn hresult<T: core::fmt::Debug>(r: Result<T, Error>) -> HResult {
@@ -41,14 +35,14 @@ fn request(client: &mut Ws, subprotocols: &[&str], extensions: &[&str]) -> Vec<H
 
 /// Every session call on `s` fails with InvalidState.
 fn session_calls_refused(s: &mut Ws) {
-    state(s.send(BufferType::BinaryMessage, Some(vec![1]), 1));
-    state(s.send(BufferType::PingPong, None, 1));
-    state(s.send_close(CloseStatus::SUCCESS, None, 1));
-    state(s.receive(1));
-    state(s.receive_into(vec![0; 8], 1));
-    state(s.get_action(Queue::All));
-    state(s.get_action(Queue::Send));
-    state(s.get_action_with_capacity(Queue::Receive, 1));
+    invalid_state(s.send(BufferType::BinaryMessage, Some(vec![1]), 1));
+    invalid_state(s.send(BufferType::PingPong, None, 1));
+    invalid_state(s.send_close(CloseStatus::SUCCESS, None, 1));
+    invalid_state(s.receive(1));
+    invalid_state(s.receive_into(vec![0; 8], 1));
+    invalid_state(s.get_action(Queue::All));
+    invalid_state(s.get_action(Queue::Send));
+    invalid_state(s.get_action_with_capacity(Queue::Receive, 1));
     assert!(!s.is_open());
 }
 
@@ -70,65 +64,52 @@ fn client_and_server_handshake_open_both() {
     assert!(c.is_open());
     s.end_server_handshake().unwrap();
     assert!(s.is_open());
-    let mut p = Pair {
-        client: Side::new(c),
-        server: Side::new(s),
-    };
-    p.client
-        .session
-        .send(BufferType::Utf8Message, Some(b"up".to_vec()), 1)
-        .unwrap();
-    p.server.session.receive(2).unwrap();
-    p.run();
-    assert_eq!(
-        p.server.got,
-        [Got::Piece(BufferType::Utf8Message, b"up".to_vec())]
-    );
+    Pair::joined(c, s).assert_text_arrives(b"up");
 }
 
 #[test]
 fn wrong_role_is_invalid_state() {
     let mut s = fresh_server();
-    state(s.begin_client_handshake(&[], &[], &[]));
-    state(s.end_client_handshake(&[]));
+    invalid_state(s.begin_client_handshake(&[], &[], &[]));
+    invalid_state(s.end_client_handshake(&[]));
     let mut c = fresh_client();
-    state(c.begin_server_handshake(None, &[], &request_with("Host", Some("h"))));
-    state(c.end_server_handshake());
+    invalid_state(c.begin_server_handshake(None, &[], &request_with("Host", Some("h"))));
+    invalid_state(c.end_server_handshake());
     // Neither call changed anything: the right calls still work.
     let req = request(&mut c, &[], &[]);
     let resp = s.begin_server_handshake(None, &[], &refs(&req)).unwrap();
-    c.end_client_handshake(&refs(&resp)).unwrap();
-    state(c.end_server_handshake());
-    state(s.begin_client_handshake(&[], &[], &[]));
+    let _negotiated = c.end_client_handshake(&refs(&resp)).unwrap();
+    invalid_state(c.end_server_handshake());
+    invalid_state(s.begin_client_handshake(&[], &[], &[]));
 }
 
 #[test]
 fn second_begin_is_invalid_state() {
     let mut c = fresh_client();
     let req = request(&mut c, &[], &[]);
-    state(c.begin_client_handshake(&[], &[], &[]));
+    invalid_state(c.begin_client_handshake(&[], &[], &[]));
     let mut s = fresh_server();
     let resp = s.begin_server_handshake(None, &[], &refs(&req)).unwrap();
-    state(s.begin_server_handshake(None, &[], &refs(&req)));
+    invalid_state(s.begin_server_handshake(None, &[], &refs(&req)));
     // And after opening.
-    c.end_client_handshake(&refs(&resp)).unwrap();
-    state(c.begin_client_handshake(&[], &[], &[]));
+    let _negotiated = c.end_client_handshake(&refs(&resp)).unwrap();
+    invalid_state(c.begin_client_handshake(&[], &[], &[]));
     s.end_server_handshake().unwrap();
-    state(s.begin_server_handshake(None, &[], &refs(&req)));
+    invalid_state(s.begin_server_handshake(None, &[], &refs(&req)));
 }
 
 #[test]
 fn end_without_begin_or_twice_is_invalid_state() {
     let mut c = fresh_client();
-    state(c.end_client_handshake(&[]));
+    invalid_state(c.end_client_handshake(&[]));
     let mut s = fresh_server();
-    state(s.end_server_handshake());
+    invalid_state(s.end_server_handshake());
     let req = request(&mut c, &[], &[]);
     let resp = s.begin_server_handshake(None, &[], &refs(&req)).unwrap();
-    c.end_client_handshake(&refs(&resp)).unwrap();
-    state(c.end_client_handshake(&refs(&resp)));
+    let _negotiated = c.end_client_handshake(&refs(&resp)).unwrap();
+    invalid_state(c.end_client_handshake(&refs(&resp)));
     s.end_server_handshake().unwrap();
-    state(s.end_server_handshake());
+    invalid_state(s.end_server_handshake());
 }
 
 #[test]
@@ -153,7 +134,7 @@ fn session_calls_before_handshake_are_invalid_state() {
         .begin_server_handshake(None, &[], &request_with("Host", None))
         .is_err());
     session_calls_refused(&mut s);
-    state(s.end_server_handshake());
+    invalid_state(s.end_server_handshake());
     // Completing an unknown action is refused whatever the state.
     assert_eq!(
         fresh_client().complete_action(wspc::ActionId::from_raw(1), 0),
@@ -209,25 +190,16 @@ fn server_end_is_implicit_on_first_session_call() {
         assert!(call(&mut s), "{name} failed on a server after begin");
         assert!(s.is_open(), "{name} did not open the server");
         // The handshake is over: its end is no longer expected.
-        state(s.end_server_handshake());
-        c.end_client_handshake(&refs(&resp)).unwrap();
+        invalid_state(s.end_server_handshake());
+        let _negotiated = c.end_client_handshake(&refs(&resp)).unwrap();
         // The implicitly opened handle works.
-        let mut p = Pair {
-            client: Side::new(c),
-            server: Side::new(s),
-        };
+        let mut p = Pair::joined(c, s);
         p.client
             .session
             .send(BufferType::BinaryMessage, Some(b"after".to_vec()), 9)
             .unwrap();
         p.exchange();
-        let pieces: Vec<Got> = p
-            .server
-            .got
-            .iter()
-            .filter(|g| matches!(g, Got::Piece(..)))
-            .cloned()
-            .collect();
+        let pieces: Vec<Got> = p.server.pieces();
         assert_eq!(
             message(&pieces),
             (BufferType::BinaryMessage, b"after".to_vec()),
@@ -522,7 +494,7 @@ fn abort_during_client_handshake_does_not_break_it() {
     session_calls_refused(&mut c);
     let mut s = fresh_server();
     let resp = s.begin_server_handshake(None, &[], &refs(&req)).unwrap();
-    c.end_client_handshake(&refs(&resp)).unwrap();
+    let _negotiated = c.end_client_handshake(&refs(&resp)).unwrap();
     assert!(c.is_open() && !c.is_aborted());
     assert!(c.get_action(Queue::All).is_ok());
 }

@@ -5,15 +5,11 @@
 //! 64 KiB) and sometimes a caller receive buffer; what comes out must not depend on the split: the
 //! same messages (concatenated), pongs received, pong replies written, and the same error.
 
-mod prop_common;
-
-use prop_common::*;
 use proptest::prelude::*;
-use wspc::{Property, Role};
-
-fn role() -> impl Strategy<Value = Role> {
-    prop_oneof![Just(Role::Client), Just(Role::Server)]
-}
+use wspc::Property;
+use wspc_testkit::pair::open_seeded;
+use wspc_testkit::prop::*;
+use wspc_testkit::stream::*;
 
 proptest! {
     #![proptest_config(config(2048))]
@@ -33,10 +29,10 @@ proptest! {
         let bytes = mutate(&mut frames, &mutations, to);
 
         // The reference: the biggest buffer, the whole stream in one read where it fits.
-        let mut ws = open(to, &[Property::ReceiveBufferSize(65536)], seed);
+        let mut ws = open_seeded(to, &[Property::ReceiveBufferSize(65536)], seed);
         let whole = receive_stream(&mut ws, &bytes, &Feed { eof, ..Feed::whole() });
 
-        let mut ws = open(to, &[Property::ReceiveBufferSize(rbs)], seed);
+        let mut ws = open_seeded(to, &[Property::ReceiveBufferSize(rbs)], seed);
         let feed = Feed { reads: reads.clone(), eof, caller_buffer };
         let split = receive_stream(&mut ws, &bytes, &feed);
 

@@ -6,15 +6,13 @@
 //! or the kind of refusal, in the check order `wspc::handshake` documents), and every
 //! `Sec-WebSocket-Accept` must equal tungstenite's `derive_accept_key`.
 
-mod prop_common;
-
-use prop_common::config;
 use proptest::prelude::*;
 use tungstenite::handshake::derive_accept_key;
 use wspc::handshake::client::ClientHandshake;
 use wspc::handshake::key::{accept_key, generate_key};
 use wspc::handshake::{server, HeaderRef, Negotiated, MAX_HEADER_BYTES, MAX_HEADER_COUNT};
 use wspc::{Error, HandshakeError, Header};
+use wspc_testkit::prop::config;
 
 /// A header as given to wspc.
 #[derive(Clone, Debug)]

@@ -17,14 +17,16 @@
 //!   exactly once, in FIFO order, with its own context and buffer; the bytes on the wire are the
 //!   frames of the sends reported as sent, in order, with pongs only for pings received.
 
-mod prop_common;
-
-use prop_common::*;
 use proptest::prelude::*;
 use std::collections::VecDeque;
 use wspc::{
     Action, ActionId, BufferType, CloseStatus, Error, Misuse, Property, ProtocolError, Queue, Role,
 };
+use wspc_testkit::data::*;
+use wspc_testkit::frame::*;
+use wspc_testkit::pair::{open_seeded, Ws, DATA_TYPES};
+use wspc_testkit::parse::parse_lax;
+use wspc_testkit::prop::*;
 
 // ----- the case ----------------------------------------------------------------------------------
 
@@ -112,12 +114,7 @@ fn incoming() -> impl Strategy<Value = (Vec<In>, Tail)> {
 }
 
 fn data_type() -> impl Strategy<Value = BufferType> {
-    prop::sample::select(vec![
-        BufferType::Utf8Message,
-        BufferType::Utf8Fragment,
-        BufferType::BinaryMessage,
-        BufferType::BinaryFragment,
-    ])
+    prop::sample::select(DATA_TYPES.to_vec())
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -917,13 +914,13 @@ impl Harness {
                 "frames interleave at {}",
                 f.start
             );
-            prop_assert_eq!(f.masked, m.role == Role::Client);
-            prop_assert_eq!(f.b0 & 0x70, 0);
+            prop_assert_eq!(f.head.mask.is_some(), m.role == Role::Client);
+            prop_assert_eq!(f.head.b0() & 0x70, 0);
             if sources[0] {
-                prop_assert_eq!(f.b0, 0x8A);
+                prop_assert_eq!(f.head.b0(), 0x8A);
                 pongs.push(f.payload);
             } else {
-                app.push((f.b0 & 0xF, f.b0 & 0x80 != 0, f.payload));
+                app.push((f.head.b0() & 0xF, f.head.b0() & 0x80 != 0, f.payload));
             }
         }
         prop_assert_eq!(&app, &m.sent_frames);
@@ -953,7 +950,7 @@ fn run_case(
         Property::SendBufferSize(sbs),
     ];
     let mut h = Harness {
-        ws: open(role, &props, seed),
+        ws: open_seeded(role, &props, seed).session,
         m: Model::new(role, rbs as usize, sbs as usize, items, tail, seed),
     };
     for op in ops {
@@ -967,7 +964,7 @@ proptest! {
 
     #[test]
     fn action_api_matches_the_model(
-        role in prop_oneof![Just(Role::Client), Just(Role::Server)],
+        role in role(),
         incoming in incoming(),
         ops in proptest::collection::vec(op(), 1..=120),
         rbs in prop_oneof![Just(256u32), 257u32..=1024],

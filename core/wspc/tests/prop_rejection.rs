@@ -8,11 +8,14 @@
 //! disagreement must be one of the justified divergences of `wspc::divergences`, whose table
 //! [`DIVERGENCES`] encodes: a new kind fails the test.
 
-mod prop_common;
-
-use prop_common::*;
 use proptest::prelude::*;
 use wspc::{Property, ProtocolError, Role};
+use wspc_testkit::frame::*;
+use wspc_testkit::oracle::*;
+use wspc_testkit::pair::open_seeded;
+use wspc_testkit::parse::parse_lax;
+use wspc_testkit::prop::*;
+use wspc_testkit::stream::*;
 
 /// One case: what both sides were given and what they made of it.
 #[derive(Clone, Copy)]
@@ -77,7 +80,7 @@ const DIVERGENCES: &[Divergence] = &[
             if repaired == c.bytes {
                 return false;
             }
-            let mut ws = open(c.to, c.props, 1);
+            let mut ws = open_seeded(c.to, c.props, 1);
             let run = receive_stream(&mut ws, &repaired, &Feed::whole());
             let case = Case {
                 bytes: &repaired,
@@ -113,7 +116,7 @@ const DIVERGENCES: &[Divergence] = &[
             if whole == c.bytes.len() {
                 return false;
             }
-            let mut ws = open(c.to, c.props, 1);
+            let mut ws = open_seeded(c.to, c.props, 1);
             let prefix = receive_stream(&mut ws, &c.bytes[..whole], &Feed::whole());
             prefix.end == End::Eof && prefix.events == c.wspc.events
         },
@@ -151,26 +154,14 @@ fn minimal_lengths(bytes: &[u8]) -> Vec<u8> {
     let (frames, whole) = parse_lax(bytes);
     let mut out = Vec::with_capacity(bytes.len());
     for f in frames {
-        let key = f.masked.then(|| {
-            let at = f.end - f.payload.len() - 4;
-            [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]
-        });
         let raw = RawFrame {
-            fin: f.b0 & 0x80 != 0,
-            rsv: (f.b0 >> 4) & 7,
-            opcode: f.b0 & 0xF,
-            mask: key,
             len: LenEnc::Minimal,
-            payload: f.payload,
+            ..f.to_raw()
         };
         raw.encode(&mut out);
     }
     out.extend_from_slice(&bytes[whole..]);
     out
-}
-
-fn role() -> impl Strategy<Value = Role> {
-    prop_oneof![Just(Role::Client), Just(Role::Server)]
 }
 
 proptest! {
@@ -189,7 +180,7 @@ proptest! {
         let bytes = mutate(&mut frames, &mutations, to);
         let props = [Property::ReceiveBufferSize(rbs)];
 
-        let mut ws = open(to, &props, seed);
+        let mut ws = open_seeded(to, &props, seed);
         let feed = Feed { reads, eof: true, caller_buffer: None };
         let ours = receive_stream(&mut ws, &bytes, &feed);
         let theirs = oracle_read(&mut oracle(to, bytes.clone()));
@@ -232,7 +223,11 @@ fn each_divergence_has_an_example() {
     ];
     let props = [Property::ReceiveBufferSize(4096)];
     for (id, bytes) in examples {
-        let wspc = receive_stream(&mut open(Role::Client, &props, 1), &bytes, &Feed::whole());
+        let wspc = receive_stream(
+            &mut open_seeded(Role::Client, &props, 1),
+            &bytes,
+            &Feed::whole(),
+        );
         let oracle = oracle_read(&mut oracle(Role::Client, bytes.clone()));
         let case = Case {
             to: Role::Client,

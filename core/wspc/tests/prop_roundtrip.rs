@@ -6,11 +6,12 @@
 //! close status. The way back is checked too: the receiver's pongs and close reply reach the
 //! sender.
 
-mod prop_common;
-
-use prop_common::*;
 use proptest::prelude::*;
-use wspc::{BufferType, CloseStatus, Property, Role};
+use wspc::{BufferType, CloseStatus, Property};
+use wspc_testkit::oracle::*;
+use wspc_testkit::pair::{data_type, open_seeded, peer_of, Ws};
+use wspc_testkit::prop::*;
+use wspc_testkit::stream::*;
 
 /// What a sender sends: messages, then a close (status and reason, or an empty close frame).
 #[derive(Clone, Debug)]
@@ -28,10 +29,6 @@ fn script() -> impl Strategy<Value = Script> {
         ],
     )
         .prop_map(|(msgs, close)| Script { msgs, close })
-}
-
-fn role() -> impl Strategy<Value = Role> {
-    prop_oneof![Just(Role::Client), Just(Role::Server)]
 }
 
 impl Script {
@@ -84,12 +81,7 @@ fn wspc_send(ws: &mut Ws, script: &Script) -> Vec<u32> {
         let frags = m.fragments();
         let last = frags.len() - 1;
         for (i, frag) in frags.iter().enumerate() {
-            let t = match (m.text, i == last) {
-                (true, true) => BufferType::Utf8Message,
-                (true, false) => BufferType::Utf8Fragment,
-                (false, true) => BufferType::BinaryMessage,
-                (false, false) => BufferType::BinaryFragment,
-            };
+            let t = data_type(m.text, i == last);
             ws.send(t, Some(frag.to_vec()), next()).unwrap();
             if let Some(Some(_)) = m.pings.get(i) {
                 ws.send(BufferType::PingPong, None, next()).unwrap();
@@ -154,8 +146,8 @@ proptest! {
             Property::SendBufferSize(sbs),
             Property::DisableMasking(unmasked),
         ];
-        let mut ws = open(role, &props, seed);
-        let ctxs = wspc_send(&mut ws, &script);
+        let mut ws = open_seeded(role, &props, seed);
+        let ctxs = wspc_send(&mut ws.session, &script);
         let (wire, done) = drain_sends(&mut ws, capacity);
         let all_sent: Vec<(u32, bool)> = ctxs.iter().map(|&c| (c, true)).collect();
         prop_assert_eq!(done, all_sent);
@@ -187,7 +179,7 @@ proptest! {
         let mut t = oracle(peer_of(role), Vec::new());
         let wire = tungstenite_send(&mut t, &script);
 
-        let mut ws = open(role, &[Property::ReceiveBufferSize(rbs)], seed);
+        let mut ws = open_seeded(role, &[Property::ReceiveBufferSize(rbs)], seed);
         let feed = Feed { reads, eof: true, caller_buffer };
         let run = receive_stream(&mut ws, &wire, &feed);
         let messages: Vec<Event> = script
@@ -204,8 +196,8 @@ proptest! {
 
         // wspc echoes the close; tungstenite gets the pongs, then the close.
         match &script.close {
-            Some((s, r)) => ws.send_close(CloseStatus(*s), Some(r.clone()), 0),
-            None => ws.send(BufferType::Close, None, 0),
+            Some((s, r)) => ws.session.send_close(CloseStatus(*s), Some(r.clone()), 0),
+            None => ws.session.send(BufferType::Close, None, 0),
         }
         .unwrap();
         let (reply, done) = drain_sends(&mut ws, 2);

@@ -7,12 +7,14 @@
 //! must fail a session with 1007 exactly when std refuses them, as soon as the byte that makes
 //! them impossible has been read, and never deliver that byte.
 
-mod prop_common;
-
-use prop_common::*;
 use proptest::prelude::*;
 use wspc::utf8::{validate, Utf8Validator};
 use wspc::{Property, ProtocolError, Role};
+use wspc_testkit::data::*;
+use wspc_testkit::frame::*;
+use wspc_testkit::pair::open_seeded;
+use wspc_testkit::prop::*;
+use wspc_testkit::stream::*;
 
 /// True if `bytes` cannot be the start of any valid UTF-8 (std's `error_len` is `Some` when the
 /// bytes so far are invalid whatever follows).
@@ -93,7 +95,7 @@ proptest! {
 
     #[test]
     fn sessions_fail_fast_on_invalid_text(
-        to in prop_oneof![Just(Role::Client), Just(Role::Server)],
+        to in role(),
         (data, cuts) in bytes_and_cuts(),
         rbs in receive_buffer_size(),
         reads in read_sizes(),
@@ -116,7 +118,7 @@ proptest! {
         }
         let props = [Property::ReceiveBufferSize(rbs)];
         let feed = Feed { reads, eof: false, caller_buffer };
-        let run = |bytes: &[u8]| receive_stream(&mut open(to, &props, seed), bytes, &feed);
+        let run = |bytes: &[u8]| receive_stream(&mut open_seeded(to, &props, seed), bytes, &feed);
 
         let all = run(&stream);
         let delivered = match (&all.events[..], &all.partial) {

@@ -1,9 +1,6 @@
 //! Per-handle properties through the constructors (defaults, limits, effects), the caller-owned
 //! memory block, and the global properties.
 
-mod common;
-
-use common::*;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::cell::RefCell;
@@ -15,9 +12,32 @@ use wspc::{
     Action, BufferType, CloseStatus, Error, HResult, Properties, Property, PropertyError,
     PropertyType, ProtocolError, Queue, Role, Session,
 };
+use wspc_testkit::data::pattern;
+use wspc_testkit::frame::*;
+use wspc_testkit::pair::*;
+use wspc_testkit::parse::parse_frames;
+use wspc_testkit::snap::*;
 
 fn props(role: Role, list: &[Property]) -> Result<Properties, Error> {
     Session::<Vec<u8>, u32>::new(role, list).map(|s| *s.properties())
+}
+
+/// The defaults for `role` with the two buffer sizes set (`Properties` is non-exhaustive).
+fn sized(role: Role, receive_buffer_size: u32, send_buffer_size: u32) -> Properties {
+    let mut p = Properties::new(role);
+    p.receive_buffer_size = receive_buffer_size;
+    p.send_buffer_size = send_buffer_size;
+    p
+}
+
+/// The fields of `p`, to compare with literals (`Properties` is non-exhaustive).
+fn fields(p: &Properties) -> (u32, u32, bool, bool) {
+    (
+        p.receive_buffer_size,
+        p.send_buffer_size,
+        p.disable_masking,
+        p.disable_utf8_verification,
+    )
 }
 
 fn out_of_range(r: Result<Properties, Error>, property: PropertyType, value: u64) {
@@ -36,26 +56,10 @@ fn out_of_range(r: Result<Properties, Error>, property: PropertyType, value: u64
 fn defaults_through_constructors() {
     let c: Ws = Session::client(&[]).unwrap();
     assert_eq!(c.role(), Role::Client);
-    assert_eq!(
-        *c.properties(),
-        Properties {
-            receive_buffer_size: 4096,
-            send_buffer_size: 4096,
-            disable_masking: false,
-            disable_utf8_verification: false,
-        }
-    );
+    assert_eq!(fields(c.properties()), (4096, 4096, false, false));
     let s: Ws = Session::server(&[]).unwrap();
     assert_eq!(s.role(), Role::Server);
-    assert_eq!(
-        *s.properties(),
-        Properties {
-            receive_buffer_size: 4096,
-            send_buffer_size: 16,
-            disable_masking: false,
-            disable_utf8_verification: false,
-        }
-    );
+    assert_eq!(fields(s.properties()), (4096, 16, false, false));
     assert_eq!(*s.properties(), Properties::new(Role::Server));
     assert_eq!(*c.properties(), Properties::new(Role::Client));
 }
@@ -73,66 +77,50 @@ fn properties_given_are_in_force() {
             ],
         )
         .unwrap();
-        assert_eq!(
-            p,
-            Properties {
-                receive_buffer_size: 1000,
-                send_buffer_size: 300,
-                disable_masking: true,
-                disable_utf8_verification: true,
-            }
-        );
+        assert_eq!(fields(&p), (1000, 300, true, true));
+    }
+}
+
+/// For both roles, `make(v)` is refused as out of range for every `v` in `bad`, and kept as
+/// `get` reads it back for every `v` in `good`.
+fn size_limits(
+    make: fn(u32) -> Property,
+    ptype: PropertyType,
+    get: fn(&Properties) -> u32,
+    bad: &[u32],
+    good: &[u32],
+) {
+    for role in [Role::Client, Role::Server] {
+        for &v in bad {
+            out_of_range(props(role, &[make(v)]), ptype, v.into());
+        }
+        for &v in good {
+            assert_eq!(get(&props(role, &[make(v)]).unwrap()), v);
+        }
     }
 }
 
 #[test]
 fn receive_buffer_size_limits() {
-    for role in [Role::Client, Role::Server] {
-        for v in [0, 1, 255] {
-            out_of_range(
-                props(role, &[Property::ReceiveBufferSize(v)]),
-                PropertyType::ReceiveBufferSize,
-                v.into(),
-            );
-        }
-        for v in [65537, 1 << 20, u32::MAX] {
-            out_of_range(
-                props(role, &[Property::ReceiveBufferSize(v)]),
-                PropertyType::ReceiveBufferSize,
-                v.into(),
-            );
-        }
-        for v in [256, 4096, 65536] {
-            assert_eq!(
-                props(role, &[Property::ReceiveBufferSize(v)])
-                    .unwrap()
-                    .receive_buffer_size,
-                v
-            );
-        }
-    }
+    size_limits(
+        Property::ReceiveBufferSize,
+        PropertyType::ReceiveBufferSize,
+        |p| p.receive_buffer_size,
+        &[0, 1, 255, 65537, 1 << 20, u32::MAX],
+        &[256, 4096, 65536],
+    );
 }
 
 #[test]
 fn send_buffer_size_limits() {
-    for role in [Role::Client, Role::Server] {
-        for v in [0, 15, 65537, u32::MAX] {
-            out_of_range(
-                props(role, &[Property::SendBufferSize(v)]),
-                PropertyType::SendBufferSize,
-                v.into(),
-            );
-        }
-        // §9 Q2: 16 for both roles, up to 64 KiB.
-        for v in [16, 256, 65536] {
-            assert_eq!(
-                props(role, &[Property::SendBufferSize(v)])
-                    .unwrap()
-                    .send_buffer_size,
-                v
-            );
-        }
-    }
+    // §9 Q2: 16 for both roles, up to 64 KiB.
+    size_limits(
+        Property::SendBufferSize,
+        PropertyType::SendBufferSize,
+        |p| p.send_buffer_size,
+        &[0, 15, 65537, u32::MAX],
+        &[16, 256, 65536],
+    );
 }
 
 #[test]
@@ -203,12 +191,7 @@ fn property_types_have_windows_values() {
 fn receive_buffer_size_bounds_reads_and_pieces() {
     for rbs in [256u32, 65536] {
         let mut p = Pair::new(&[Property::ReceiveBufferSize(rbs)], &[]);
-        p.server
-            .session
-            .send(BufferType::BinaryMessage, Some(pattern(60_000)), 1)
-            .unwrap();
-        p.run_server();
-        let got = p.client.receive_all().unwrap();
+        let got = p.binary_to_client(pattern(60_000));
         assert!(p.client.reads.iter().all(|&n| n <= rbs as usize));
         assert!(got.iter().all(|g| match g {
             Got::Piece(_, d) => d.len() <= rbs as usize,
@@ -275,7 +258,7 @@ fn disable_masking_client_sends_zero_key_from_callers_memory() {
     let mut c = open(Role::Client, &[Property::DisableMasking(true)]);
     c.feed(&server_frame(true, Opcode::Ping, b"zero")).unwrap();
     let frames = c.wire_frames();
-    assert_eq!(frames[0].header.mask, Some([0; 4]));
+    assert_eq!(frames[0].head.mask, Some([0; 4]));
     assert_eq!(&c.wire[6..], b"zero");
 }
 
@@ -298,7 +281,7 @@ fn disable_masking_server_accepts_unmasked_frames() {
     // The server still sends unmasked frames.
     let frames = s.wire_frames();
     assert_eq!(frames.len(), 1);
-    assert_eq!(frames[0].header.mask, None);
+    assert_eq!(frames[0].head.mask, None);
     // Without the property, the same bytes fail.
     let mut strict = server();
     assert_eq!(
@@ -393,11 +376,7 @@ fn rng() -> StdRng {
 fn block_size_is_buffers_plus_144() {
     assert_eq!(ALLOCATED_BUFFER_OVERHEAD, 144);
     for (rbs, sbs) in [(256, 16), (4096, 4096), (65536, 65536)] {
-        let p = Properties {
-            receive_buffer_size: rbs,
-            send_buffer_size: sbs,
-            ..Properties::new(Role::Client)
-        };
+        let p = sized(Role::Client, rbs, sbs);
         assert_eq!(p.block_size(), (rbs + sbs) as usize + 144);
     }
 }
@@ -434,10 +413,8 @@ fn with_block_too_small_or_misaligned_is_bad_allocated_buffer() {
 
 #[test]
 fn with_block_validates_properties() {
-    let p = Properties {
-        receive_buffer_size: 100,
-        ..Properties::new(Role::Client)
-    };
+    let mut p = Properties::new(Role::Client);
+    p.receive_buffer_size = 100;
     let e =
         Session::<Vec<u8>, u32>::with_block(Role::Client, p, vec![0; 100_000], rng()).unwrap_err();
     assert_eq!(
@@ -526,16 +503,8 @@ fn session_in_block(role: Role, props: Properties) -> (Ws, Range<usize>) {
 #[test]
 fn every_internal_buffer_lies_inside_the_block() {
     for (rbs, sbs, capacity) in [(256, 16, 2), (256, 16, 1), (4096, 300, 2), (1000, 4096, 1)] {
-        let cp = Properties {
-            receive_buffer_size: rbs,
-            send_buffer_size: sbs,
-            ..Properties::new(Role::Client)
-        };
-        let sp = Properties {
-            receive_buffer_size: rbs,
-            send_buffer_size: 16,
-            ..Properties::new(Role::Server)
-        };
+        let cp = sized(Role::Client, rbs, sbs);
+        let sp = sized(Role::Server, rbs, 16);
         let (c, c_block) = session_in_block(Role::Client, cp);
         let (s, s_block) = session_in_block(Role::Server, sp);
         let owned: Owned = Rc::default();
@@ -556,7 +525,7 @@ fn every_internal_buffer_lies_inside_the_block() {
         ));
         p.client.capacity = capacity;
         p.server.capacity = capacity;
-        p.client.read_size = 100;
+        p.client.read_sizes = vec![100];
 
         let send = |side: &mut Side, t: BufferType, payload: Option<Vec<u8>>, ctx: u32| {
             if let Some(v) = &payload {
@@ -625,12 +594,7 @@ fn every_internal_buffer_lies_inside_the_block() {
         c.receive_all().ok();
 
         assert!(p.client.error.is_none() && p.server.error.is_none());
-        let (pieces, rest): (Vec<Got>, Vec<Got>) = p
-            .server
-            .got
-            .iter()
-            .cloned()
-            .partition(|g| matches!(g, Got::Piece(..)));
+        let (pieces, rest) = p.server.split_got();
         let (binary, text): (Vec<Got>, Vec<Got>) = pieces
             .into_iter()
             .partition(|g| matches!(g, Got::Piece(t, _) if !t.is_text()));

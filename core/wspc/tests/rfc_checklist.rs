@@ -4,11 +4,8 @@
 //! Frames are crafted by hand and fed to a session's network reads; failures are checked as typed
 //! errors with their close status and HRESULT.
 
-mod common;
-
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use common::*;
 use std::collections::HashSet;
 use wspc::frame::{FrameHeader, Opcode, RSV1, RSV2, RSV3};
 use wspc::handshake::client::ClientHandshake;
@@ -18,6 +15,12 @@ use wspc::{
     ActionKind, BufferType, CloseStatus, Error, HResult, HandshakeError, Misuse, Property,
     ProtocolError, Queue, Role, Session,
 };
+use wspc_testkit::data::pattern;
+use wspc_testkit::errors::invalid_state;
+use wspc_testkit::frame::*;
+use wspc_testkit::headers::*;
+use wspc_testkit::pair::*;
+use wspc_testkit::parse::*;
 
 const ROLES: [Role; 2] = [Role::Client, Role::Server];
 
@@ -434,7 +437,7 @@ fn rfc_vector_ping_and_masked_pong() {
     assert!(got.is_empty(), "pings are not reported: {got:?}");
     let frames = side.wire_frames();
     assert_eq!(frames.len(), 1);
-    assert_eq!(frames[0].header_bytes[..2], [0x8a, 0x85]);
+    assert_eq!(side.wire[frames[0].start..][..2], [0x8a, 0x85]);
     assert_eq!(frames[0].payload, b"Hello");
     // The RFC's masked pong "Hello" to a server: reported as a pong.
     let pong = [
@@ -480,7 +483,7 @@ fn frame_length_encodings_minimal_and_msb() {
         });
         let frames = parse_frames(&wire);
         assert_eq!(frames.len(), 1);
-        assert_eq!(frames[0].header_bytes.len(), header_len, "len {len}");
+        assert_eq!(frames[0].header_len, header_len, "len {len}");
         assert_eq!(frames[0].payload.len(), len);
     }
     // What the engine refuses.
@@ -528,14 +531,7 @@ fn sent_frames_have_fin_rsv_opcode_and_mask_bits() {
         let frames = parse_frames(&wire);
         let seen: Vec<(bool, u8, Opcode, bool)> = frames
             .iter()
-            .map(|f| {
-                (
-                    f.header.fin,
-                    f.header.rsv,
-                    f.header.opcode,
-                    f.header.mask.is_some(),
-                )
-            })
+            .map(|f| (f.head.fin, f.head.rsv, f.opcode(), f.head.mask.is_some()))
             .collect();
         let masked = role == Role::Client;
         assert_eq!(
@@ -710,7 +706,7 @@ fn control_frame_payload_max_125_and_fin() {
             .unwrap()
     });
     let frames = parse_frames(&wire);
-    assert!(frames[0].header.fin);
+    assert!(frames[0].head.fin);
     assert_eq!(frames[0].payload.len(), 125);
     let mut s = server();
     let e = s
@@ -735,7 +731,7 @@ fn control_frames_between_fragments() {
         // Both in one read and byte by byte.
         for read_size in [usize::MAX, 1] {
             let mut side = open(role, &[]);
-            side.read_size = read_size;
+            side.read_sizes = vec![read_size];
             let got = side.feed(&bytes).unwrap();
             let (pongs, data): (Vec<Got>, Vec<Got>) =
                 got.into_iter().partition(|g| matches!(g, Got::Pong(_)));
@@ -799,8 +795,8 @@ fn ping_answered_with_identical_pong() {
             let frames = side.wire_frames();
             assert_eq!(frames.len(), 1, "{role:?} {len}");
             assert_eq!(frames[0].opcode(), Opcode::Pong);
-            assert!(frames[0].header.fin);
-            assert_eq!(frames[0].header.mask.is_some(), role == Role::Client);
+            assert!(frames[0].head.fin);
+            assert_eq!(frames[0].head.mask.is_some(), role == Role::Client);
             assert_eq!(frames[0].payload, payload, "{role:?} {len}");
         }
         // Several pings in one read: the latest is answered (RFC 6455 §5.5.3 allows skipping
@@ -913,7 +909,7 @@ fn fragmentation_sequence() {
         });
         let seen: Vec<(bool, Opcode, Vec<u8>)> = parse_frames(&wire)
             .into_iter()
-            .map(|f| (f.header.fin, f.header.opcode, f.payload))
+            .map(|f| (f.head.fin, f.opcode(), f.payload))
             .collect();
         assert_eq!(
             seen,
@@ -970,9 +966,7 @@ fn new_message_inside_fragmented_fails() {
         .send(BufferType::Utf8Fragment, Some(b"a".to_vec()), 1)
         .unwrap();
     for t in [BufferType::BinaryFragment, BufferType::BinaryMessage] {
-        let e = s.session.send(t, Some(b"b".to_vec()), 2).unwrap_err();
-        assert!(matches!(e, Error::Misuse(Misuse::InvalidState(_))), "{e:?}");
-        assert_eq!(e.hresult(), HResult::E_INVALID_PROTOCOL_OPERATION);
+        invalid_state(s.session.send(t, Some(b"b".to_vec()), 2));
     }
     s.session
         .send(BufferType::Utf8Message, Some(b"b".to_vec()), 3)
@@ -999,7 +993,7 @@ fn utf8_incremental_across_frames() {
     // One frame read a byte at a time: pieces split sequences, still valid.
     for role in ROLES {
         let mut side = open(role, &[]);
-        side.read_size = 1;
+        side.read_sizes = vec![1];
         let got = side.feed(&frame_to(role, true, Opcode::Text, b)).unwrap();
         assert!(got.len() > 1);
         assert_eq!(message(&got), (BufferType::Utf8Message, b.to_vec()));
@@ -1151,15 +1145,8 @@ fn no_data_after_close_sent() {
             .send_close(CloseStatus::SUCCESS, None, 2)
             .unwrap();
         assert!(side.session.close_sent());
-        for t in [
-            BufferType::Utf8Message,
-            BufferType::Utf8Fragment,
-            BufferType::BinaryMessage,
-            BufferType::BinaryFragment,
-        ] {
-            let e = side.session.send(t, Some(b"x".to_vec()), 3).unwrap_err();
-            assert!(matches!(e, Error::Misuse(Misuse::InvalidState(_))), "{e:?}");
-            assert_eq!(e.hresult(), HResult::E_INVALID_PROTOCOL_OPERATION);
+        for t in DATA_TYPES {
+            invalid_state(side.session.send(t, Some(b"x".to_vec()), 3));
         }
         // Control frames still may follow.
         side.session.send(BufferType::PingPong, None, 4).unwrap();
@@ -1167,9 +1154,8 @@ fn no_data_after_close_sent() {
             .send(BufferType::UnsolicitedPong, None, 5)
             .unwrap();
         side.drive_alone();
-        let kinds: Vec<Opcode> = side.wire_frames().iter().map(Frame::opcode).collect();
         assert_eq!(
-            kinds,
+            side.wire_opcodes(),
             [Opcode::Text, Opcode::Close, Opcode::Ping, Opcode::Pong]
         );
         assert_eq!(side.sends_done, [1, 2, 4, 5]);
@@ -1186,8 +1172,7 @@ fn no_data_delivered_after_close_received() {
         .concat();
         let (got, mut side) = gets(role, &bytes);
         assert_eq!(got, [Got::Close(1000, vec![])]);
-        let e = side.session.receive(9).unwrap_err();
-        assert!(matches!(e, Error::Misuse(Misuse::InvalidState(_))), "{e:?}");
+        invalid_state(side.session.receive(9));
     }
 }
 

@@ -1,6 +1,5 @@
-mod common;
-use common::{Got, Pair};
 use wspc::{BufferType, CloseStatus};
+use wspc_testkit::pair::{Got, Pair};
 
 #[test]
 fn smoke_text_binary_close() {
