@@ -365,6 +365,16 @@ unsafe fn parse_properties(props: &[WEB_SOCKET_PROPERTY]) -> Result<Parsed, HRES
 
 /// # Safety
 /// As for `WebSocketCreateClientHandle`.
+/// The masking-key source of a new handle: seeded from the operating system (RFC 6455 §10.3
+/// wants keys an attacker cannot predict). Fuzzing builds seed a fixed value instead, so that an
+/// input runs the same way every time and no system call is made per handle.
+fn handle_rng() -> Result<StdRng, HRESULT> {
+    #[cfg(fuzzing)]
+    return Ok(StdRng::seed_from_u64(0x5eed));
+    #[cfg(not(fuzzing))]
+    StdRng::try_from_os_rng().map_err(|_| E_FAIL)
+}
+
 unsafe fn create(
     role: Role,
     pProperties: *const WEB_SOCKET_PROPERTY,
@@ -388,7 +398,7 @@ unsafe fn create(
             (owned.raw(), Some(owned))
         }
     };
-    let rng = StdRng::try_from_os_rng().map_err(|_| E_FAIL)?;
+    let rng = handle_rng()?;
     let base = block.base();
     let session = Session::with_block(role, props, block, rng).map_err(hr)?;
     let h = register(State {

@@ -17,30 +17,32 @@
 //! - no network action after an abort (by the caller or by end of stream); a 1006 close only then;
 //! - every send and receive that was accepted completes exactly once, with its context and
 //!   buffer; a refused one fails exactly when the API contract says (predicted here);
-//! - the pieces delivered are what a reference parser (below, written from RFC 6455) finds in
-//!   the bytes the engine read: the same messages, pongs and close, and the same protocol error,
-//!   exactly once the engine has caught up; text pieces concatenate to valid UTF-8 when
-//!   verification is on;
+//! - the pieces delivered are what the kit's reference parser ([`crate::parse::Reference`],
+//!   written from RFC 6455) finds in the bytes the engine read: the same messages, pongs and
+//!   close, and the same protocol error, exactly once the engine has caught up; text pieces
+//!   concatenate to valid UTF-8 when verification is on;
 //! - the bytes written parse as frames of the right role (masked or not, no RSV) carrying exactly
 //!   the sends that completed with `sent`, in order, plus automatic pongs echoing a ping;
 //! - the heap the engine holds grows only with the operations the caller has posted (see
 //!   [`HEAP_SLACK`]); the block is the caller's;
 //! - progress: the number of actions is bounded by the input and payload sizes.
 
+use super::pool::Pooled;
 use super::{heap, Reader};
+use crate::frame::mask;
+use crate::parse::{check_head, push_event, Event, Reference};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::collections::VecDeque;
 use wspc::close::CloseStatus;
 use wspc::error::{Error, Misuse, ProtocolError};
-use wspc::frame::{FrameHeader, Opcode, Status};
+use wspc::frame::Opcode;
 use wspc::handshake::HeaderRef;
-use wspc::mask::apply_mask;
 use wspc::properties::{Properties, Role};
 use wspc::session::action::{Action, ActionId, BufferType, Completed, Queue};
 use wspc::session::Session;
 
-type Ws = Session<Vec<u8>, u32>;
+type Ws = Session<Pooled, u32>;
 
 /// Operation codes of the session script (the byte is taken mod 16).
 pub mod op {
@@ -80,6 +82,13 @@ pub mod op {
     pub const PUMP: u8 = 15;
 }
 
+/// The send payload and caller receive buffer bytes one input may allocate in all: a send or a
+/// receive buffer past it is cut to what is left. It bounds the work per input (a client masks
+/// its payload in chunks of the send buffer, down to 16 bytes: one action each), so that no input
+/// runs for milliseconds while the interesting lengths (125/126, the 16-bit length form, many
+/// chunks) stay reachable.
+pub const BYTES_PER_INPUT: usize = 16 * 1024;
+
 /// Heap bytes the engine may hold beyond its operation queues.
 pub const HEAP_SLACK: isize = 4096;
 /// Heap bytes per posted operation (a queue slot, doubled for the growth of a `VecDeque`).
@@ -114,43 +123,6 @@ struct Posted {
     ctx: u32,
     /// Address range and length of a caller buffer.
     buffer: Option<(usize, usize)>,
-}
-
-/// What arrived, with the data pieces of a message run together.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Event {
-    Data {
-        text: bool,
-        bytes: Vec<u8>,
-        fin: bool,
-    },
-    Pong(Vec<u8>),
-    Close(u16, Vec<u8>),
-}
-
-fn push_event(events: &mut Vec<Event>, e: Event) {
-    if let (
-        Some(Event::Data {
-            text, bytes, fin, ..
-        }),
-        Event::Data {
-            text: t,
-            bytes: b,
-            fin: f,
-        },
-    ) = (events.last_mut(), &e)
-    {
-        if !*fin {
-            assert_eq!(text, t, "text and binary pieces in one message");
-            bytes.extend_from_slice(b);
-            *fin = *f;
-            return;
-        }
-    }
-    if matches!(&e, Event::Data { bytes, fin: false, .. } if bytes.is_empty()) {
-        return;
-    }
-    events.push(e);
 }
 
 #[derive(Debug)]
@@ -193,6 +165,9 @@ struct State {
     engine_heap: isize,
     actions: u64,
     budget: u64,
+    /// Send payload and caller receive buffer bytes this input may still allocate
+    /// ([`BYTES_PER_INPUT`]).
+    bytes_left: usize,
 }
 
 fn range(b: &[u8]) -> (usize, usize) {
@@ -206,6 +181,13 @@ fn inside(b: &[u8], (lo, hi): (usize, usize)) -> bool {
 }
 
 impl State {
+    /// `len` bytes of this input's allocation budget, or what is left of it.
+    fn take_bytes(&mut self, len: usize) -> usize {
+        let n = len.min(self.bytes_left);
+        self.bytes_left -= n;
+        n
+    }
+
     fn rbs(&self) -> usize {
         self.props.receive_buffer_size as usize
     }
@@ -272,7 +254,7 @@ impl State {
     }
 }
 
-fn complete(s: &mut Ws, st: &mut State, id: ActionId, n: usize) -> Option<Completed<Vec<u8>, u32>> {
+fn complete(s: &mut Ws, st: &mut State, id: ActionId, n: usize) -> Option<Completed<Pooled, u32>> {
     let h = heap();
     let r = s.complete_action(id, n);
     st.account(h);
@@ -558,10 +540,10 @@ fn post_send(
     s: &mut Ws,
     st: &mut State,
     t: BufferType,
-    payload: Option<Vec<u8>>,
+    payload: Option<Pooled>,
     close: Option<CloseStatus>,
 ) {
-    let bytes = payload.clone();
+    let bytes = payload.as_deref().map(<[u8]>::to_vec);
     let expected = expect_send(
         st,
         t,
@@ -615,10 +597,10 @@ fn post_send(
     st.posted();
 }
 
-fn post_receive(s: &mut Ws, st: &mut State, buffer: Option<Vec<u8>>) {
+fn post_receive(s: &mut Ws, st: &mut State, buffer: Option<Pooled>) {
     let ctx = st.next_ctx;
     st.next_ctx += 1;
-    let empty = buffer.as_ref().is_some_and(Vec::is_empty);
+    let empty = buffer.as_ref().is_some_and(|b| b.is_empty());
     let range = buffer.as_deref().map(range);
     let h = heap();
     let r = match buffer {
@@ -652,22 +634,20 @@ fn abort(s: &mut Ws, st: &mut State) {
 }
 
 /// The other side of the handshake, with a fixed RNG.
-fn open(role: Role, props: Properties, block: Vec<u8>) -> Ws {
+fn open(role: Role, props: Properties, block: Pooled) -> Ws {
     let rng = |n| StdRng::seed_from_u64(n);
     let mut s = Ws::with_block(role, props, block, rng(1)).expect("a valid block");
     let peer_role = match role {
         Role::Client => Role::Server,
         Role::Server => Role::Client,
     };
-    let peer_props = Properties {
-        receive_buffer_size: 256,
-        send_buffer_size: 16,
-        ..Properties::new(peer_role)
-    };
+    let mut peer_props = Properties::new(peer_role);
+    peer_props.receive_buffer_size = 256;
+    peer_props.send_buffer_size = 16;
     let mut peer = Ws::with_block(
         peer_role,
         peer_props,
-        vec![0; peer_props.block_size()],
+        Pooled::filled(peer_props.block_size(), 0),
         rng(2),
     )
     .expect("a valid block");
@@ -676,7 +656,7 @@ fn open(role: Role, props: Properties, block: Vec<u8>) -> Ws {
         Role::Server => (&mut peer, &mut s),
     };
     let request = client.begin_client_handshake(&[], &[], &[]).expect("begin");
-    let mut headers: Vec<HeaderRef<'_>> = request.iter().map(|h| h.as_ref()).collect();
+    let mut headers: Vec<HeaderRef<'_>> = request.iter().map(|h| h.as_header_ref()).collect();
     headers.push(HeaderRef {
         name: b"Host",
         value: b"fuzz",
@@ -684,8 +664,8 @@ fn open(role: Role, props: Properties, block: Vec<u8>) -> Ws {
     let response = server
         .begin_server_handshake(None, &[], &headers)
         .expect("accept");
-    let headers: Vec<HeaderRef<'_>> = response.iter().map(|h| h.as_ref()).collect();
-    client.end_client_handshake(&headers).expect("end");
+    let headers: Vec<HeaderRef<'_>> = response.iter().map(|h| h.as_header_ref()).collect();
+    let _negotiated = client.end_client_handshake(&headers).expect("end");
     server.end_server_handshake().expect("open");
     s
 }
@@ -700,7 +680,7 @@ fn run(role: Role, data: &[u8]) {
     props.disable_utf8_verification = flags & 2 != 0;
     let capacity = if flags & 4 != 0 { 1 } else { 2 };
 
-    let block = vec![0u8; props.block_size()];
+    let block = Pooled::filled(props.block_size(), 0);
     let block_range = range(&block);
     let mut s = open(role, props, block);
     let mut st = State {
@@ -734,6 +714,7 @@ fn run(role: Role, data: &[u8]) {
         engine_heap: 0,
         actions: 0,
         budget: 0,
+        bytes_left: BYTES_PER_INPUT,
     };
     // Every action moves at least one byte of input or payload, or completes an operation.
     st.budget = 64 + 16 * data.len() as u64;
@@ -752,14 +733,15 @@ fn run(role: Role, data: &[u8]) {
                 let t = data_type(r.u8());
                 let len = send_len(r.u16());
                 let fill = r.u8();
-                let payload = vec![fill; usize::from(len)];
-                st.budget += 4 * u64::from(len);
+                let len = st.take_bytes(usize::from(len));
+                let payload = Pooled::filled(len, fill);
+                st.budget += 4 * len as u64;
                 post_send(&mut s, &mut st, t, Some(payload), None);
             }
             op::SEND_BYTES => {
                 let t = data_type(r.u8());
                 let len = usize::from(r.u8());
-                let payload = r.bytes(len).to_vec();
+                let payload = Pooled::copy_of(r.bytes(len));
                 post_send(&mut s, &mut st, t, Some(payload), None);
             }
             op::PING => post_send(&mut s, &mut st, BufferType::PingPong, None, None),
@@ -767,7 +749,7 @@ fn run(role: Role, data: &[u8]) {
             op::CLOSE => {
                 let status = CloseStatus(r.u16());
                 let len = usize::from(r.u8());
-                let reason = r.bytes(len).to_vec();
+                let reason = Pooled::copy_of(r.bytes(len));
                 post_send(
                     &mut s,
                     &mut st,
@@ -780,7 +762,13 @@ fn run(role: Role, data: &[u8]) {
             op::RECEIVE => post_receive(&mut s, &mut st, None),
             op::RECEIVE_INTO => {
                 let len = usize::from(r.u16());
-                post_receive(&mut s, &mut st, Some(vec![0; len]));
+                // Never 0 by exhaustion: 0 is the refused empty buffer, chosen by the input alone.
+                let len = if len == 0 {
+                    0
+                } else {
+                    st.take_bytes(len).max(1)
+                };
+                post_receive(&mut s, &mut st, Some(Pooled::filled(len, 0)));
             }
             op::STEP => {
                 let ctl = r.u8();
@@ -812,7 +800,7 @@ fn run(role: Role, data: &[u8]) {
                 let b = r.u8();
                 let t = BufferType::from_raw(0x8000_0000 + u32::from(b & 0x7F) % 7)
                     .expect("a buffer type");
-                let payload = (b & 0x80 != 0).then(|| b"raw".to_vec());
+                let payload = (b & 0x80 != 0).then(|| Pooled::copy_of(b"raw"));
                 post_send(&mut s, &mut st, t, payload, None);
             }
             _ => {
@@ -887,126 +875,16 @@ fn settle(s: &mut Ws, st: &mut State) {
     }
 }
 
-/// The reference parse (RFC 6455 §5, §7.4, §8.1) of the bytes the engine read: the events, the
-/// ping payloads, and the protocol error, if any.
+/// The reference parse (RFC 6455 §5, §7.4, §8.1, [`crate::parse::Reference`]) of the bytes the
+/// engine read: the events, the ping payloads, and the protocol error, if any.
 fn reference(st: &State) -> (Vec<Event>, Vec<Vec<u8>>, Option<ProtocolError>) {
-    let mut events = Vec::new();
-    let mut pings = Vec::new();
-    let error = parse_reference(st, &mut events, &mut pings).err();
-    (events, pings, error)
-}
-
-fn parse_reference(
-    st: &State,
-    events: &mut Vec<Event>,
-    pings: &mut Vec<Vec<u8>>,
-) -> Result<(), ProtocolError> {
-    let wire = &st.read[..];
-    let verify = st.verify();
-    let mut pos = 0;
-    // The open message: text or not; its bytes so far (text only), valid up to `ok`.
-    let mut message: Option<bool> = None;
-    let mut text = Vec::new();
-    let mut ok = 0;
-    loop {
-        let (h, n) = match FrameHeader::decode(&wire[pos..])? {
-            Status::Partial => return Ok(()),
-            Status::Complete(done) => done,
-        };
-        // §5.2: no extension is negotiated, so every RSV bit is an error.
-        if h.rsv != 0 {
-            return Err(ProtocolError::ReservedBits(h.rsv));
-        }
-        // §5.1: clients mask, servers do not (a server may be told to accept unmasked frames).
-        match (st.role, h.mask) {
-            (Role::Server, None) if !st.props.disable_masking => {
-                return Err(ProtocolError::UnmaskedFrame)
-            }
-            (Role::Client, Some(_)) => return Err(ProtocolError::MaskedFrame),
-            _ => {}
-        }
-        // §5.4: fragments.
-        match (h.opcode, message) {
-            (Opcode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
-            (Opcode::Text | Opcode::Binary, Some(_)) => {
-                return Err(ProtocolError::ExpectedContinuation)
-            }
-            (Opcode::Text | Opcode::Binary, None) => {
-                message = Some(h.opcode == Opcode::Text);
-                text.clear();
-                ok = 0;
-            }
-            _ => {}
-        }
-        pos += n;
-        let len = h.payload_len;
-        let avail = ((wire.len() - pos) as u64).min(len) as usize;
-        let mut payload = wire[pos..pos + avail].to_vec();
-        if let Some(k) = h.mask {
-            apply_mask(&mut payload, k, 0);
-        }
-        pos += avail;
-        if h.opcode.is_control() {
-            if (avail as u64) < len {
-                return Ok(());
-            }
-            match h.opcode {
-                Opcode::Ping => pings.push(payload),
-                Opcode::Pong => events.push(Event::Pong(payload)),
-                _ => {
-                    // §5.5.1, §7.4: the close body.
-                    let (status, reason) = match &payload[..] {
-                        [] => (CloseStatus::EMPTY.0, Vec::new()),
-                        [_] => return Err(ProtocolError::CloseFrameTooShort),
-                        [hi, lo, reason @ ..] => {
-                            let status = u16::from_be_bytes([*hi, *lo]);
-                            if !CloseStatus(status).is_valid_on_wire() {
-                                return Err(ProtocolError::InvalidCloseStatus(status));
-                            }
-                            if verify && std::str::from_utf8(reason).is_err() {
-                                return Err(ProtocolError::InvalidUtf8);
-                            }
-                            (status, reason.to_vec())
-                        }
-                    };
-                    events.push(Event::Close(status, reason));
-                    return Ok(());
-                }
-            }
-            continue;
-        }
-        let is_text = message.unwrap_or(false);
-        let last = h.fin && avail as u64 == len;
-        if last {
-            message = None;
-        }
-        if is_text && verify {
-            text.extend_from_slice(&payload);
-        }
-        // The whole payload, even if it fails below: pieces before the failing byte may have
-        // been delivered (the engine's run of pieces must be a prefix of it).
-        push_event(
-            events,
-            Event::Data {
-                text: is_text,
-                bytes: payload,
-                fin: last,
-            },
-        );
-        if is_text && verify {
-            // §8.1: fail as soon as the text cannot be UTF-8, and at its end if it is cut.
-            match std::str::from_utf8(&text[ok..]) {
-                Ok(_) => ok = text.len(),
-                Err(e) if e.error_len().is_some() || last => {
-                    return Err(ProtocolError::InvalidUtf8)
-                }
-                Err(e) => ok += e.valid_up_to(),
-            }
-        }
-        if (avail as u64) < len {
-            return Ok(());
-        }
+    let parsed = Reference {
+        role: st.role,
+        accept_unmasked: st.props.disable_masking,
+        verify_utf8: st.verify(),
     }
+    .parse(&st.read);
+    (parsed.events, parsed.pings, parsed.error)
 }
 
 /// The engine's events against the reference: equal once the engine has caught up (or failed or
@@ -1061,12 +939,12 @@ fn check_wire(st: &State, pings: &[Vec<u8>]) {
     let mut sent = st.sent_ok.iter();
     let mut pos = 0;
     while pos < out.len() {
-        let (h, n) = match FrameHeader::decode(&out[pos..]) {
-            Ok(Status::Complete(done)) => done,
-            Ok(Status::Partial) => break,
+        let (h, n) = match check_head(&out[pos..]) {
+            Ok(Some(done)) => done,
+            Ok(None) => break,
             Err(e) => panic!("we wrote a bad frame header at {pos}: {e:?}"),
         };
-        let len = h.payload_len as usize;
+        let len = h.len as usize;
         if out.len() - pos - n < len {
             break;
         }
@@ -1084,14 +962,14 @@ fn check_wire(st: &State, pings: &[Vec<u8>]) {
         }
         let mut payload = out[pos + n..pos + n + len].to_vec();
         if let Some(k) = h.mask {
-            apply_mask(&mut payload, k, 0);
+            mask(&mut payload, k);
         }
         if auto {
-            assert_eq!((h.opcode, h.fin), (Opcode::Pong, true));
+            assert_eq!((h.kind(), h.fin), (Some(Opcode::Pong), true));
             assert!(pings.contains(&payload), "a pong that answers no ping");
         } else {
             let want = sent.next().expect("a frame for no completed send");
-            assert_eq!((h.opcode, h.fin), (want.opcode, want.fin), "{want:?}");
+            assert_eq!((h.kind(), h.fin), (Some(want.opcode), want.fin), "{want:?}");
             assert!(payload == want.wire, "frame payload differs from {want:?}");
         }
         pos += n + len;
