@@ -29,7 +29,7 @@ for src in fuzz_targets/*.rs; do
     find "${dirs[@]}" -type f -print | zip -q -j "$OUT/${name}_seed_corpus.zip" -@
   fi
   case $name in
-    handshake_*) dict=dict/handshake.dict ;;
+    handshake_* | http_*) dict=dict/handshake.dict ;;
     utf8_*) dict=dict/utf8.dict ;;
     *) dict=dict/frame.dict ;;
   esac

@@ -68,7 +68,8 @@ replay_tests!(
     handshake_request,
     handshake_response,
     utf8_stream,
-    capi
+    capi,
+    http_head
 );
 
 /// Every target of `fuzz/fuzz_targets/` that has a harness here is replayed above.

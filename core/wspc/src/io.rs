@@ -344,30 +344,37 @@ fn write_all_bufs<S: Write>(stream: &mut S, bufs: &[&[u8]]) -> io::Result<()> {
 }
 
 /// Read an HTTP head: bytes up to and including the first blank line, scanning each byte once.
-/// Returns the head length and the buffer (which may hold bytes past the head).
+/// Returns the head length and the buffer (which may hold bytes past the head). The buffer grows
+/// by doubling and each byte of it is zeroed once, so a peer sending a byte per read costs work
+/// linear in the head, not a zeroed read buffer per byte.
 fn read_head<S: Read>(stream: &mut S) -> Result<(usize, Vec<u8>), DriverError> {
-    let mut buf = Vec::with_capacity(1024);
+    let mut buf = vec![0; 1024];
+    let mut filled = 0;
     let mut scanned: usize = 0;
     loop {
         // Resume the search three bytes back so a terminator split across reads is found.
         let from = scanned.saturating_sub(3);
-        if let Some(pos) = buf[from..].windows(4).position(|w| w == b"\r\n\r\n") {
+        if let Some(pos) = buf[from..filled]
+            .windows(4)
+            .position(|w| matches!(w, [b'\r', b'\n', b'\r', b'\n']))
+        {
+            buf.truncate(filled);
             return Ok((from + pos + 4, buf));
         }
-        scanned = buf.len();
-        if buf.len() >= MAX_HEAD_BYTES {
+        scanned = filled;
+        if filled >= MAX_HEAD_BYTES {
             return Err(DriverError::Http(format!(
                 "head over {MAX_HEAD_BYTES} bytes"
             )));
         }
-        let old = buf.len();
-        let want = (MAX_HEAD_BYTES - old).min(4096);
-        buf.resize(old + want, 0);
-        let n = read_retrying(stream, &mut buf[old..])?;
-        buf.truncate(old + n);
+        if filled == buf.len() {
+            buf.resize((2 * buf.len()).min(MAX_HEAD_BYTES), 0);
+        }
+        let n = read_retrying(stream, &mut buf[filled..])?;
         if n == 0 {
             return Err(DriverError::Closed);
         }
+        filled += n;
     }
 }
 
@@ -434,13 +441,15 @@ pub fn connect<S: Read + Write>(
     let (len, buf) = read_head(&mut stream)?;
     let mut storage = [httparse::EMPTY_HEADER; MAX_HEADER_COUNT];
     let mut response = httparse::Response::new(&mut storage);
-    match response.parse(&buf[..len]) {
-        Ok(httparse::Status::Complete(_)) => {}
+    // `httparse` may end the head earlier than our CRLF CRLF search (at an empty line ended by a
+    // bare LF): what follows its end belongs to the WebSocket stream.
+    let len = match response.parse(&buf[..len]) {
+        Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
             return Err(DriverError::Http("incomplete response head".into()))
         }
         Err(e) => return Err(DriverError::Http(format!("bad response head: {e}"))),
-    }
+    };
     if response.code != Some(101) {
         return Err(DriverError::Http(format!(
             "status {} instead of 101",
@@ -472,8 +481,9 @@ pub fn accept<S: Read + Write>(
         );
         DriverError::Http(why)
     };
-    match request.parse(&buf[..len]) {
-        Ok(httparse::Status::Complete(_)) => {}
+    // As in `connect`: the head ends where `httparse` says.
+    let len = match request.parse(&buf[..len]) {
+        Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
             return Err(refused(
                 &mut stream,
@@ -490,7 +500,7 @@ pub fn accept<S: Read + Write>(
                 format!("bad request head: {e}"),
             ))
         }
-    }
+    };
     // RFC 6455 §4.1: the opening handshake is an HTTP/1.1 (or later) GET.
     if request.method != Some("GET") || request.version != Some(1) {
         return Err(refused(

@@ -141,7 +141,7 @@ fn well_formed(out: &[Header]) {
 }
 
 /// RFC 6455 §4.2.2: base64(SHA-1(key + GUID)), computed here independently of `handshake::key`.
-fn accept_of(key: &[u8]) -> String {
+pub(super) fn accept_of(key: &[u8]) -> String {
     let mut sha = Sha1::new();
     sha.update(key);
     sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");

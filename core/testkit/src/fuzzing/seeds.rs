@@ -5,14 +5,14 @@
 //! and replays them.
 
 use super::session::op;
+use crate::frame::{RawFrame, KEY};
+use crate::pair::{session, Pair, Side};
+use crate::parse::read_head;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 use wspc::handshake::{client::ClientHandshake, server, Header, HeaderRef};
-use wspc::properties::{Properties, Role};
-use wspc::session::action::{Action, ActionId, BufferType, Queue};
-use wspc::session::Session;
+use wspc::properties::{Property, Role};
+use wspc::session::action::BufferType;
 use wspc::CloseStatus;
 
 /// One seed: target, file name, bytes.
@@ -89,8 +89,6 @@ impl Script {
     }
 }
 
-const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-
 /// RFC 6455 §5.7: the example frames, unmasked (as a server sends them).
 fn rfc_frames() -> Vec<(&'static str, Vec<u8>)> {
     let mut binary256 = vec![0x82, 0x7E, 0x01, 0x00];
@@ -113,16 +111,16 @@ fn rfc_frames() -> Vec<(&'static str, Vec<u8>)> {
 fn masked(frames: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut rest = frames;
-    while let Ok(wspc::frame::Status::Complete((mut h, n))) = wspc::frame::FrameHeader::decode(rest)
-    {
-        let len = (h.payload_len as usize).min(rest.len() - n);
-        h.mask = Some(KEY);
-        let mut hdr = [0u8; wspc::frame::MAX_HEADER_LEN];
-        let k = h.encode(&mut hdr);
-        out.extend_from_slice(&hdr[..k]);
+    while let Some((h, n)) = read_head(rest) {
+        // A frame cut short stays as short, with its declared length.
+        let declared = h.len as usize;
+        let len = declared.min(rest.len() - n);
         let mut payload = rest[n..n + len].to_vec();
-        wspc::mask::apply_mask(&mut payload, KEY, 0);
-        out.extend_from_slice(&payload);
+        payload.resize(declared, 0);
+        let mut f = RawFrame::from_b0(h.b0(), Some(KEY), payload);
+        f.len = h.enc;
+        let bytes = f.to_bytes();
+        out.extend_from_slice(&bytes[..bytes.len() - (declared - len)]);
         rest = &rest[n + len..];
     }
     out
@@ -146,80 +144,10 @@ fn session_seeds(target: &'static str, wire: &[u8], name: &str, out: &mut Vec<Se
     out.push((target, format!("rfc-{name}-into3"), into.bytes()));
 }
 
-/// A side of the recorded loopback: its session, the bytes in flight towards it, a waiting read,
-/// and the writes it made (one per `SendToNetwork`).
-struct Side {
-    s: Session<Vec<u8>, u32>,
-    inbox: Vec<u8>,
-    read: Option<ActionId>,
-    writes: Vec<Vec<u8>>,
-}
-
-impl Side {
-    fn new(role: Role, props: Properties, seed: u64) -> Self {
-        let block = vec![0; props.block_size()];
-        Self {
-            s: Session::with_block(role, props, block, StdRng::seed_from_u64(seed))
-                .expect("a valid block"),
-            inbox: Vec::new(),
-            read: None,
-            writes: Vec::new(),
-        }
-    }
-
-    /// One action; written bytes go to `peer`. False when there was none.
-    fn step(&mut self, peer: &mut Vec<u8>) -> bool {
-        if let (Some(id), false) = (self.read, self.inbox.is_empty()) {
-            let Some(Action::ReceiveFromNetwork(a)) = self.s.outstanding_action(id) else {
-                unreachable!("the read is outstanding");
-            };
-            let n = a.buffer.len().min(self.inbox.len());
-            a.buffer[..n].copy_from_slice(&self.inbox[..n]);
-            self.inbox.drain(..n);
-            self.read = None;
-            self.s.complete_action(id, n).expect("complete");
-            return true;
-        }
-        let (id, n) = match self.s.get_action(Queue::All).expect("no protocol error") {
-            Action::NoAction => return false,
-            Action::SendToNetwork(a) => {
-                let bytes: Vec<u8> = a.buffers().concat();
-                peer.extend_from_slice(&bytes);
-                self.writes.push(bytes);
-                (a.id, a.total_len())
-            }
-            Action::ReceiveFromNetwork(a) => {
-                let n = a.buffer.len().min(self.inbox.len());
-                if n == 0 {
-                    self.read = Some(a.id);
-                    return false;
-                }
-                a.buffer[..n].copy_from_slice(&self.inbox[..n]);
-                self.inbox.drain(..n);
-                (a.id, n)
-            }
-            Action::IndicateSendComplete(a) => (a.id, 0),
-            Action::IndicateReceiveComplete(a) => (a.id, 0),
-        };
-        self.s.complete_action(id, n).expect("complete");
-        true
-    }
-}
-
-fn run_pair(client: &mut Side, server: &mut Side) {
-    loop {
-        let a = client.step(&mut server.inbox);
-        let b = server.step(&mut client.inbox);
-        if !a && !b {
-            return;
-        }
-    }
-}
-
-fn receive_all(side: &mut Side, n: u32) {
+/// Post `n` receives on `side` at once (refused once the close has arrived).
+fn post_receives(side: &mut Side, n: u32) {
     for i in 0..n {
-        // Refused once the close has arrived.
-        let _ = side.s.receive(1000 + i);
+        let _ = side.session.receive(1000 + i);
     }
 }
 
@@ -262,34 +190,31 @@ fn with_args(args: &str, head: &[u8]) -> Vec<u8> {
 /// A wspc client and server joined in memory, run with a seeded RNG: the handshake headers and
 /// every write of each side, turned into seeds for all session and handshake targets.
 fn loopback(out: &mut Vec<Seed>) {
-    let client_props = Properties {
-        receive_buffer_size: 512,
-        ..Properties::new(Role::Client)
-    };
-    let server_props = Properties::new(Role::Server);
-    let mut client = Side::new(Role::Client, client_props, 7);
-    let mut server = Side::new(Role::Server, server_props, 8);
+    let mut client = session(Role::Client, &[Property::ReceiveBufferSize(512)], 7);
+    let mut server = session(Role::Server, &[], 8);
 
     // The opening handshake, offering two subprotocols and one extension.
     let request = client
-        .s
         .begin_client_handshake(&["chat", "superchat"], &["x-test; a=1"], &[])
         .expect("begin");
-    let mut refs: Vec<HeaderRef<'_>> = request.iter().map(Header::as_ref).collect();
+    let mut refs: Vec<HeaderRef<'_>> = request.iter().map(Header::as_header_ref).collect();
     refs.push(HeaderRef {
         name: b"Host",
         value: b"127.0.0.1:9001",
     });
     let response = server
-        .s
         .begin_server_handshake(Some("chat"), &["x-test"], &refs)
         .expect("accept");
     let host = [("Host", "127.0.0.1:9001")];
     let req = head("GET /chat HTTP/1.1", &host, &request);
     let req = with_args(&args(&["chat"], &["x-test"]), &req);
     out.push(("handshake_request", "loopback".into(), req));
-    let refs: Vec<HeaderRef<'_>> = response.iter().map(Header::as_ref).collect();
-    client.s.end_client_handshake(&refs).expect("end");
+    let refs: Vec<HeaderRef<'_>> = response.iter().map(Header::as_header_ref).collect();
+    let _negotiated = client.end_client_handshake(&refs).expect("end");
+    let mut p = Pair {
+        client: Side::new(client),
+        server: Side::new(server),
+    };
 
     // The same handshake with the RFC nonce, for the client-side target.
     let (_, request) = ClientHandshake::begin(
@@ -299,7 +224,7 @@ fn loopback(out: &mut Vec<Seed>) {
         &[],
     )
     .expect("begin");
-    let mut refs: Vec<HeaderRef<'_>> = request.iter().map(Header::as_ref).collect();
+    let mut refs: Vec<HeaderRef<'_>> = request.iter().map(Header::as_header_ref).collect();
     refs.push(HeaderRef {
         name: b"Host",
         value: b"x",
@@ -312,7 +237,7 @@ fn loopback(out: &mut Vec<Seed>) {
     // Traffic: text, a text message in fragments split inside characters, binary, a ping, an
     // unsolicited pong, then the closing handshake started by the client.
     let text = "κόσμε ok".as_bytes();
-    let c = &mut client.s;
+    let c = &mut p.client.session;
     c.send(BufferType::Utf8Message, Some(b"Hello".to_vec()), 1)
         .unwrap();
     c.send(BufferType::Utf8Fragment, Some(text[..3].to_vec()), 2)
@@ -325,9 +250,9 @@ fn loopback(out: &mut Vec<Seed>) {
         .unwrap();
     c.send(BufferType::PingPong, None, 6).unwrap();
     c.send(BufferType::UnsolicitedPong, None, 7).unwrap();
-    receive_all(&mut server, 8);
-    run_pair(&mut client, &mut server);
-    let s = &mut server.s;
+    post_receives(&mut p.server, 8);
+    p.run();
+    let s = &mut p.server.session;
     s.send(BufferType::Utf8Message, Some(b"Hello".to_vec()), 11)
         .unwrap();
     s.send(BufferType::BinaryFragment, Some(vec![1; 200]), 12)
@@ -335,24 +260,26 @@ fn loopback(out: &mut Vec<Seed>) {
     s.send(BufferType::BinaryMessage, Some(vec![2; 700]), 13)
         .unwrap();
     s.send(BufferType::PingPong, None, 14).unwrap();
-    receive_all(&mut client, 6);
-    run_pair(&mut client, &mut server);
-    client
-        .s
+    post_receives(&mut p.client, 6);
+    p.run();
+    p.client
+        .session
         .send_close(CloseStatus::SUCCESS, Some(b"bye".to_vec()), 8)
         .unwrap();
-    receive_all(&mut server, 2);
-    run_pair(&mut client, &mut server);
-    server
-        .s
+    post_receives(&mut p.server, 2);
+    p.run();
+    p.server
+        .session
         .send_close(CloseStatus::SUCCESS, Some(b"bye".to_vec()), 15)
         .unwrap();
-    receive_all(&mut client, 2);
-    run_pair(&mut client, &mut server);
+    post_receives(&mut p.client, 2);
+    p.run();
+    assert_eq!(p.client.error, None);
+    assert_eq!(p.server.error, None);
 
     for (target, writes, flags, rbs, sbs) in [
-        ("session_server", &client.writes, 0, 4096, 16),
-        ("session_client", &server.writes, 0, 512, 4096),
+        ("session_server", &p.client.write_bytes(), 0, 4096, 16),
+        ("session_client", &p.server.write_bytes(), 0, 512, 4096),
     ] {
         // As recorded: each write of the peer is one chunk, a receive is pumped after each, and
         // the handle sends a little too.
@@ -704,6 +631,44 @@ fn capi(out: &mut Vec<Seed>) {
     out.push(("capi", "misuse".into(), b));
 }
 
+/// `http_head` seeds from the handshake seeds: each request head as a server-side input and each
+/// response head as a client-side input (its accept value replaced by the `{accept}` marker), the
+/// `@` argument lines dropped, read whole and a byte at a time. The real peers' heads are recorded
+/// by `fuzz/tools/http_seeds.py`.
+fn http_heads(out: &mut Vec<Seed>) {
+    let mut heads = Vec::new();
+    for (target, name, data) in out.iter() {
+        let flags = match *target {
+            "handshake_request" => 0,
+            "handshake_response" => 1,
+            _ => continue,
+        };
+        let mut head = Vec::new();
+        for line in data.split_inclusive(|&b| b == b'\n') {
+            if line.starts_with(b"@") {
+                continue;
+            }
+            match line.strip_prefix(b"Sec-WebSocket-Accept: ") {
+                Some(_) => head.extend_from_slice(b"Sec-WebSocket-Accept: {accept}\r\n"),
+                None => head.extend_from_slice(line),
+            }
+        }
+        if flags == 1 && !head.starts_with(b"HTTP/") {
+            let mut full = b"HTTP/1.1 101 Switching Protocols\r\n".to_vec();
+            full.extend_from_slice(&head);
+            head = full;
+        }
+        let side = ["request", "response"][usize::from(flags)];
+        // Reads of 1024 bytes (READ_SIZES[6]) and of 1 byte (READ_SIZES[0]).
+        for (size, suffix) in [(6u8, ""), (0, "-1byte")] {
+            let mut seed = vec![flags | (size << 1)];
+            seed.extend_from_slice(&head);
+            heads.push(("http_head", format!("{side}-{name}{suffix}"), seed));
+        }
+    }
+    out.extend(heads);
+}
+
 /// Every seed of every target.
 pub fn all() -> Vec<Seed> {
     let mut out = Vec::new();
@@ -731,6 +696,7 @@ pub fn all() -> Vec<Seed> {
     session_seeds("session_server", &masked(&plain), "all", &mut out);
     loopback(&mut out);
     handshakes(&mut out);
+    http_heads(&mut out);
     frames(&mut out);
     texts(&mut out);
     capi(&mut out);
