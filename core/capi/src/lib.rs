@@ -892,6 +892,7 @@ pub unsafe extern "C" fn WebSocketGetGlobalProperty(
 mod tests {
     use super::*;
     use engine::error::HResult;
+    use engine::ActionKind;
     use std::slice;
 
     const ALL: WEB_SOCKET_ACTION_QUEUE = WEB_SOCKET_ACTION_QUEUE(3);
@@ -1081,6 +1082,48 @@ mod tests {
             .map(|b| unsafe { b.Data })
             .collect();
         (action.0, data, ctx)
+    }
+
+    /// A server send whose header and payload together exceed the `ULONG` range (a payload within
+    /// 10 bytes of 4 GiB, at capacity 2) goes out in actions whose sizes all fit a `ULONG`, each
+    /// completed with its full count, and the send completes as sent.
+    #[test]
+    fn a_send_of_nearly_4_gib_is_split_into_ulong_sized_actions() {
+        let (client, server) = open_pair();
+        let len = ULONG::MAX - 5;
+        // Zeroed memory is mapped lazily: the server sends it without reading it (no copy), so
+        // this costs address space, not 4 GiB of RAM.
+        let mut payload = vec![0u8; len as usize];
+        let mut buffer = EMPTY;
+        buffer.Data = WEB_SOCKET_BUFFER_DATA {
+            pbBuffer: payload.as_mut_ptr(),
+            ulBufferLength: len,
+        };
+        let binary = WEB_SOCKET_BUFFER_TYPE(BufferType::BinaryMessage as u32 as i32);
+        // SAFETY: `payload` outlives the send, completed below.
+        let hr = unsafe { WebSocketSend(server, binary, &mut buffer, null_mut()) };
+        assert_eq!(hr, S_OK);
+        let send = WEB_SOCKET_ACTION_QUEUE(Queue::Send as i32);
+        let mut total = 0u64;
+        let mut actions = 0;
+        loop {
+            let (action, data, ctx) = next_action(server, send);
+            if action == ActionKind::IndicateSendComplete as i32 {
+                WebSocketCompleteAction(server, ctx, 0);
+                break;
+            }
+            assert_eq!(action, ActionKind::SendToNetwork as i32);
+            let n: u64 = data.iter().map(|d| u64::from(d.ulBufferLength)).sum();
+            assert!(n <= u64::from(ULONG::MAX), "an action of {n} bytes");
+            total += n;
+            actions += 1;
+            WebSocketCompleteAction(server, ctx, n as ULONG);
+        }
+        // A 10-byte header (64-bit length) and the payload, in two actions.
+        assert_eq!((total, actions), (u64::from(len) + 10, 2));
+        drop(payload);
+        WebSocketDeleteHandle(client);
+        WebSocketDeleteHandle(server);
     }
 
     #[test]

@@ -93,6 +93,7 @@
 //! | caller-allocated block ([`Session::with_block`]) | — | ≥ RBS + SBS + 144 B, 8-byte aligned | [`PropertyError::BadAllocatedBuffer`] |
 //! | piece delivered by a receive | — | ≤ receive buffer (and ≤ the caller's buffer) | split into `*_FRAGMENT` pieces |
 //! | client masked chunk per `SendToNetwork` | — | ≤ send buffer | split into more actions |
+//! | bytes of one `SendToNetwork` | — | ≤ 2³² − 1 (a `ULONG` in the C ABI) | an uncopied payload goes out in slices |
 //! | control frame payload | — | ≤ 125 B (RFC 6455 §5.5) | [`ProtocolError::ControlFrameTooLong`], close 1002 |
 //! | close reason | — | ≤ 123 B ([`MAX_CLOSE_REASON_LENGTH`]) | [`Misuse::InvalidArgument`] on send |
 //! | message and frame length | — | up to 2⁶³ − 1 B (streamed) | — |
@@ -191,6 +192,13 @@ pub mod fuzz_bridge {
     /// builds only, `None` otherwise), so a harness can check that the work is linear.
     pub fn handshake_bytes_examined() -> Option<u64> {
         crate::handshake::work::examined()
+    }
+
+    /// Opens a session that was just created as if its handshake had succeeded (negotiating no
+    /// subprotocol or extension), so a session harness spends no time on a handshake per input;
+    /// a session past `Created` is left as it is.
+    pub fn open<B: crate::Buffer, C>(session: &mut crate::Session<B, C>) {
+        session.open_without_handshake();
     }
 }
 

@@ -31,6 +31,12 @@ enum Progress {
     Done { sent: bool },
 }
 
+/// The most bytes one `SendToNetwork` action hands out: `u32::MAX`, because the C ABI reports a
+/// completed write as a `ULONG`. A header with an uncopied payload (server sends, unmasked client
+/// sends) that would exceed it goes out with the first slice of the payload, the rest in later
+/// actions (masked chunks are never larger than the send buffer anyway).
+pub(crate) const MAX_ACTION_BYTES: usize = u32::MAX as usize;
+
 /// One `send` call: one frame.
 #[derive(Debug)]
 pub(super) struct SendOp<B, C> {
@@ -444,7 +450,8 @@ impl<B: Buffer, C> Session<B, C> {
                     count += 1;
                 }
             } else {
-                payload = remaining;
+                // The caller's own memory, in slices of at most MAX_ACTION_BYTES with the header.
+                payload = remaining.min(MAX_ACTION_BYTES - header_len);
                 segs[count] = Seg::Payload(from, from + payload);
                 count += 1;
             }
