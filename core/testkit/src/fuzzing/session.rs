@@ -37,7 +37,6 @@ use std::collections::VecDeque;
 use wspc::close::CloseStatus;
 use wspc::error::{Error, Misuse, ProtocolError};
 use wspc::frame::Opcode;
-use wspc::handshake::HeaderRef;
 use wspc::properties::{Properties, Role};
 use wspc::session::action::{Action, ActionId, BufferType, Completed, Queue};
 use wspc::session::Session;
@@ -87,7 +86,7 @@ pub mod op {
 /// its payload in chunks of the send buffer, down to 16 bytes: one action each), so that no input
 /// runs for milliseconds while the interesting lengths (125/126, the 16-bit length form, many
 /// chunks) stay reachable.
-pub const BYTES_PER_INPUT: usize = 16 * 1024;
+pub const BYTES_PER_INPUT: usize = 4 * 1024;
 
 /// Heap bytes the engine may hold beyond its operation queues.
 pub const HEAP_SLACK: isize = 4096;
@@ -633,40 +632,11 @@ fn abort(s: &mut Ws, st: &mut State) {
     st.aborted = true;
 }
 
-/// The other side of the handshake, with a fixed RNG.
+/// A session opened without a handshake (the handshake targets cover it), with a fixed RNG.
 fn open(role: Role, props: Properties, block: Pooled) -> Ws {
-    let rng = |n| StdRng::seed_from_u64(n);
-    let mut s = Ws::with_block(role, props, block, rng(1)).expect("a valid block");
-    let peer_role = match role {
-        Role::Client => Role::Server,
-        Role::Server => Role::Client,
-    };
-    let mut peer_props = Properties::new(peer_role);
-    peer_props.receive_buffer_size = 256;
-    peer_props.send_buffer_size = 16;
-    let mut peer = Ws::with_block(
-        peer_role,
-        peer_props,
-        Pooled::filled(peer_props.block_size(), 0),
-        rng(2),
-    )
-    .expect("a valid block");
-    let (client, server) = match role {
-        Role::Client => (&mut s, &mut peer),
-        Role::Server => (&mut peer, &mut s),
-    };
-    let request = client.begin_client_handshake(&[], &[], &[]).expect("begin");
-    let mut headers: Vec<HeaderRef<'_>> = request.iter().map(|h| h.as_header_ref()).collect();
-    headers.push(HeaderRef {
-        name: b"Host",
-        value: b"fuzz",
-    });
-    let response = server
-        .begin_server_handshake(None, &[], &headers)
-        .expect("accept");
-    let headers: Vec<HeaderRef<'_>> = response.iter().map(|h| h.as_header_ref()).collect();
-    let _negotiated = client.end_client_handshake(&headers).expect("end");
-    server.end_server_handshake().expect("open");
+    let mut s =
+        Ws::with_block(role, props, block, StdRng::seed_from_u64(1)).expect("a valid block");
+    wspc::fuzz_bridge::open(&mut s);
     s
 }
 
@@ -847,12 +817,7 @@ fn send_len(raw: u16) -> u16 {
 }
 
 fn data_type(b: u8) -> BufferType {
-    [
-        BufferType::Utf8Message,
-        BufferType::Utf8Fragment,
-        BufferType::BinaryMessage,
-        BufferType::BinaryFragment,
-    ][usize::from(b % 4)]
+    crate::pair::DATA_TYPES[usize::from(b % 4)]
 }
 
 /// Post receives and drive until the engine waits for bytes it has not got, failed, has the
