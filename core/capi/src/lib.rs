@@ -1,7 +1,8 @@
 //! The C ABI of `websocket.h`: the 13 `WebSocket*` exports of `libwspc.so` / `libwspc.a`, with the
 //! exact Windows names, types and values (header: `core/capi/include/websocket.h`).
 //!
-//! This module is a thin shell over [`Session`]: each export checks its pointers, converts C
+//! This crate (`wspc-capi`, whose library is named `wspc` so that the C libraries keep their
+//! names) is a thin shell over the engine crate `wspc` ([`Session`]): each export checks its pointers, converts C
 //! arrays and strings into Rust slices, makes one call on the session and converts the result
 //! back. There is no second engine here. A handle's session is a `Session<RawBuf, usize>` over
 //! caller memory (`RawBuf`) with the `PVOID` context carried as an address.
@@ -50,7 +51,8 @@
 //!
 //! # Unsafe code
 //!
-//! This module is the only place in the crate with `unsafe`; every block states why it is sound.
+//! The engine crate forbids `unsafe`; this crate is where the raw pointers of C are turned into
+//! slices, and every `unsafe` block here states why it is sound.
 //! The contract it relies on is the C caller's, from the Windows documentation: pointers passed in
 //! are valid for the lengths given, send and receive buffers stay valid until their
 //! `INDICATE_*_COMPLETE`, an `ALLOCATED_BUFFER` block outlives its handle.

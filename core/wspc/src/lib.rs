@@ -159,8 +159,8 @@
 //! [`session`] (the one state machine), [`properties`], [`error`], [`io`] (the blocking driver),
 //! and [`divergences`] (where wspc and tungstenite differ, and why).
 //!
-//! The crate has no `unsafe` code (`forbid(unsafe_code)`); the C ABI, whose exports must be
-//! `unsafe`, lives in `wspc-capi`.
+//! The crate is safe Rust throughout (the attribute below forbids the alternative); the C ABI,
+//! whose exports take raw pointers, lives in `wspc-capi`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -1,4 +1,4 @@
-//! Payload masking (RFC 6455 §5.3), a word at a time without `unsafe`.
+//! Payload masking (RFC 6455 §5.3), a word at a time in safe code.
 //!
 //! §5.3: octet i of the transformed data is octet i of the original data XOR octet (i mod 4) of
 //! the masking key. A payload may arrive in pieces, so both functions take the key position

@@ -116,7 +116,7 @@ impl ActionId {
     }
 
     /// An id from its raw value. An id that does not match an outstanding action is refused by
-    /// `complete_action`, so no raw value is unsafe.
+    /// `complete_action`, so any raw value is harmless.
     pub const fn from_raw(raw: u64) -> Self {
         Self(raw)
     }
