@@ -142,6 +142,24 @@ static void property_errors(void)
     (void)bad_block_storage;
 }
 
+/* Before a handshake, or on a handle that is not live: Send, Receive and GetAction on `h` all fail
+ * with `expected`, and GetAction reports no action. */
+static void session_calls_fail(WEB_SOCKET_HANDLE h, HRESULT expected)
+{
+    WEB_SOCKET_BUFFER buffers[2];
+    ULONG n = 2;
+    WEB_SOCKET_ACTION action;
+    WEB_SOCKET_BUFFER_TYPE type;
+    PVOID ctx;
+
+    CHECK_HR(WebSocketSend(h, WEB_SOCKET_BINARY_MESSAGE_BUFFER_TYPE, NULL, NULL), expected);
+    CHECK_HR(WebSocketReceive(h, NULL, NULL), expected);
+    CHECK_HR(WebSocketGetAction(h, WEB_SOCKET_ALL_ACTION_QUEUE, buffers, &n, &action, &type, NULL,
+                                &ctx),
+             expected);
+    CHECK(action == WEB_SOCKET_NO_ACTION && n == 0 && ctx == NULL);
+}
+
 static void handle_errors(void)
 {
     int local = 0;
@@ -149,11 +167,7 @@ static void handle_errors(void)
     WEB_SOCKET_HANDLE other;
     WEB_SOCKET_HANDLE bogus[4];
     WEB_SOCKET_HTTP_HEADER *headers;
-    ULONG count, n;
-    WEB_SOCKET_BUFFER buffers[2];
-    WEB_SOCKET_ACTION action;
-    WEB_SOCKET_BUFFER_TYPE type;
-    PVOID ctx;
+    ULONG count;
     size_t i;
 
     WebSocketDeleteHandle(deleted);
@@ -174,14 +188,7 @@ static void handle_errors(void)
         CHECK_HR(WebSocketBeginServerHandshake(h, NULL, NULL, 0, NULL, 0, &headers, &count),
                  E_INVALIDARG);
         CHECK_HR(WebSocketEndServerHandshake(h), E_INVALIDARG);
-        CHECK_HR(WebSocketSend(h, WEB_SOCKET_BINARY_MESSAGE_BUFFER_TYPE, NULL, NULL),
-                 E_INVALIDARG);
-        CHECK_HR(WebSocketReceive(h, NULL, NULL), E_INVALIDARG);
-        n = 2;
-        CHECK_HR(WebSocketGetAction(h, WEB_SOCKET_ALL_ACTION_QUEUE, buffers, &n, &action, &type,
-                                    NULL, &ctx),
-                 E_INVALIDARG);
-        CHECK(action == WEB_SOCKET_NO_ACTION && n == 0 && ctx == NULL);
+        session_calls_fail(h, E_INVALIDARG);
         /* The VOID functions ignore it. */
         WebSocketCompleteAction(h, (PVOID)(uintptr_t)1, 10);
         WebSocketAbortHandle(h);
@@ -207,16 +214,9 @@ static void state_errors(void)
     WEB_SOCKET_BUFFER buffer;
 
     /* Session functions before the handshake. */
-    CHECK_HR(WebSocketSend(c, WEB_SOCKET_BINARY_MESSAGE_BUFFER_TYPE, NULL, NULL),
-             E_INVALID_PROTOCOL_OPERATION);
+    session_calls_fail(c, E_INVALID_PROTOCOL_OPERATION);
     CHECK_HR(WebSocketSend(s, WEB_SOCKET_BINARY_MESSAGE_BUFFER_TYPE, NULL, NULL),
              E_INVALID_PROTOCOL_OPERATION);
-    CHECK_HR(WebSocketReceive(c, NULL, NULL), E_INVALID_PROTOCOL_OPERATION);
-    n = 2;
-    CHECK_HR(WebSocketGetAction(c, WEB_SOCKET_ALL_ACTION_QUEUE, buffers, &n, &action, &type,
-                                NULL, &ctx),
-             E_INVALID_PROTOCOL_OPERATION);
-    CHECK(action == WEB_SOCKET_NO_ACTION && n == 0 && ctx == NULL);
 
     /* Handshake functions of the wrong role or order. */
     CHECK_HR(WebSocketEndClientHandshake(c, NULL, 0, NULL, NULL, NULL),

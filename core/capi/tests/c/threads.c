@@ -55,6 +55,34 @@ static void send_to_network(WEB_SOCKET_HANDLE h, int fd, const WEB_SOCKET_BUFFER
     WebSocketCompleteAction(h, action, total);
 }
 
+/* RECEIVE_FROM_NETWORK: one blocking read into the buffer (0 bytes would be end of stream, which
+ * never comes here), then complete with what was read. */
+static void receive_from_network(WEB_SOCKET_HANDLE h, int fd, const WEB_SOCKET_BUFFER *b,
+                                 PVOID action)
+{
+    size_t got = read_some(fd, b->Data.pbBuffer, b->Data.ulBufferLength);
+    CHECK(got > 0);
+    WebSocketCompleteAction(h, action, (ULONG)got);
+}
+
+/* What one WebSocketGetAction returned. `app` is UNTOUCHED where GetAction wrote no context. */
+typedef struct Action {
+    WEB_SOCKET_BUFFER b[2];
+    ULONG n;
+    WEB_SOCKET_ACTION action;
+    WEB_SOCKET_BUFFER_TYPE type;
+    PVOID app, act;
+} Action;
+
+/* Gets the next action of `queue` on `h`, which must succeed. */
+static void get_action(WEB_SOCKET_HANDLE h, WEB_SOCKET_ACTION_QUEUE queue, Action *a)
+{
+    a->n = 2;
+    a->app = UNTOUCHED;
+    CHECK_HR(WebSocketGetAction(h, queue, a->b, &a->n, &a->action, &a->type, &a->app, &a->act),
+             S_OK);
+}
+
 /* Message i: its length, type and content are functions of i. */
 static size_t message_len(int i)
 {
@@ -104,11 +132,7 @@ static void *client_sender(void *arg)
         free_slots[k] = k;
     }
     while (!close_done) {
-        WEB_SOCKET_BUFFER b[2];
-        ULONG n = 2;
-        WEB_SOCKET_ACTION action;
-        WEB_SOCKET_BUFFER_TYPE type;
-        PVOID app = NULL, act;
+        Action a;
 
         if (next < MESSAGES && nfree > 0 && next - echoes() < IN_FLIGHT) {
             int slot = free_slots[--nfree];
@@ -130,27 +154,25 @@ static void *client_sender(void *arg)
                      S_OK);
             closed = 1;
         }
-        CHECK_HR(WebSocketGetAction(client, WEB_SOCKET_SEND_ACTION_QUEUE, b, &n, &action, &type,
-                                    &app, &act),
-                 S_OK);
-        switch (action) {
+        get_action(client, WEB_SOCKET_SEND_ACTION_QUEUE, &a);
+        switch (a.action) {
         case WEB_SOCKET_NO_ACTION:
             sched_yield(); /* e.g. waiting behind an automatic pong of the receive thread */
             break;
         case WEB_SOCKET_SEND_TO_NETWORK_ACTION:
-            send_to_network(client, c2s[1], b, n, act);
+            send_to_network(client, c2s[1], a.b, a.n, a.act);
             break;
         case WEB_SOCKET_INDICATE_SEND_COMPLETE_ACTION:
-            if (type == WEB_SOCKET_CLOSE_BUFFER_TYPE) {
-                CHECK(app == (PVOID)(uintptr_t)0xC105E);
+            if (a.type == WEB_SOCKET_CLOSE_BUFFER_TYPE) {
+                CHECK(a.app == (PVOID)(uintptr_t)0xC105E);
                 close_done = 1;
-            } else if (type != WEB_SOCKET_PING_PONG_BUFFER_TYPE) {
-                uintptr_t id = (uintptr_t)app;
+            } else if (a.type != WEB_SOCKET_PING_PONG_BUFFER_TYPE) {
+                uintptr_t id = (uintptr_t)a.app;
                 CHECK(id == (uintptr_t)done + 1); /* in order */
                 free_slots[nfree++] = slot_of[id];
                 done++;
             }
-            WebSocketCompleteAction(client, act, 0);
+            WebSocketCompleteAction(client, a.act, 0);
             break;
         default:
             CHECK(!"unexpected action on the send queue");
@@ -171,56 +193,47 @@ static void *client_receiver(void *arg)
     int expect = 0, posted = 0;
     (void)arg;
     for (;;) {
-        WEB_SOCKET_BUFFER b[2];
-        ULONG n = 2;
-        WEB_SOCKET_ACTION action;
-        WEB_SOCKET_BUFFER_TYPE type;
-        PVOID app = UNTOUCHED, act;
+        Action a;
 
         if (!posted) {
             CHECK_HR(WebSocketReceive(client, NULL, (PVOID)(uintptr_t)0xBEEF), S_OK);
             posted = 1;
         }
-        CHECK_HR(WebSocketGetAction(client, WEB_SOCKET_RECEIVE_ACTION_QUEUE, b, &n, &action,
-                                    &type, &app, &act),
-                 S_OK);
-        switch (action) {
+        get_action(client, WEB_SOCKET_RECEIVE_ACTION_QUEUE, &a);
+        switch (a.action) {
         case WEB_SOCKET_NO_ACTION:
             sched_yield();
             break;
-        case WEB_SOCKET_RECEIVE_FROM_NETWORK_ACTION: {
-            size_t got = read_some(s2c[0], b[0].Data.pbBuffer, b[0].Data.ulBufferLength);
-            CHECK(got > 0);
-            WebSocketCompleteAction(client, act, (ULONG)got);
+        case WEB_SOCKET_RECEIVE_FROM_NETWORK_ACTION:
+            receive_from_network(client, s2c[0], &a.b[0], a.act);
             break;
-        }
         case WEB_SOCKET_SEND_TO_NETWORK_ACTION:
             /* An automatic pong for the server's ping: no application context. */
-            CHECK(app == UNTOUCHED && type == WEB_SOCKET_PING_PONG_BUFFER_TYPE);
-            send_to_network(client, c2s[1], b, n, act);
+            CHECK(a.app == UNTOUCHED && a.type == WEB_SOCKET_PING_PONG_BUFFER_TYPE);
+            send_to_network(client, c2s[1], a.b, a.n, a.act);
             break;
         case WEB_SOCKET_INDICATE_RECEIVE_COMPLETE_ACTION:
-            CHECK(app == (PVOID)(uintptr_t)0xBEEF && n == 1);
+            CHECK(a.app == (PVOID)(uintptr_t)0xBEEF && a.n == 1);
             posted = 0;
-            if (type == WEB_SOCKET_CLOSE_BUFFER_TYPE) {
-                client_close_status = b[0].CloseStatus.usStatus;
-                WebSocketCompleteAction(client, act, 0);
+            if (a.type == WEB_SOCKET_CLOSE_BUFFER_TYPE) {
+                client_close_status = a.b[0].CloseStatus.usStatus;
+                WebSocketCompleteAction(client, a.act, 0);
                 CHECK(expect == MESSAGES);
                 return NULL;
             }
-            if (type == WEB_SOCKET_PING_PONG_BUFFER_TYPE) {
+            if (a.type == WEB_SOCKET_PING_PONG_BUFFER_TYPE) {
                 pongs_seen++;
             } else {
-                CHECK(have + b[0].Data.ulBufferLength <= sizeof message);
-                if (b[0].Data.ulBufferLength > 0) {
-                    memcpy(message + have, b[0].Data.pbBuffer, b[0].Data.ulBufferLength);
+                CHECK(have + a.b[0].Data.ulBufferLength <= sizeof message);
+                if (a.b[0].Data.ulBufferLength > 0) {
+                    memcpy(message + have, a.b[0].Data.pbBuffer, a.b[0].Data.ulBufferLength);
                 }
-                have += b[0].Data.ulBufferLength;
-                if (type == WEB_SOCKET_UTF8_MESSAGE_BUFFER_TYPE ||
-                    type == WEB_SOCKET_BINARY_MESSAGE_BUFFER_TYPE) {
+                have += a.b[0].Data.ulBufferLength;
+                if (a.type == WEB_SOCKET_UTF8_MESSAGE_BUFFER_TYPE ||
+                    a.type == WEB_SOCKET_BINARY_MESSAGE_BUFFER_TYPE) {
                     static unsigned char want[MAX_MESSAGE];
                     CHECK(expect < MESSAGES);
-                    CHECK(type == message_type(expect));
+                    CHECK(a.type == message_type(expect));
                     CHECK(have == message_len(expect));
                     fill_message(expect, want);
                     CHECK(memcmp(message, want, have) == 0);
@@ -231,7 +244,7 @@ static void *client_receiver(void *arg)
                     have = 0;
                 }
             }
-            WebSocketCompleteAction(client, act, 0);
+            WebSocketCompleteAction(client, a.act, 0);
             break;
         default:
             CHECK(!"unexpected action on the receive queue");
@@ -253,67 +266,58 @@ static void *echo_server(void *arg)
     (void)arg;
     CHECK(current != NULL);
     for (;;) {
-        WEB_SOCKET_BUFFER b[2];
-        ULONG n = 2;
-        WEB_SOCKET_ACTION action;
-        WEB_SOCKET_BUFFER_TYPE type;
-        PVOID app = UNTOUCHED, act;
+        Action a;
 
         if (!receiving && !closing) {
             CHECK_HR(WebSocketReceive(server, NULL, NULL), S_OK);
             receiving = 1;
         }
-        CHECK_HR(WebSocketGetAction(server, WEB_SOCKET_ALL_ACTION_QUEUE, b, &n, &action, &type,
-                                    &app, &act),
-                 S_OK);
-        switch (action) {
+        get_action(server, WEB_SOCKET_ALL_ACTION_QUEUE, &a);
+        switch (a.action) {
         case WEB_SOCKET_NO_ACTION:
             CHECK(closing);
             free(current);
             return NULL; /* our close went out */
-        case WEB_SOCKET_RECEIVE_FROM_NETWORK_ACTION: {
-            size_t got = read_some(c2s[0], b[0].Data.pbBuffer, b[0].Data.ulBufferLength);
-            CHECK(got > 0);
-            WebSocketCompleteAction(server, act, (ULONG)got);
+        case WEB_SOCKET_RECEIVE_FROM_NETWORK_ACTION:
+            receive_from_network(server, c2s[0], &a.b[0], a.act);
             break;
-        }
         case WEB_SOCKET_SEND_TO_NETWORK_ACTION:
-            send_to_network(server, s2c[1], b, n, act);
+            send_to_network(server, s2c[1], a.b, a.n, a.act);
             break;
         case WEB_SOCKET_INDICATE_SEND_COMPLETE_ACTION:
-            if (app != NULL) {
-                free(app); /* an echoed message */
+            if (a.app != NULL) {
+                free(a.app); /* an echoed message */
             }
-            WebSocketCompleteAction(server, act, 0);
+            WebSocketCompleteAction(server, a.act, 0);
             break;
         case WEB_SOCKET_INDICATE_RECEIVE_COMPLETE_ACTION:
             receiving = 0;
-            if (type == WEB_SOCKET_CLOSE_BUFFER_TYPE) {
+            if (a.type == WEB_SOCKET_CLOSE_BUFFER_TYPE) {
                 WEB_SOCKET_BUFFER c;
                 c.CloseStatus.pbReason = NULL;
                 c.CloseStatus.ulReasonLength = 0;
-                c.CloseStatus.usStatus = b[0].CloseStatus.usStatus; /* 1005: no body */
-                WebSocketCompleteAction(server, act, 0);
+                c.CloseStatus.usStatus = a.b[0].CloseStatus.usStatus; /* 1005: no body */
+                WebSocketCompleteAction(server, a.act, 0);
                 CHECK_HR(WebSocketSend(server, WEB_SOCKET_CLOSE_BUFFER_TYPE, &c, NULL), S_OK);
                 closing = 1;
                 break;
             }
-            if (type != WEB_SOCKET_PING_PONG_BUFFER_TYPE) {
-                CHECK(current->len + b[0].Data.ulBufferLength <= MAX_MESSAGE);
-                if (b[0].Data.ulBufferLength > 0) {
-                    memcpy(current->data + current->len, b[0].Data.pbBuffer,
-                           b[0].Data.ulBufferLength);
+            if (a.type != WEB_SOCKET_PING_PONG_BUFFER_TYPE) {
+                CHECK(current->len + a.b[0].Data.ulBufferLength <= MAX_MESSAGE);
+                if (a.b[0].Data.ulBufferLength > 0) {
+                    memcpy(current->data + current->len, a.b[0].Data.pbBuffer,
+                           a.b[0].Data.ulBufferLength);
                 }
-                current->len += b[0].Data.ulBufferLength;
+                current->len += a.b[0].Data.ulBufferLength;
             }
-            WebSocketCompleteAction(server, act, 0);
-            if (type == WEB_SOCKET_UTF8_MESSAGE_BUFFER_TYPE ||
-                type == WEB_SOCKET_BINARY_MESSAGE_BUFFER_TYPE) {
+            WebSocketCompleteAction(server, a.act, 0);
+            if (a.type == WEB_SOCKET_UTF8_MESSAGE_BUFFER_TYPE ||
+                a.type == WEB_SOCKET_BINARY_MESSAGE_BUFFER_TYPE) {
                 /* Echo it; the Echo (the payload memory) is freed at INDICATE_SEND_COMPLETE. */
                 WEB_SOCKET_BUFFER m;
                 m.Data.pbBuffer = current->data;
                 m.Data.ulBufferLength = (ULONG)current->len;
-                CHECK_HR(WebSocketSend(server, type, &m, current), S_OK);
+                CHECK_HR(WebSocketSend(server, a.type, &m, current), S_OK);
                 current = (Echo *)calloc(1, sizeof(Echo));
                 CHECK(current != NULL);
                 if (++echoed % 7 == 0) {
