@@ -240,7 +240,7 @@ open(path, "a").write("\n")
 
 md = ["# Fuzzing summary", "",
       "Written by `scripts/fuzz.sh` (cargo-fuzz 0.13.2, libFuzzer, AddressSanitizer + LeakSanitizer, debug",
-      "assertions; one job per target). Edges and features are libFuzzer's `cov:` and `ft:` at the end of the",
+      "assertions; one job per target, `FUZZ_JOBS` targets side by side). Edges and features are libFuzzer's `cov:` and `ft:` at the end of the",
       "run; line coverage is of the product crates' sources, `core/wspc/src/` and `core/capi/src/` (the harnesses in `core/testkit/` excluded), over the merged",
       "corpus, from `cargo +nightly fuzz coverage` and `llvm-cov`. Crashes counts crash, timeout, leak and",
       "OOM artifacts.", "",
