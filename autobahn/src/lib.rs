@@ -1,41 +1,55 @@
 //! The Autobahn|Testsuite testees for wspc, and what they share.
 //!
-//! Both testees are thin programs over the library's socket driver [`wspc::io`] on real
-//! `std::net` sockets, one thread per connection:
+//! Both testees are thin programs over the library's socket drivers on real sockets, with a flag
+//! choosing the driver: the blocking [`wspc::io`] (one thread per connection) or, with
+//! `--tokio`, the async [`wspc::tokio`] (one task per connection):
 //! - `server` is the echo server driven by the testsuite's `fuzzingclient`;
 //! - `client` is the client driven by the testsuite's `fuzzingserver` (`/getCaseCount`, then
 //!   `/runCase?case=N&agent=A` for each case, then `/updateReports?agent=A`);
 //! - `gate` checks the reports the testsuite writes (see `src/bin/gate.rs`).
 //!
-//! Messages are echoed piece by piece as they arrive ([`echo`]): a received `*_FRAGMENT` piece
-//! goes out as a fragment of the same type and a `*_MESSAGE` piece as the final frame, so a
-//! 16 MiB message needs no 16 MiB buffer.
+//! Messages are echoed whole, as users of the drivers receive them by default ([`echo`],
+//! [`echo_async`]): the drivers assemble each message up to their cap (64 MiB; the testsuite's
+//! largest is 16 MiB) and answer pings and closes themselves.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
-use wspc::io::{DriverError, WebSocket};
-use wspc::{BufferType, CloseStatus, Property};
+use futures_util::{SinkExt, StreamExt};
+use wspc::driver::{Config, DriverError, Message};
+use wspc::io::{Transport, WebSocket};
+use wspc::tokio::WebSocketStream;
+use wspc::{CloseStatus, Property};
 
 /// The receive buffer of each testee session: the largest the engine allows, so that big messages
 /// arrive in few pieces.
 pub const RECEIVE_BUFFER_SIZE: u32 = 65536;
 
-/// The handle properties of both testees.
-pub fn properties() -> Vec<Property> {
-    vec![Property::ReceiveBufferSize(RECEIVE_BUFFER_SIZE)]
+/// The connection settings of both testees: the drivers' defaults, with the largest receive
+/// buffer and without keep-alive pings (a ping of ours in the middle of a case would be a frame
+/// the testsuite did not ask for; the cases never idle long enough anyway).
+pub fn config() -> Config {
+    let mut config = Config::default();
+    config.properties = vec![Property::ReceiveBufferSize(RECEIVE_BUFFER_SIZE)];
+    config.ping_interval = None;
+    config
+}
+
+/// Which driver a testee runs, from its command line (`--tokio`), and the other arguments.
+pub fn driver_and_args() -> (bool, Vec<String>) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let tokio = args.iter().any(|a| a == "--tokio");
+    (tokio, args.into_iter().filter(|a| a != "--tokio").collect())
 }
 
 /// How an echo session ended.
 #[derive(Debug)]
 pub enum End {
-    /// The peer sent a close frame with this status (1005 if it had none) and ours went out.
+    /// The peer sent a close frame with this status (1005 if it had none); the driver answered.
     Closed(CloseStatus),
     /// The transport ended without a close frame.
     Dropped,
-    /// The peer broke the protocol: the connection was failed with the status the error carries.
+    /// The peer broke the protocol: the driver failed the connection with the status the error
+    /// carries.
     Failed(wspc::Error),
-    /// Anything else (transport error, an error while answering); the session was aborted.
+    /// Anything else (transport error, timeout); the session was aborted.
     Error(DriverError),
 }
 
@@ -44,79 +58,62 @@ impl End {
     pub fn is_orderly(&self) -> bool {
         matches!(self, Self::Closed(_) | Self::Failed(_))
     }
+
+    fn of(error: DriverError, closed: Option<CloseStatus>) -> Self {
+        match (error, closed) {
+            (DriverError::Closed, Some(status)) => Self::Closed(status),
+            (DriverError::Closed, None) => Self::Dropped,
+            (DriverError::Ws(e), _) => Self::Failed(e),
+            (other, _) => Self::Error(other),
+        }
+    }
 }
 
-/// Echo every message piece by piece until the connection ends; answer a close with a close
-/// carrying the same status (an empty close for 1005); fail the connection on a protocol error.
-/// Pings are answered by the driver on the way.
-pub fn echo<S: Read + Write>(ws: &mut WebSocket<S>) -> End {
-    // The piece borrows the socket, so it is copied into this reused buffer before it goes out.
-    let mut buf: Vec<u8> = Vec::with_capacity(RECEIVE_BUFFER_SIZE as usize);
+fn status_of(frame: Option<&wspc::driver::CloseFrame>) -> CloseStatus {
+    frame.map_or(CloseStatus::EMPTY, |f| f.code)
+}
+
+/// Echo every message until the connection ends, on the blocking driver. The driver answers
+/// pings and the peer's close, and fails the connection on a protocol error.
+pub fn echo<S: Transport>(ws: &mut WebSocket<S>) -> End {
+    let mut closed = None;
     loop {
-        let piece = match ws.receive() {
-            Ok(piece) => piece,
-            Err(e) => return failed(ws, e),
+        let error = match ws.read_message() {
+            Ok(m @ (Message::Text(_) | Message::Binary(_))) => match ws.send(m) {
+                Ok(()) => continue,
+                Err(e) => e,
+            },
+            Ok(Message::Close(frame)) => {
+                closed = Some(status_of(frame.as_ref()));
+                continue;
+            }
+            Ok(_) => continue,
+            Err(e) => e,
         };
-        let buffer_type = piece.buffer_type;
-        match buffer_type {
-            BufferType::Close => {
-                let status = piece.close_status.unwrap_or(CloseStatus::ABORTED);
-                let answered = match status {
-                    CloseStatus::ABORTED => return End::Dropped,
-                    CloseStatus::EMPTY => ws.close_empty(),
-                    status => ws.close(status, ""),
-                };
-                return match answered {
-                    Ok(()) => End::Closed(status),
-                    Err(e) => failed(ws, e),
-                };
-            }
-            t if t.is_data() => {
-                buf.clear();
-                buf.extend_from_slice(piece.data);
-                match ws.send_vec(t, core::mem::take(&mut buf)) {
-                    Ok(back) => buf = back,
-                    Err(e) => return failed(ws, e),
-                }
-            }
-            // A pong arrived: nothing to do.
-            _ => {}
-        }
+        return End::of(error, closed);
     }
 }
 
-/// Handle an error of the driver: a protocol error fails the connection (close frame with the
-/// status the error carries, then abort); anything else aborts.
-fn failed<S: Read + Write>(ws: &mut WebSocket<S>, error: DriverError) -> End {
-    match error {
-        DriverError::Ws(e) if e.close_status().is_some() => {
-            ws.fail(&e);
-            End::Failed(e)
-        }
-        DriverError::Closed => {
-            ws.abort();
-            End::Dropped
-        }
-        other => {
-            ws.abort();
-            End::Error(other)
-        }
+/// [`echo`] on the tokio driver.
+pub async fn echo_async<S>(ws: &mut WebSocketStream<S>) -> End
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut closed = None;
+    while let Some(message) = ws.next().await {
+        let error = match message {
+            Ok(m @ (Message::Text(_) | Message::Binary(_))) => match ws.send(m).await {
+                Ok(()) => continue,
+                Err(e) => e,
+            },
+            Ok(Message::Close(frame)) => {
+                closed = Some(status_of(frame.as_ref()));
+                continue;
+            }
+            Ok(_) => continue,
+            Err(e) => e,
+        };
+        return End::of(error, closed);
     }
-}
-
-/// Client side of closing the transport (RFC 6455 §7.1.1): wait, bounded by `limit`, for the
-/// server to close the TCP connection, discarding whatever still arrives.
-pub fn await_server_close(stream: &mut TcpStream, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    let mut sink = [0u8; 4096];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
-            return;
-        }
-        match stream.read(&mut sink) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-    }
+    End::of(DriverError::Closed, closed)
 }

@@ -7,6 +7,7 @@
 //! | [`pair`] | the one in-memory [`Pair`](pair::Pair) of a client and a server [`Side`](pair::Side) run until idle; openers ([`open`](pair::open), [`open_seeded`](pair::open_seeded), [`session`](pair::session), [`handshake`](pair::handshake)); what a side received ([`Got`](pair::Got)) |
 //! | [`frame`] | the one frame builder ([`RawFrame`](frame::RawFrame): any header bits, length encodings and masks; [`client_frame`](frame::client_frame), [`server_frame`](frame::server_frame), [`frame_to`](frame::frame_to), [`raw_frame`](frame::raw_frame)) and the one masking helper ([`mask`](frame::mask)) |
 //! | [`parse`] | the one reference parser, from RFC 6455: [`parse_frames`](parse::parse_frames) reads back what the engine wrote, [`parse_lax`](parse::parse_lax) splits any stream, [`Reference`](parse::Reference) predicts delivery and errors (the session fuzz harnesses use it) |
+//! | [`peer`] | a raw WebSocket peer over a real TCP socket, without the engine: hand-made upgrade, frames from [`frame`], frames read back with [`parse`] (for the drivers' tests against hostile peers) |
 //! | [`snap`] | owned snapshots of actions ([`Snap`](snap::Snap)), [`next`](snap::next), [`fill`](snap::fill) |
 //! | [`stream`] | a side fed a whole stream in chosen reads ([`receive_stream`](stream::receive_stream)), the send queue alone ([`drain_sends`](stream::drain_sends)) |
 //! | [`data`] | payloads: [`pattern`](data::pattern), seeded random bytes and text |
@@ -30,6 +31,7 @@ pub mod headers;
 pub mod oracle;
 pub mod pair;
 pub mod parse;
+pub mod peer;
 #[cfg(feature = "proptest")]
 pub mod prop;
 pub mod snap;

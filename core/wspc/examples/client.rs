@@ -1,53 +1,52 @@
-//! A client on the `wspc::io` driver: connects to the echo server, sends a text message, a
-//! binary message and a ping, prints what comes back, and closes.
+//! A client on the blocking driver (`wspc::io`): connects to an echo server, sends a text
+//! message, a binary message and a ping, prints what comes back, and closes.
 //!
-//! Run `cargo run --example echo_server` first, then `cargo run --example client -- 127.0.0.1:9002`.
+//! Run `cargo run --example echo_server` first, then
+//! `cargo run --example client -- 127.0.0.1:9002 [PATH]`.
 
 use std::net::TcpStream;
-use wspc::io::{connect, ClientOptions, DriverError};
-use wspc::{BufferType, CloseStatus};
-
-/// Receive pieces until a whole message (or a pong or close) has arrived; print it.
-fn receive_message(ws: &mut wspc::io::WebSocket<TcpStream>) -> Result<BufferType, DriverError> {
-    let mut message = Vec::new();
-    loop {
-        let piece = ws.receive()?;
-        message.extend_from_slice(piece.data);
-        match piece.buffer_type {
-            t if !t.is_final() => continue,
-            BufferType::Close => {
-                println!(
-                    "close {:?} {:?}",
-                    piece.close_status,
-                    String::from_utf8_lossy(&message)
-                );
-                return Ok(BufferType::Close);
-            }
-            BufferType::PingPong => println!("pong ({} bytes)", message.len()),
-            t if t.is_text() => println!("text: {}", String::from_utf8_lossy(&message)),
-            _ => println!("binary: {} bytes", message.len()),
-        }
-        return Ok(piece.buffer_type);
-    }
-}
+use std::time::Duration;
+use wspc::io::{connect, ClientOptions, CloseFrame, DriverError, Message};
+use wspc::CloseStatus;
 
 fn main() -> Result<(), DriverError> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9002".into());
-    let stream = TcpStream::connect(&addr)?;
+    let mut args = std::env::args().skip(1);
+    let addr = args.next().unwrap_or_else(|| "127.0.0.1:9002".into());
+    let path = args.next().unwrap_or_else(|| "/".into());
+    // A server that does not answer costs at most the connect timeout here, and the handshake
+    // timeout of the driver after that.
+    let socket = addr
+        .parse()
+        .map_err(|e| DriverError::Http(format!("{addr}: {e}")))?;
+    let stream = TcpStream::connect_timeout(&socket, Duration::from_secs(10))?;
     stream.set_nodelay(true)?;
-    let (mut ws, _) = connect(stream, &addr, "/", &ClientOptions::default())?;
-    println!("connected to ws://{addr}/");
+    let (mut ws, response) = connect(stream, &addr, &path, &ClientOptions::default())?;
+    println!(
+        "connected to ws://{addr}{path} (status {})",
+        response.status
+    );
 
-    ws.send(BufferType::Utf8Message, "hello from wspc".as_bytes())?;
-    receive_message(&mut ws)?;
-    ws.send(BufferType::BinaryMessage, &[1, 2, 3, 4, 5])?;
-    receive_message(&mut ws)?;
-    ws.send(BufferType::PingPong, &[])?;
-    receive_message(&mut ws)?;
-
-    ws.close(CloseStatus::SUCCESS, "bye")?;
-    while receive_message(&mut ws)? != BufferType::Close {}
+    ws.send(Message::text("hello from wspc"))?;
+    ws.send(Message::binary([1, 2, 3, 4, 5]))?;
+    ws.send(Message::Ping(b"are you there?".to_vec()))?;
+    let mut seen = 0;
+    while seen < 3 {
+        match ws.read_message()? {
+            Message::Text(text) => println!("text: {text}"),
+            Message::Binary(bytes) => println!("binary: {bytes:?}"),
+            Message::Pong(payload) => println!("pong: {:?}", String::from_utf8_lossy(&payload)),
+            Message::Close(frame) => {
+                println!("server closed: {frame:?}");
+                return Ok(());
+            }
+            Message::Ping(_) => continue,
+        }
+        seen += 1;
+    }
+    ws.close(Some(CloseFrame {
+        code: CloseStatus::SUCCESS,
+        reason: "bye".into(),
+    }))?;
+    println!("closed");
     Ok(())
 }

@@ -9,6 +9,9 @@ use crate::error::ProtocolError;
 /// The longest possible frame header: 2 bytes, an 8-byte extended length and a 4-byte mask key.
 pub const MAX_HEADER_LEN: usize = 14;
 
+/// The largest payload of a control frame (RFC 6455 §5.5).
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
 /// RSV1 within [`FrameHeader::rsv`].
 pub const RSV1: u8 = 0b100;
 /// RSV2 within [`FrameHeader::rsv`].
@@ -115,7 +118,7 @@ impl FrameHeader {
         };
         let len7 = b1 & 0x7F;
         // §5.5: control frames have a payload of 125 bytes or less.
-        if opcode.is_control() && len7 > 125 {
+        if opcode.is_control() && usize::from(len7) > MAX_CONTROL_PAYLOAD {
             return Err(ProtocolError::ControlFrameTooLong);
         }
         let payload_len = match len7 {

@@ -1,150 +1,171 @@
-//! The one socket driver: the action loop over any blocking `std::io::Read + Write` stream, plus
-//! the HTTP/1.1 upgrade around the handshake that the engine leaves to the application.
+//! The blocking driver: the action loop and the HTTP/1.1 upgrade over a blocking stream
+//! (`TcpStream`, `UnixStream`, or any [`Transport`]), one connection per thread.
 //!
 //! ```no_run
 //! use std::net::TcpStream;
-//! use wspc::io::{connect, ClientOptions};
-//! use wspc::BufferType;
+//! use wspc::io::{connect, ClientOptions, Message};
 //!
 //! let stream = TcpStream::connect("127.0.0.1:9001")?;
-//! let (mut ws, _negotiated) = connect(stream, "127.0.0.1:9001", "/", &ClientOptions::default())?;
-//! ws.send(BufferType::Utf8Message, b"hello")?;
-//! let piece = ws.receive()?;
-//! println!("{:?}: {:?}", piece.buffer_type, piece.data);
+//! let (mut ws, response) = connect(stream, "127.0.0.1:9001", "/", &ClientOptions::default())?;
+//! println!("subprotocol: {:?}", response.subprotocol);
+//! ws.send(Message::text("hello"))?;
+//! match ws.read_message()? {
+//!     Message::Text(text) => println!("echo: {text}"),
+//!     other => println!("{other:?}"),
+//! }
+//! ws.close(None)?;
 //! # Ok::<(), wspc::io::DriverError>(())
 //! ```
 //!
-//! The upgrade reads the request or response head with one linear scan for the blank line, capped
-//! at [`MAX_HEAD_BYTES`] bytes and [`MAX_HEADER_COUNT`]
-//! headers, then parses it once with `httparse`. Bytes that arrive after the head are fed to the
-//! session before any further read.
+//! Reads deliver whole messages ([`WebSocket::read_message`], capped by
+//! [`Config::max_message_size`]) or pieces ([`WebSocket::read_piece`], for streaming); a read
+//! that times out or would block leaves the session intact. Every timeout of [`Config`] is on by
+//! default: the driver sets the socket's read and write timeouts itself through [`Transport`], so
+//! set them with [`Config`], not on the socket. A blocking driver cannot read while it writes: a
+//! peer that sends a large message while it does not read is served message by message (the
+//! whole message is read before the answer is written); for full duplex use the tokio driver.
+//!
+//! After a protocol error, a message over the cap or a keep-alive timeout, the driver fails the
+//! connection itself (RFC 6455 §7.1.7): it sends the close the error calls for, shuts down its
+//! write side and drains input briefly so that the close frame is not destroyed by a reset, then
+//! returns the error.
 
-use crate::close::CloseStatus;
+use crate::driver::conn::{Conn, Next};
+use crate::driver::upgrade::{self, HeadReader, ServerUpgrade};
 use crate::error::Error;
-use crate::handshake::{HeaderRef, Negotiated, MAX_HEADER_BYTES, MAX_HEADER_COUNT};
-use crate::properties::Property;
-use crate::session::action::{Action, ActionId, BufferType, Queue};
+use crate::session::action::BufferType;
 use crate::session::Session;
-use core::fmt;
 use std::io::{self, IoSlice, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
-/// The cap on the bytes of an HTTP request or response head (request or status line, headers and
-/// line ends). A longer head is refused with [`DriverError::Http`].
-pub const MAX_HEAD_BYTES: usize = MAX_HEADER_BYTES + 4096;
+pub use crate::driver::upgrade::MAX_HEAD_BYTES;
+pub use crate::driver::{
+    Accept, ClientOptions, CloseFrame, Config, DriverError, Message, Piece, Refusal, Request,
+    Response, ServerOptions, Timeout,
+};
 
-/// What can go wrong in the driver.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum DriverError {
-    /// The transport failed.
-    Io(io::Error),
-    /// The engine refused (a protocol error from the peer, a handshake failure, or misuse).
-    Ws(Error),
-    /// The HTTP upgrade failed before the engine saw it: the text says why (for a client, a
-    /// status other than 101 is reported here with its code).
-    Http(String),
-    /// The peer closed the transport.
-    Closed,
+/// The most time and bytes spent draining input after failing a connection.
+const DRAIN_TIME: Duration = Duration::from_secs(1);
+const DRAIN_BYTES: usize = 1 << 20;
+
+/// A blocking byte stream the driver can put timeouts on and half-close. The methods default to
+/// doing nothing, for streams without timeouts (then [`Config`]'s timeouts cannot fire).
+pub trait Transport: Read + Write {
+    /// Bound the next reads (`None`: wait forever).
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let _ = timeout;
+        Ok(())
+    }
+    /// Bound the next writes (`None`: wait forever).
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let _ = timeout;
+        Ok(())
+    }
+    /// Shut down the write side (the peer reads end of stream after what was written).
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
-impl fmt::Display for DriverError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Io(e) => write!(f, "I/O error: {e}"),
-            Self::Ws(e) => write!(f, "{e}"),
-            Self::Http(why) => write!(f, "HTTP upgrade failed: {why}"),
-            Self::Closed => f.write_str("connection closed"),
+impl<T: Transport + ?Sized> Transport for &mut T {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).set_read_timeout(timeout)
+    }
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).set_write_timeout(timeout)
+    }
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        (**self).shutdown_write()
+    }
+}
+
+/// Sockets: timeouts through the standard library, half-close through `shutdown`.
+macro_rules! socket_transport {
+    ($($socket:ty),*) => {$(
+        impl Transport for $socket {
+            fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+                Self::set_read_timeout(self, timeout.map(at_least_1ms))
+            }
+            fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+                Self::set_write_timeout(self, timeout.map(at_least_1ms))
+            }
+            fn shutdown_write(&mut self) -> io::Result<()> {
+                self.shutdown(std::net::Shutdown::Write)
+            }
         }
-    }
+    )*};
 }
 
-impl std::error::Error for DriverError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Io(e) => Some(e),
-            Self::Ws(e) => Some(e),
-            _ => None,
-        }
-    }
+socket_transport!(TcpStream);
+#[cfg(unix)]
+socket_transport!(std::os::unix::net::UnixStream);
+
+/// A zero timeout means "none" to the standard library (and is refused): use 1 ms.
+fn at_least_1ms(t: Duration) -> Duration {
+    t.max(Duration::from_millis(1))
 }
 
-impl From<io::Error> for DriverError {
-    fn from(e: io::Error) -> Self {
-        Self::Io(e)
-    }
+fn timed_out(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
-impl From<Error> for DriverError {
-    fn from(e: Error) -> Self {
-        Self::Ws(e)
-    }
-}
-
-/// Settings of [`connect`].
-#[derive(Clone, Debug, Default)]
-pub struct ClientOptions {
-    /// Handle properties.
-    pub properties: Vec<Property>,
-    /// Subprotocols to offer.
-    pub subprotocols: Vec<String>,
-    /// Extensions to offer.
-    pub extensions: Vec<String>,
-    /// More headers for the GET request (for example `Origin`).
-    pub headers: Vec<(String, String)>,
-}
-
-/// Settings of [`accept`].
-#[derive(Clone, Debug, Default)]
-pub struct ServerOptions {
-    /// Handle properties.
-    pub properties: Vec<Property>,
-    /// Subprotocols this server speaks, in order of preference: the first one the client offers
-    /// is selected.
-    pub subprotocols: Vec<String>,
-}
-
-/// One piece handed out by [`WebSocket::receive`], valid until the next call on the socket.
-#[derive(Debug)]
-pub struct Piece<'a> {
-    /// `*_FRAGMENT`, `*_MESSAGE`, `PingPong` (a pong arrived) or `Close`.
-    pub buffer_type: BufferType,
-    /// The bytes of the piece, the pong payload, or the close reason.
-    pub data: &'a [u8],
-    /// For `Close`: the status (1005 if the frame had none, 1006 if the stream ended without one).
-    pub close_status: Option<CloseStatus>,
-}
-
-/// A WebSocket over a blocking stream: a [`Session`] and the loop that serves its actions.
+/// A WebSocket over a blocking stream: a [`Session`], the pump that serves its actions, and
+/// the clocks of [`Config`].
 #[derive(Debug)]
 pub struct WebSocket<S> {
     stream: S,
-    session: Session,
-    /// Bytes read past the HTTP head, served before the stream is read again.
-    leftover: Vec<u8>,
-    leftover_at: usize,
-    /// A received piece handed to the caller, completed on the next call.
-    held: Option<ActionId>,
-    /// Reused copy of outgoing payloads, so `send` allocates nothing once warm.
-    spare: Vec<u8>,
+    conn: Conn,
+    config: Config,
+    /// When a byte last arrived (the keep-alive clock).
+    last_read: Instant,
+    /// When the keep-alive ping went out.
+    ping_sent: Option<Instant>,
+    /// When our close went out (the close clock).
+    close_sent: Option<Instant>,
+    /// The read timeout now set on the stream.
+    read_timeout: Option<Duration>,
 }
 
-impl<S: Read + Write> WebSocket<S> {
-    /// Drive an open `session` over `stream`; `leftover` are bytes already read from the stream
-    /// that belong to the WebSocket connection.
-    pub fn from_session(stream: S, session: Session, leftover: Vec<u8>) -> Self {
-        Self {
+/// What one turn of the receive loop produced.
+enum Got {
+    Message(Message),
+    Piece,
+}
+
+impl<S: Transport> WebSocket<S> {
+    /// Drive an open `session` over `stream` (after a handshake of your own); `leftover` are
+    /// bytes already read from the stream that belong to the WebSocket connection.
+    pub fn from_session(
+        stream: S,
+        session: Session,
+        leftover: Vec<u8>,
+        config: Config,
+    ) -> Result<Self, DriverError> {
+        let mut stream = stream;
+        stream.set_write_timeout(config.write_timeout)?;
+        Ok(Self {
             stream,
-            session,
-            leftover,
-            leftover_at: 0,
-            held: None,
-            spare: Vec::new(),
-        }
+            conn: Conn::new(session, leftover, config.max_message_size),
+            config,
+            last_read: Instant::now(),
+            ping_sent: None,
+            close_sent: None,
+            read_timeout: None,
+        })
     }
 
     /// The engine.
     pub fn session(&self) -> &Session {
-        &self.session
+        self.conn.session()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The stream.
@@ -152,396 +173,368 @@ impl<S: Read + Write> WebSocket<S> {
         &self.stream
     }
 
-    /// Send one frame of `buffer_type` with a copy of `data` (empty for `PingPong` and
-    /// `UnsolicitedPong`), and return once it is written. Automatic pongs that are due go out
-    /// first.
-    pub fn send(&mut self, buffer_type: BufferType, data: &[u8]) -> Result<(), DriverError> {
-        let mut buf = core::mem::take(&mut self.spare);
-        buf.clear();
-        buf.extend_from_slice(data);
-        let payload = (!matches!(
-            buffer_type,
-            BufferType::PingPong | BufferType::UnsolicitedPong
-        ))
-        .then_some(buf);
-        self.release_held()?;
-        self.session.send(buffer_type, payload, ())?;
-        if let Some(b) = self.run_until_sent()? {
-            self.spare = b;
-        }
-        Ok(())
-    }
-
-    /// Send `data` without copying it (zero-copy on a server), returning the buffer once written.
-    pub fn send_vec(
-        &mut self,
-        buffer_type: BufferType,
-        data: Vec<u8>,
-    ) -> Result<Vec<u8>, DriverError> {
-        self.release_held()?;
-        self.session.send(buffer_type, Some(data), ())?;
-        Ok(self.run_until_sent()?.unwrap_or_default())
-    }
-
-    /// Send a close frame with `status` and `reason` (at most 123 bytes of UTF-8).
-    pub fn close(&mut self, status: CloseStatus, reason: &str) -> Result<(), DriverError> {
-        self.release_held()?;
-        let reason = (!reason.is_empty()).then(|| reason.as_bytes().to_vec());
-        self.session.send_close(status, reason, ())?;
-        self.run_until_sent()?;
-        Ok(())
-    }
-
-    /// Send a close frame without a body (the peer sees 1005).
-    pub fn close_empty(&mut self) -> Result<(), DriverError> {
-        self.release_held()?;
-        self.session.send(BufferType::Close, None, ())?;
-        self.run_until_sent()?;
-        Ok(())
-    }
-
-    /// Fail the connection the RFC way after `error`: send a close frame with the status it
-    /// carries (if any, and if no close was sent yet), then abort. Errors while doing so are
-    /// ignored: the connection is being dropped anyway.
-    pub fn fail(&mut self, error: &Error) {
-        if let Some(status) = error.close_status() {
-            if !self.session.close_sent() && self.session.send_close(status, None, ()).is_ok() {
-                let _ = self.run_until_sent();
-            }
-        }
-        self.abort();
-    }
-
-    /// Abort the session and drain every queued operation (no more network I/O).
-    pub fn abort(&mut self) {
-        self.held = None;
-        self.session.abort();
-        // Outstanding actions were all completed by the loop; draining yields completions only.
-        while let Ok(action) = self.session.get_action(Queue::All) {
-            let Some(id) = action.id() else { break };
-            if self.session.complete_action(id, 0).is_err() {
-                break;
-            }
-        }
-    }
-
-    /// Receive the next piece: a part of a message (`*_FRAGMENT` or the final `*_MESSAGE`), a pong
-    /// (`PingPong`) or a close (`Close`). Pings are answered on the way. A protocol error comes
-    /// back as `DriverError::Ws`: call [`fail`](Self::fail) with it.
-    pub fn receive(&mut self) -> Result<Piece<'_>, DriverError> {
-        self.release_held()?;
-        self.session.receive(())?;
-        let id = self.run(None)?.ok_or(DriverError::Closed)?;
-        self.held = Some(id);
-        match self.session.outstanding_action(id) {
-            Some(Action::IndicateReceiveComplete(a)) => Ok(Piece {
-                buffer_type: a.buffer_type,
-                data: a.data,
-                close_status: a.close_status,
-            }),
-            _ => Err(DriverError::Closed),
-        }
-    }
-
-    /// Write every due automatic pong and finish every queued send.
-    pub fn flush(&mut self) -> Result<(), DriverError> {
-        self.release_held()?;
-        self.run_until_sent().map(drop)
-    }
-
     /// Give back the stream.
     pub fn into_inner(self) -> S {
         self.stream
     }
 
-    fn release_held(&mut self) -> Result<(), DriverError> {
-        if let Some(id) = self.held.take() {
-            self.session.complete_action(id, 0)?;
+    /// Read the next whole message (up to [`Config::max_message_size`]), or a pong, or the
+    /// peer's close (already answered; later reads return [`DriverError::Closed`]). Pings are
+    /// answered on the way; keep-alive pings go out while waiting.
+    ///
+    /// Errors: [`DriverError::Timeout`] with [`Timeout::Read`] (or an `Io` error of kind
+    /// `WouldBlock` on a non-blocking stream) leaves the session usable; every other error has
+    /// ended the connection (failing it first if the peer broke the protocol).
+    pub fn read_message(&mut self) -> Result<Message, DriverError> {
+        match self.receive(true)? {
+            Got::Message(m) => Ok(m),
+            Got::Piece => Err(DriverError::Closed),
         }
-        Ok(())
     }
 
-    fn run_until_sent(&mut self) -> Result<Option<Vec<u8>>, DriverError> {
-        let mut returned = None;
-        self.run(Some(&mut returned))?;
-        Ok(returned)
+    /// Read the next piece: a part of a message as it arrived (`*_FRAGMENT`, or the final
+    /// `*_MESSAGE`), a pong (`PingPong`) or the peer's close (`Close`, already answered). Pieces
+    /// are at most the receive buffer and not capped in total: for streaming large messages.
+    /// Errors as for [`read_message`](Self::read_message).
+    pub fn read_piece(&mut self) -> Result<Piece<'_>, DriverError> {
+        match self.receive(false)? {
+            Got::Piece => Ok(self.conn.piece()),
+            Got::Message(_) => Err(DriverError::Closed),
+        }
     }
 
-    /// Serve actions on the all-queue. With `sent`, run until no action is left (every send
-    /// done; the last send's buffer is stored in it). Without, run until a receive completes and
-    /// return its action id, holding it.
-    fn run(
-        &mut self,
-        mut sent: Option<&mut Option<Vec<u8>>>,
-    ) -> Result<Option<ActionId>, DriverError> {
+    /// Send `message` and return once it is written (pongs due go out first).
+    pub fn send(&mut self, message: Message) -> Result<(), DriverError> {
+        let closing = matches!(message, Message::Close(_));
+        if let Err(e) = self.conn.queue(message) {
+            return Err(e.into());
+        }
+        if closing {
+            self.close_sent.get_or_insert_with(Instant::now);
+        }
+        self.flush()
+    }
+
+    /// Send one piece of a message being streamed (`*_FRAGMENT` pieces, then `*_MESSAGE`).
+    pub fn send_piece(&mut self, buffer_type: BufferType, data: &[u8]) -> Result<(), DriverError> {
+        self.conn.queue_piece(buffer_type, data.to_vec())?;
+        self.flush()
+    }
+
+    /// Write everything queued (automatic pongs, a close answering the peer's).
+    pub fn flush(&mut self) -> Result<(), DriverError> {
         loop {
-            let (id, result) = match self.session.get_action(Queue::All)? {
-                Action::NoAction => return Ok(None),
-                Action::SendToNetwork(a) => {
-                    let total = a.total_len();
-                    let written = write_all_bufs(&mut self.stream, a.buffers());
-                    (a.id, written.map(|()| total))
+            let written = match self.conn.write_buf()? {
+                None => break,
+                Some(bufs) => {
+                    let slices = [IoSlice::new(bufs[0]), IoSlice::new(bufs[1])];
+                    self.stream.write_vectored(&slices)
                 }
-                Action::ReceiveFromNetwork(a) => {
-                    let n = if self.leftover_at < self.leftover.len() {
-                        let rest = &self.leftover[self.leftover_at..];
-                        let n = rest.len().min(a.buffer.len());
-                        a.buffer[..n].copy_from_slice(&rest[..n]);
-                        self.leftover_at += n;
-                        Ok(n)
-                    } else {
-                        read_retrying(&mut self.stream, a.buffer)
-                    };
-                    (a.id, n)
-                }
-                Action::IndicateSendComplete(a) => (a.id, Ok(0)),
-                Action::IndicateReceiveComplete(a) if sent.is_none() => return Ok(Some(a.id)),
-                Action::IndicateReceiveComplete(a) => (a.id, Ok(0)),
             };
-            match result {
-                Ok(n) => {
-                    if let Some(done) = self.session.complete_action(id, n)? {
-                        if let (Some(slot), Some(buf)) = (sent.as_deref_mut(), done.buffer) {
-                            *slot = Some(buf);
-                        }
-                    }
+            match written {
+                Ok(0) => return Err(self.broken(io::ErrorKind::WriteZero.into())),
+                Ok(n) => self.conn.wrote(n)?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.broken(e)),
+            }
+        }
+        self.stream.flush().map_err(|e| self.broken(e))
+    }
+
+    /// Close the connection: send a close (`None`: without a status), wait up to
+    /// [`Config::close_timeout`] for the peer's (discarding messages that arrive meanwhile), then
+    /// shut down. Returns once the connection is closed.
+    pub fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), DriverError> {
+        if !self.conn.close_sent() && !self.conn.ended() {
+            self.send(Message::Close(frame))?;
+        }
+        loop {
+            match self.read_message() {
+                Ok(Message::Close(_)) | Err(DriverError::Closed) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The write failed: the frame on the wire is cut, so the connection is over.
+    fn broken(&mut self, e: io::Error) -> DriverError {
+        self.conn.abort();
+        if timed_out(&e) {
+            DriverError::Timeout(Timeout::Write)
+        } else {
+            DriverError::Io(e)
+        }
+    }
+
+    fn receive(&mut self, whole: bool) -> Result<Got, DriverError> {
+        let started = Instant::now();
+        loop {
+            let step = self.conn.next(whole);
+            let step = match step {
+                Ok(step) => step,
+                Err(e) => return Err(self.fail(e)),
+            };
+            match step {
+                Next::Write | Next::Blocked => self.flush()?,
+                Next::Read => self.read_once(started)?,
+                Next::Ended => {
+                    self.shut_down();
+                    return Err(DriverError::Closed);
                 }
-                Err(e) => {
-                    // Complete the action as cancelled so the session stays consistent.
-                    let _ = self.session.complete_action(id, 0);
-                    return Err(e.into());
+                got @ (Next::Piece | Next::Message(_)) => {
+                    let got = match got {
+                        Next::Message(m) => Got::Message(m),
+                        _ => Got::Piece,
+                    };
+                    if self.conn.close_received() {
+                        // The peer's close: our answer goes out now, then the stream is shut.
+                        self.flush()?;
+                        self.shut_down();
+                    }
+                    return Ok(got);
                 }
             }
         }
     }
-}
 
-fn read_retrying<S: Read>(stream: &mut S, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match stream.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
+    /// One read into the pump, with the keep-alive, close and read clocks around it.
+    fn read_once(&mut self, started: Instant) -> Result<(), DriverError> {
+        let now = Instant::now();
+        if !self.conn.awaiting_pong() {
+            self.ping_sent = None;
         }
-    }
-}
-
-fn write_all_bufs<S: Write>(stream: &mut S, bufs: &[&[u8]]) -> io::Result<()> {
-    let mut slices = [IoSlice::new(&[]), IoSlice::new(&[])];
-    for (slot, b) in slices.iter_mut().zip(bufs) {
-        *slot = IoSlice::new(b);
-    }
-    let mut slices = &mut slices[..bufs.len()];
-    IoSlice::advance_slices(&mut slices, 0);
-    while !slices.is_empty() {
-        match stream.write_vectored(slices) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut slices, n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+        if self.conn.close_sent() {
+            self.close_sent.get_or_insert(now);
         }
-    }
-    stream.flush()
-}
-
-/// Read an HTTP head: bytes up to and including the first blank line, scanning each byte once.
-/// Returns the head length and the buffer (which may hold bytes past the head). The buffer grows
-/// by doubling and each byte of it is zeroed once, so a peer sending a byte per read costs work
-/// linear in the head, not a zeroed read buffer per byte.
-fn read_head<S: Read>(stream: &mut S) -> Result<(usize, Vec<u8>), DriverError> {
-    let mut buf = vec![0; 1024];
-    let mut filled = 0;
-    let mut scanned: usize = 0;
-    loop {
-        // Resume the search three bytes back so a terminator split across reads is found.
-        let from = scanned.saturating_sub(3);
-        if let Some(pos) = buf[from..filled]
-            .windows(4)
-            .position(|w| matches!(w, [b'\r', b'\n', b'\r', b'\n']))
-        {
-            buf.truncate(filled);
-            return Ok((from + pos + 4, buf));
-        }
-        scanned = filled;
-        if filled >= MAX_HEAD_BYTES {
-            return Err(DriverError::Http(format!(
-                "head over {MAX_HEAD_BYTES} bytes"
-            )));
-        }
-        if filled == buf.len() {
-            buf.resize((2 * buf.len()).min(MAX_HEAD_BYTES), 0);
-        }
-        let n = read_retrying(stream, &mut buf[filled..])?;
-        if n == 0 {
+        let c = &self.config;
+        let pong_due = self.ping_sent.zip(c.ping_timeout).map(|(t, d)| t + d);
+        let ping_due = (self.ping_sent.is_none() && self.close_sent.is_none())
+            .then(|| c.ping_interval.map(|d| self.last_read + d))
+            .flatten();
+        let close_due = self.close_sent.zip(c.close_timeout).map(|(t, d)| t + d);
+        let read_due = c.read_timeout.map(|d| started + d);
+        if close_due.is_some_and(|t| now >= t) {
+            self.conn.abort();
+            self.shut_down();
             return Err(DriverError::Closed);
         }
-        filled += n;
+        if pong_due.is_some_and(|t| now >= t) {
+            self.conn.fail_with(crate::CloseStatus::SERVER_ERROR);
+            self.close_after_failure();
+            return Err(DriverError::Timeout(Timeout::Pong));
+        }
+        if ping_due.is_some_and(|t| now >= t) {
+            self.conn.queue_keepalive()?;
+            self.ping_sent = Some(now);
+            return self.flush();
+        }
+        if read_due.is_some_and(|t| now >= t) {
+            return Err(DriverError::Timeout(Timeout::Read));
+        }
+        let due = [pong_due, ping_due, close_due, read_due]
+            .into_iter()
+            .flatten()
+            .min();
+        let timeout = due.map(|t| t - now);
+        if timeout != self.read_timeout {
+            self.stream.set_read_timeout(timeout)?;
+            self.read_timeout = timeout;
+        }
+        match self.stream.read(self.conn.read_buf()) {
+            Ok(n) => {
+                self.last_read = Instant::now();
+                self.conn.did_read(n)?;
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            // A clock of ours ran out: the next turn acts on it.
+            Err(e) if timed_out(&e) && due.is_some() => Ok(()),
+            // A non-blocking stream, or a timeout set by the application: the read stays
+            // outstanding and the session usable.
+            Err(e) if timed_out(&e) => Err(DriverError::Io(e)),
+            Err(e) => {
+                self.conn.abort();
+                Err(DriverError::Io(e))
+            }
+        }
+    }
+
+    /// Fail the connection after `error` (RFC 6455 §7.1.7) and return it as the driver error.
+    fn fail(&mut self, error: Error) -> DriverError {
+        self.conn.fail(&error);
+        self.close_after_failure();
+        DriverError::Ws(error)
+    }
+
+    /// Write the failing close, shut the write side, drain input briefly, drop.
+    fn close_after_failure(&mut self) {
+        if self.flush().is_ok() {
+            let _ = self.stream.shutdown_write();
+            drain(
+                &mut self.stream,
+                DRAIN_TIME.min(self.config.close_timeout.unwrap_or(DRAIN_TIME)),
+            );
+        }
+        self.conn.abort();
+    }
+
+    /// The closing handshake is over or the stream ended: shut the write side (a server closes
+    /// first, RFC 6455 §7.1.1; a client waits a little for the server to do so).
+    fn shut_down(&mut self) {
+        let _ = self.stream.shutdown_write();
+        if self.conn.session().role() == crate::Role::Client && !self.conn.session().is_aborted() {
+            drain(
+                &mut self.stream,
+                self.config.close_timeout.unwrap_or(DRAIN_TIME),
+            );
+        }
+        self.conn.abort();
     }
 }
 
-fn header_refs<'a>(headers: &[httparse::Header<'a>]) -> Vec<HeaderRef<'a>> {
-    headers
-        .iter()
-        .map(|h| HeaderRef {
-            name: h.name.as_bytes(),
-            value: h.value,
-        })
-        .collect()
-}
-
-fn write_head<S: Write>(
-    stream: &mut S,
-    first_line: &str,
-    headers: &[(&str, &str)],
-) -> io::Result<()> {
-    let mut head = String::with_capacity(256);
-    head.push_str(first_line);
-    head.push_str("\r\n");
-    for (name, value) in headers {
-        head.push_str(name);
-        head.push_str(": ");
-        head.push_str(value);
-        head.push_str("\r\n");
+/// Read and discard until end of stream, `time` or [`DRAIN_BYTES`].
+fn drain<S: Transport>(stream: &mut S, time: Duration) {
+    let end = Instant::now() + time;
+    let mut sink = [0u8; 4096];
+    let mut total = 0;
+    while total < DRAIN_BYTES {
+        let now = Instant::now();
+        if now >= end || stream.set_read_timeout(Some(end - now)).is_err() {
+            return;
+        }
+        match stream.read(&mut sink) {
+            Ok(0) => return,
+            Ok(n) => total += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
     }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.flush()
 }
 
-/// Client side of the upgrade: send `GET path` with `Host: host` and the engine's headers, check
-/// the `101` response and open a client session.
-pub fn connect<S: Read + Write>(
+/// Read a head with the handshake clock: its bytes and length, or what went wrong.
+enum HeadRead {
+    Head(Vec<u8>, usize),
+    TooLarge,
+    Failed(DriverError),
+}
+
+fn read_head<S: Transport>(stream: &mut S, deadline: Option<Instant>) -> HeadRead {
+    let mut reader = HeadReader::new();
+    loop {
+        if let Some(deadline) = deadline {
+            let now = Instant::now();
+            if now >= deadline {
+                return HeadRead::Failed(DriverError::Timeout(Timeout::Handshake));
+            }
+            if let Err(e) = stream.set_read_timeout(Some(deadline - now)) {
+                return HeadRead::Failed(e.into());
+            }
+        }
+        let Ok(space) = reader.space() else {
+            return HeadRead::TooLarge;
+        };
+        match stream.read(space) {
+            Ok(0) => return HeadRead::Failed(DriverError::Closed),
+            Ok(n) => {
+                if let Some(len) = reader.filled(n) {
+                    return HeadRead::Head(reader.into_bytes(), len);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if timed_out(&e) && deadline.is_some() => {}
+            Err(e) => return HeadRead::Failed(e.into()),
+        }
+    }
+}
+
+fn write_head<S: Transport>(stream: &mut S, head: &[u8]) -> Result<(), DriverError> {
+    match stream.write_all(head).and_then(|()| stream.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if timed_out(&e) => Err(DriverError::Timeout(Timeout::Handshake)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Client side of the upgrade: send `GET path` with `Host: host` (or the `Host` of
+/// `options.headers`) and the engine's headers, check the `101` response and open a client
+/// session. A status other than 101 is [`DriverError::Refused`] with the response; `path` must
+/// start with `/` and be visible ASCII (no spaces or controls), else [`DriverError::Http`].
+pub fn connect<S: Transport>(
     mut stream: S,
     host: &str,
     path: &str,
     options: &ClientOptions,
-) -> Result<(WebSocket<S>, Negotiated), DriverError> {
-    let mut session = Session::client(&options.properties)?;
-    let subprotocols: Vec<&str> = options.subprotocols.iter().map(String::as_str).collect();
-    let extensions: Vec<&str> = options.extensions.iter().map(String::as_str).collect();
-    let mut initial = vec![HeaderRef {
-        name: b"Host",
-        value: host.as_bytes(),
-    }];
-    initial.extend(options.headers.iter().map(|(n, v)| HeaderRef {
-        name: n.as_bytes(),
-        value: v.as_bytes(),
-    }));
-    let added = session.begin_client_handshake(&subprotocols, &extensions, &initial)?;
-    let mut lines: Vec<(&str, &str)> = vec![("Host", host)];
-    lines.extend(
-        options
-            .headers
-            .iter()
-            .filter(|(n, _)| !added.iter().any(|a| a.name.eq_ignore_ascii_case(n)))
-            .map(|(n, v)| (n.as_str(), v.as_str())),
-    );
-    lines.extend(added.iter().map(|h| (h.name.as_str(), h.value.as_str())));
-    write_head(&mut stream, &format!("GET {path} HTTP/1.1"), &lines)?;
-
-    let (len, buf) = read_head(&mut stream)?;
-    let mut storage = [httparse::EMPTY_HEADER; MAX_HEADER_COUNT];
-    let mut response = httparse::Response::new(&mut storage);
-    // `httparse` may end the head earlier than our CRLF CRLF search (at an empty line ended by a
-    // bare LF): what follows its end belongs to the WebSocket stream.
-    let len = match response.parse(&buf[..len]) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => {
-            return Err(DriverError::Http("incomplete response head".into()))
+) -> Result<(WebSocket<S>, Response), DriverError> {
+    let config = &options.config;
+    let deadline = config.handshake_timeout.map(|t| Instant::now() + t);
+    let (mut session, request) = upgrade::client_request(host, path, options)?;
+    stream.set_write_timeout(config.handshake_timeout)?;
+    write_head(&mut stream, &request)?;
+    let (bytes, len) = match read_head(&mut stream, deadline) {
+        HeadRead::Head(bytes, len) => (bytes, len),
+        HeadRead::TooLarge => {
+            return Err(DriverError::Http(format!(
+                "response head over {MAX_HEAD_BYTES} bytes"
+            )))
         }
-        Err(e) => return Err(DriverError::Http(format!("bad response head: {e}"))),
+        HeadRead::Failed(e) => return Err(e),
     };
-    if response.code != Some(101) {
-        return Err(DriverError::Http(format!(
-            "status {} instead of 101",
-            response.code.unwrap_or(0)
-        )));
-    }
-    let negotiated = session.end_client_handshake(&header_refs(response.headers))?;
-    let leftover = buf[len..].to_vec();
-    Ok((
-        WebSocket::from_session(stream, session, leftover),
-        negotiated,
-    ))
+    let (response, start) = upgrade::client_response(&mut session, &bytes, len, options)?;
+    stream.set_read_timeout(None)?;
+    let ws = WebSocket::from_session(stream, session, bytes[start..].to_vec(), config.clone())?;
+    Ok((ws, response))
 }
 
-/// Server side of the upgrade: read the request, validate it with the engine, answer `101` (or
-/// `400`/`426` with the reason, then fail) and open a server session.
-pub fn accept<S: Read + Write>(
-    mut stream: S,
+/// Server side of the upgrade with the defaults: [`accept_with`] accepting every valid request.
+pub fn accept<S: Transport>(
+    stream: S,
     options: &ServerOptions,
 ) -> Result<WebSocket<S>, DriverError> {
-    let (len, buf) = read_head(&mut stream)?;
-    let mut storage = [httparse::EMPTY_HEADER; MAX_HEADER_COUNT];
-    let mut request = httparse::Request::new(&mut storage);
-    let refused = |stream: &mut S, status: &str, extra: &[(&str, &str)], why: String| {
-        let _ = write_head(
-            stream,
-            &format!("HTTP/1.1 {status}"),
-            &[extra, &[("Content-Length", "0")]].concat(),
-        );
-        DriverError::Http(why)
+    accept_with(stream, options, |_| Ok(Accept::new()))
+}
+
+/// Server side of the upgrade: read the request (within [`Config::handshake_timeout`]), show it
+/// to `decide`, validate it with the engine, answer `101` and open a server session. A refusal
+/// by `decide` is answered with its status, headers and body, and returned as
+/// [`DriverError::Refused`]; a malformed request gets 400 (426 for a version other than 13, 431
+/// for a head over [`MAX_HEAD_BYTES`]) and [`DriverError::Http`] or [`DriverError::Ws`]. The
+/// stream is shut down after every refusal.
+pub fn accept_with<S, F>(
+    mut stream: S,
+    options: &ServerOptions,
+    decide: F,
+) -> Result<WebSocket<S>, DriverError>
+where
+    S: Transport,
+    F: FnOnce(&Request) -> Result<Accept, Refusal>,
+{
+    let config = &options.config;
+    let deadline = config.handshake_timeout.map(|t| Instant::now() + t);
+    stream.set_write_timeout(config.handshake_timeout)?;
+    let outcome = match read_head(&mut stream, deadline) {
+        HeadRead::Head(bytes, len) => match upgrade::server_upgrade(&bytes, len, options, decide) {
+            ServerUpgrade::Accepted {
+                session,
+                response,
+                start,
+            } => {
+                write_head(&mut stream, &response)?;
+                stream.set_read_timeout(None)?;
+                let leftover = bytes[start..].to_vec();
+                return WebSocket::from_session(stream, *session, leftover, config.clone());
+            }
+            refused => refused,
+        },
+        HeadRead::TooLarge => upgrade::head_too_large(),
+        HeadRead::Failed(e) => return Err(e),
     };
-    // As in `connect`: the head ends where `httparse` says.
-    let len = match request.parse(&buf[..len]) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => {
-            return Err(refused(
-                &mut stream,
-                "400 Bad Request",
-                &[],
-                "incomplete request head".into(),
-            ))
-        }
-        Err(e) => {
-            return Err(refused(
-                &mut stream,
-                "400 Bad Request",
-                &[],
-                format!("bad request head: {e}"),
-            ))
-        }
+    let ServerUpgrade::Refused { response, error } = outcome else {
+        unreachable!("accepted upgrades returned above")
     };
-    // RFC 6455 §4.1: the opening handshake is an HTTP/1.1 (or later) GET.
-    if request.method != Some("GET") || request.version != Some(1) {
-        return Err(refused(
-            &mut stream,
-            "400 Bad Request",
-            &[],
-            "not an HTTP/1.1 GET".into(),
-        ));
+    if write_head(&mut stream, &response).is_ok() {
+        let _ = stream.shutdown_write();
+        drain(&mut stream, DRAIN_TIME);
     }
-    let headers = header_refs(request.headers);
-    let offered = headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case(b"sec-websocket-protocol"))
-        .flat_map(|h| h.value.split(|&b| b == b','))
-        .map(|t| t.trim_ascii())
-        .collect::<Vec<_>>();
-    let selected = options
-        .subprotocols
-        .iter()
-        .find(|p| offered.contains(&p.as_bytes()))
-        .map(String::as_str);
-    let mut session = Session::server(&options.properties)?;
-    let added = match session.begin_server_handshake(selected, &[], &headers) {
-        Ok(added) => added,
-        Err(e @ Error::Handshake(crate::HandshakeError::UnsupportedVersion)) => {
-            // RFC 6455 §4.4: answer 426 with the versions we speak.
-            return Err(refused(
-                &mut stream,
-                "426 Upgrade Required",
-                &[("Sec-WebSocket-Version", "13")],
-                e.to_string(),
-            ));
-        }
-        Err(e) => return Err(refused(&mut stream, "400 Bad Request", &[], e.to_string())),
-    };
-    let lines: Vec<(&str, &str)> = added
-        .iter()
-        .map(|h| (h.name.as_str(), h.value.as_str()))
-        .collect();
-    write_head(&mut stream, "HTTP/1.1 101 Switching Protocols", &lines)?;
-    session.end_server_handshake()?;
-    let leftover = buf[len..].to_vec();
-    Ok(WebSocket::from_session(stream, session, leftover))
+    Err(error)
 }

@@ -166,6 +166,7 @@
 
 pub mod close;
 pub mod divergences;
+pub mod driver;
 pub mod error;
 pub mod frame;
 pub mod handshake;
@@ -173,6 +174,8 @@ pub mod io;
 pub mod mask;
 pub mod properties;
 pub mod session;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod utf8;
 
 pub use close::{CloseStatus, MAX_CLOSE_REASON_LENGTH};

@@ -1,5 +1,6 @@
-//! The socket driver over real loopback TCP: the echo example's server against a client, the
-//! HTTP upgrade's refusals, and failing a connection the RFC way.
+//! The blocking driver over real loopback TCP: the echo example's server against clients, and
+//! each rough edge of the old driver against a hostile raw peer (`wspc_testkit::peer`, which
+//! speaks WebSocket without the engine).
 
 #[allow(dead_code)]
 #[path = "../examples/echo_server.rs"]
@@ -8,176 +9,376 @@ mod echo_server;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
-use wspc::io::{connect, ClientOptions, DriverError};
-use wspc::{BufferType, CloseStatus, Property};
+use std::time::{Duration, Instant};
+use wspc::frame::Opcode;
+use wspc::io::{
+    accept, accept_with, connect, Accept, ClientOptions, CloseFrame, Config, DriverError, Message,
+    Refusal, ServerOptions, Timeout, WebSocket,
+};
+use wspc::{CloseStatus, Property, ProtocolError};
+use wspc_testkit::frame::{client_frame, raw_frame};
+use wspc_testkit::peer::{self, close_code, SAMPLE_ACCEPT};
 
-/// Start the echo example's connection handler on one accepted connection.
-fn echo_once() -> (String, thread::JoinHandle<Result<(), DriverError>>) {
+type Served = thread::JoinHandle<Result<(), DriverError>>;
+
+/// Run `serve` on the first connection to a fresh loopback listener.
+fn serve_once<F>(serve: F) -> (String, Served)
+where
+    F: FnOnce(TcpStream) -> Result<(), DriverError> + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let handle = thread::spawn(move || {
-        let (stream, _) = listener.accept()?;
-        echo_server::serve(stream)
-    });
+    let handle = thread::spawn(move || serve(listener.accept()?.0));
     (addr, handle)
 }
 
-fn receive_message(ws: &mut wspc::io::WebSocket<TcpStream>) -> (BufferType, Vec<u8>, usize) {
-    let mut data = Vec::new();
-    let mut pieces = 0;
-    loop {
-        let piece = ws.receive().unwrap();
-        pieces += 1;
-        data.extend_from_slice(piece.data);
-        if piece.buffer_type.is_final() {
-            return (piece.buffer_type, data, pieces);
-        }
-    }
+/// The echo example's handler with `options`.
+fn echo_once(options: ServerOptions) -> (String, Served) {
+    serve_once(move |s| echo_server::serve(s, &options))
+}
+
+fn client(addr: &str, options: &ClientOptions) -> WebSocket<TcpStream> {
+    let stream = TcpStream::connect(addr).unwrap();
+    connect(stream, addr, "/chat", options).unwrap().0
+}
+
+fn server_options(config: Config) -> ServerOptions {
+    let mut options = ServerOptions::default();
+    options.config = config;
+    options
 }
 
 #[test]
-fn echo_example_serves_a_real_client() {
-    let (addr, server) = echo_once();
-    let stream = TcpStream::connect(&addr).unwrap();
-    let options = ClientOptions {
-        properties: vec![
-            Property::ReceiveBufferSize(256),
-            Property::SendBufferSize(256),
-        ],
-        ..ClientOptions::default()
-    };
-    let (mut ws, negotiated) = connect(stream, &addr, "/chat", &options).unwrap();
-    assert_eq!(negotiated.subprotocol, None);
-
-    ws.send(BufferType::Utf8Message, "héllo".as_bytes())
-        .unwrap();
-    assert_eq!(
-        receive_message(&mut ws),
-        (BufferType::Utf8Message, "héllo".as_bytes().to_vec(), 1)
-    );
-
-    // A message far larger than both sides' buffers comes back whole, in several pieces.
+fn echo_example_serves_whole_messages() {
+    let (addr, server) = echo_once(ServerOptions::default());
+    let mut options = ClientOptions::default();
+    options.config.properties = vec![
+        Property::ReceiveBufferSize(256),
+        Property::SendBufferSize(256),
+    ];
+    let mut ws = client(&addr, &options);
+    ws.send(Message::text("héllo")).unwrap();
+    assert_eq!(ws.read_message().unwrap(), Message::text("héllo"));
+    // Far larger than both sides' buffers: it comes back as one message.
     let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
-    ws.send(BufferType::BinaryMessage, &big).unwrap();
-    let (kind, echoed, pieces) = receive_message(&mut ws);
-    assert_eq!(kind, BufferType::BinaryMessage);
-    assert_eq!(echoed, big);
-    assert!(pieces > 100_000 / 256, "{pieces} pieces");
-
-    // A fragmented text message, with a ping between its fragments.
-    ws.send(BufferType::Utf8Fragment, b"frag").unwrap();
-    ws.send(BufferType::PingPong, &[]).unwrap();
-    ws.send(BufferType::Utf8Message, b"ment").unwrap();
-    let mut text = Vec::new();
-    let mut pongs = 0;
-    loop {
-        let piece = ws.receive().unwrap();
-        match piece.buffer_type {
-            BufferType::PingPong => pongs += 1,
-            t => {
-                assert!(t.is_text());
-                text.extend_from_slice(piece.data);
-                if t.is_final() {
-                    break;
-                }
-            }
-        }
-    }
-    assert_eq!(text, b"fragment");
-    if pongs == 0 {
-        assert_eq!(ws.receive().unwrap().buffer_type, BufferType::PingPong);
-    }
-
-    ws.close(CloseStatus(4000), "done").unwrap();
-    let piece = ws.receive().unwrap();
-    assert_eq!(piece.buffer_type, BufferType::Close);
-    assert_eq!(piece.close_status, Some(CloseStatus(4000)));
+    ws.send(Message::binary(big.clone())).unwrap();
+    assert_eq!(ws.read_message().unwrap(), Message::Binary(big));
+    ws.send(Message::Ping(b"p".to_vec())).unwrap();
+    assert_eq!(ws.read_message().unwrap(), Message::Pong(b"p".to_vec()));
+    ws.close(Some(CloseFrame {
+        code: CloseStatus(4000),
+        reason: "done".into(),
+    }))
+    .unwrap();
+    assert!(matches!(ws.read_message(), Err(DriverError::Closed)));
     server.join().unwrap().unwrap();
 }
 
-/// Do a raw handshake and return the stream, ready for hand-made frames.
-fn raw_upgrade(addr: &str, version: &str) -> (TcpStream, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let request = format!(
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: {version}\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(
-            stream.read(&mut byte).unwrap(),
-            1,
-            "head cut short: {head:?}"
-        );
-        head.push(byte[0]);
-    }
-    (stream, String::from_utf8(head).unwrap())
+#[test]
+fn a_client_that_sends_16_mib_before_it_reads_gets_one_message_back() {
+    let (addr, server) = echo_once(ServerOptions::default());
+    let (mut stream, head) = peer::upgrade(&addr, "");
+    assert!(head.contains(SAMPLE_ACCEPT), "{head}");
+    let payload: Vec<u8> = (0..16u32 << 20).map(|i| (i * 7 % 251) as u8).collect();
+    // The peer writes the whole message, and a close, before reading a byte.
+    stream
+        .write_all(&client_frame(true, Opcode::Binary, &payload))
+        .unwrap();
+    stream
+        .write_all(&client_frame(true, Opcode::Close, &1000u16.to_be_bytes()))
+        .unwrap();
+    let got = peer::read_to_end(&mut stream);
+    assert!(got.error.is_none(), "{:?}", got.error);
+    assert_eq!(got.frames.len(), 2, "one message frame and the close");
+    let echo = &got.frames[0];
+    assert!(echo.head.fin && echo.head.opcode == 2 && echo.head.mask.is_none());
+    assert!(echo.payload == payload, "the echo differs");
+    assert_eq!(close_code(&got.frames[1]), 1000);
+    server.join().unwrap().unwrap();
 }
 
 #[test]
-fn server_fails_a_protocol_error_with_its_close_status() {
-    let (addr, server) = echo_once();
-    let (mut stream, head) = raw_upgrade(&addr, "13");
-    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+fn a_slowloris_head_hits_the_handshake_timeout() {
+    let mut config = Config::default();
+    config.handshake_timeout = Some(Duration::from_millis(300));
+    let options = server_options(config);
+    let (addr, server) = serve_once(move |s| accept(s, &options).map(drop));
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    let started = Instant::now();
+    // One byte every 50 ms: the head would take seconds.
+    for b in peer::upgrade_request(&addr, "").bytes() {
+        if stream.write_all(&[b]).is_err() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(50));
+        if started.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+    }
+    let result = server.join().unwrap();
     assert!(
-        head.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        matches!(result, Err(DriverError::Timeout(Timeout::Handshake))),
+        "{result:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn a_path_with_line_breaks_or_spaces_is_refused_before_anything_is_sent() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    for path in ["/a\r\nX-Injected: 1", "/a b", "", "no-slash", "/\u{1}"] {
+        let stream = TcpStream::connect(&addr).unwrap();
+        let err = connect(stream, &addr, path, &ClientOptions::default()).unwrap_err();
+        assert!(matches!(err, DriverError::Http(_)), "{path:?}: {err}");
+        // The server side sees a connection that ends with no byte sent.
+        let (mut accepted, _) = listener.accept().unwrap();
+        let mut got = Vec::new();
+        accepted.read_to_end(&mut got).unwrap();
+        assert!(got.is_empty(), "{path:?}: {got:?}");
+    }
+}
+
+#[test]
+fn host_is_sent_once_and_a_refusal_keeps_its_status() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.ends_with(b"\r\n\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            head.extend_from_slice(&buf[..n]);
+        }
+        s.write_all(b"HTTP/1.1 403 Forbidden\r\nX-Why: origin\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        String::from_utf8(head).unwrap()
+    });
+    let mut options = ClientOptions::default();
+    options.headers = vec![("HOST".into(), "example.com".into())];
+    let stream = TcpStream::connect(&addr).unwrap();
+    let err = connect(stream, &addr, "/", &options).unwrap_err();
+    assert_eq!(err.refused_status(), Some(403), "{err}");
+    let DriverError::Refused(response) = err else {
+        unreachable!()
+    };
+    assert_eq!(response.header("x-why"), Some("origin"));
+    let head = server.join().unwrap();
+    assert_eq!(
+        head.to_ascii_lowercase().matches("host:").count(),
+        1,
         "{head}"
     );
-    // A masked frame with reserved opcode 0x3 (RFC 6455 §5.2): the server must answer 1002.
-    stream.write_all(&[0x83, 0x80, 1, 2, 3, 4]).unwrap();
-    let mut reply = Vec::new();
-    stream.read_to_end(&mut reply).unwrap();
+    assert!(head.contains("Host: example.com\r\n"), "{head}");
+}
+
+#[test]
+fn a_read_timeout_leaves_the_session_usable() {
+    let mut config = Config::default();
+    config.read_timeout = Some(Duration::from_millis(100));
+    let options = server_options(config);
+    let (addr, server) = serve_once(move |s| {
+        let mut ws = accept(s, &options)?;
+        let err = ws.read_message().unwrap_err();
+        assert!(matches!(err, DriverError::Timeout(Timeout::Read)), "{err}");
+        // Still open: a ping goes out, its pong comes back, a message after it too (each read
+        // may time out again meanwhile, harmlessly).
+        ws.send(Message::Ping(b"still there?".to_vec()))?;
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            match ws.read_message() {
+                Err(DriverError::Timeout(Timeout::Read)) => {}
+                other => got.push(other?),
+            }
+        }
+        assert!(
+            got.contains(&Message::Pong(b"still there?".to_vec())),
+            "{got:?}"
+        );
+        assert!(got.contains(&Message::text("yes")), "{got:?}");
+        ws.close(None)
+    });
+    let mut ws = client(&addr, &ClientOptions::default());
+    thread::sleep(Duration::from_millis(300));
+    ws.send(Message::text("yes")).unwrap();
+    // The client answers the ping while it waits for the close.
+    assert_eq!(ws.read_message().unwrap(), Message::Close(None));
+    server.join().unwrap().unwrap();
+}
+
+#[test]
+fn accept_with_refuses_a_foreign_origin() {
+    let (addr, server) = serve_once(|s| {
+        accept_with(s, &ServerOptions::default(), |request| {
+            assert_eq!((request.path(), request.query()), ("/chat", Some("room=1")));
+            match request.header("origin") {
+                Some("https://good.example") => Ok(Accept::new().with_header("X-Hello", "1")),
+                _ => Err(Refusal::new(403).with_body("origin not allowed")),
+            }
+        })
+        .map(drop)
+    });
+    let mut options = ClientOptions::default();
+    options.headers = vec![("Origin".into(), "https://evil.example".into())];
+    let stream = TcpStream::connect(&addr).unwrap();
+    let err = connect(stream, &addr, "/chat?room=1", &options).unwrap_err();
+    assert_eq!(err.refused_status(), Some(403), "{err}");
     assert_eq!(
-        &reply[..4],
-        &[0x88, 0x02, 0x03, 0xEA],
-        "close frame with 1002: {reply:?}"
+        server.join().unwrap().unwrap_err().refused_status(),
+        Some(403)
     );
+
+    let (addr, server) = serve_once(|s| {
+        accept_with(s, &ServerOptions::default(), |request| {
+            match request.header("origin") {
+                Some("https://good.example") => Ok(Accept::new().with_header("X-Hello", "1")),
+                _ => Err(Refusal::new(403)),
+            }
+        })
+        .map(drop)
+    });
+    options.headers = vec![("Origin".into(), "https://good.example".into())];
+    let stream = TcpStream::connect(&addr).unwrap();
+    let (_ws, response) = connect(stream, &addr, "/chat?room=1", &options).unwrap();
+    assert_eq!(
+        (response.status, response.header("x-hello")),
+        (101, Some("1"))
+    );
+    server.join().unwrap().unwrap();
+}
+
+#[test]
+fn a_message_over_the_cap_is_answered_with_1009() {
+    let mut config = Config::default();
+    config.max_message_size = Some(1000);
+    let (addr, server) = echo_once(server_options(config));
+    let mut ws = client(&addr, &ClientOptions::default());
+    ws.send(Message::binary(vec![7; 999])).unwrap();
+    assert_eq!(ws.read_message().unwrap().len(), 999);
+    ws.send(Message::binary(vec![7; 1001])).unwrap();
+    let Message::Close(Some(frame)) = ws.read_message().unwrap() else {
+        panic!("no close")
+    };
+    assert_eq!(frame.code, CloseStatus::MESSAGE_TOO_BIG);
+    let err = server.join().unwrap().unwrap_err();
     assert!(
-        matches!(server.join().unwrap(), Err(DriverError::Ws(e)) if e.close_status() == Some(CloseStatus::PROTOCOL_ERROR))
+        matches!(
+            err,
+            DriverError::Ws(wspc::Error::Protocol(ProtocolError::MessageTooBig))
+        ),
+        "{err}"
     );
 }
 
 #[test]
-fn server_answers_426_to_another_version() {
-    let (addr, server) = echo_once();
-    let (_stream, head) = raw_upgrade(&addr, "8");
-    assert!(head.starts_with("HTTP/1.1 426"), "{head}");
-    assert!(head.contains("Sec-WebSocket-Version: 13"), "{head}");
-    assert!(matches!(server.join().unwrap(), Err(DriverError::Http(_))));
+fn the_close_frame_arrives_although_input_was_left_unread() {
+    let (addr, server) = echo_once(ServerOptions::default());
+    let (mut stream, _) = peer::upgrade(&addr, "");
+    // A frame with reserved opcode 0x3, then 256 KiB the server will never read as frames.
+    let mut bad = raw_frame(0x83, Some([1, 2, 3, 4]), b"");
+    bad.extend(client_frame(true, Opcode::Binary, &vec![0; 256 << 10]));
+    stream.write_all(&bad).unwrap();
+    let got = peer::read_to_end(&mut stream);
+    // No reset: the server drained our input after its close, so the close frame survived.
+    assert!(got.error.is_none(), "{:?}", got.error);
+    assert_eq!(got.frames.len(), 1, "{:?}", got.bytes);
+    assert_eq!(
+        (got.frames[0].head.opcode, close_code(&got.frames[0])),
+        (8, 1002)
+    );
+    let err = server.join().unwrap().unwrap_err();
+    assert_eq!(err.close_status(), Some(CloseStatus::PROTOCOL_ERROR));
 }
 
 #[test]
-fn server_refuses_an_oversized_head() {
-    let (addr, server) = echo_once();
+fn heads_over_the_cap_get_431_and_bare_lf_heads_are_read() {
+    let (addr, server) = echo_once(ServerOptions::default());
     let mut stream = TcpStream::connect(&addr).unwrap();
     let filler = format!(
         "GET / HTTP/1.1\r\nX: {}\r\n",
         "a".repeat(wspc::io::MAX_HEAD_BYTES)
     );
     let _ = stream.write_all(filler.as_bytes());
+    let head = peer::read_response_head(&mut stream).expect("an answer, not a reset");
+    assert!(head.starts_with("HTTP/1.1 431 "), "{head}");
     assert!(
         matches!(server.join().unwrap(), Err(DriverError::Http(why)) if why.contains("head over"))
     );
+
+    let (addr, server) = echo_once(ServerOptions::default());
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    let request = peer::upgrade_request(&addr, "").replace("\r\n", "\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let head = peer::read_response_head(&mut stream).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    drop(stream);
+    let _ = server.join().unwrap();
+
+    // A bare-LF head that is not an upgrade is answered at once, not after a timeout.
+    let (addr, server) = echo_once(ServerOptions::default());
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    let started = Instant::now();
+    stream.write_all(b"GET / HTTP/1.1\nHost: x\n\n").unwrap();
+    let head = peer::read_response_head(&mut stream).unwrap();
+    assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(server.join().unwrap().is_err());
 }
 
 #[test]
-fn client_reports_a_status_other_than_101() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let server = thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        let mut buf = [0u8; 1024];
-        let _ = s.read(&mut buf).unwrap();
-        s.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
-            .unwrap();
+fn a_peer_that_never_answers_pings_is_failed_with_1011() {
+    let mut config = Config::default();
+    config.ping_interval = Some(Duration::from_millis(100));
+    config.ping_timeout = Some(Duration::from_millis(200));
+    let options = server_options(config);
+    let (addr, server) = serve_once(move |s| accept(s, &options)?.read_message().map(drop));
+    let (mut stream, _) = peer::upgrade(&addr, "");
+    let got = peer::read_to_end(&mut stream);
+    let kinds: Vec<u8> = got.frames.iter().map(|f| f.head.opcode).collect();
+    assert_eq!(kinds, [9, 8], "a ping, then the close");
+    assert_eq!(close_code(&got.frames[1]), 1011);
+    let err = server.join().unwrap().unwrap_err();
+    assert!(matches!(err, DriverError::Timeout(Timeout::Pong)), "{err}");
+}
+
+#[test]
+fn keep_alive_pings_keep_an_idle_connection_open() {
+    let mut config = Config::default();
+    config.ping_interval = Some(Duration::from_millis(50));
+    config.ping_timeout = Some(Duration::from_millis(500));
+    let options = server_options(config);
+    let (addr, server) = serve_once(move |s| {
+        let mut ws = accept(s, &options)?;
+        assert_eq!(ws.read_message()?, Message::text("after a while"));
+        ws.close(None)
     });
-    let stream = TcpStream::connect(&addr).unwrap();
-    let err = connect(stream, &addr, "/", &ClientOptions::default()).unwrap_err();
-    assert!(
-        matches!(err, DriverError::Http(ref why) if why.contains("403")),
-        "{err}"
-    );
-    server.join().unwrap();
+    // The client reads (so it answers pings) but sends nothing for 10 intervals.
+    let mut options = ClientOptions::default();
+    options.config.read_timeout = Some(Duration::from_millis(500));
+    let mut ws = client(&addr, &options);
+    let err = ws.read_message().unwrap_err();
+    assert!(matches!(err, DriverError::Timeout(Timeout::Read)), "{err}");
+    ws.send(Message::text("after a while")).unwrap();
+    assert_eq!(ws.read_message().unwrap(), Message::Close(None));
+    server.join().unwrap().unwrap();
+}
+
+#[test]
+fn a_peer_that_stops_reading_hits_the_write_timeout() {
+    let mut config = Config::default();
+    config.write_timeout = Some(Duration::from_millis(200));
+    let options = server_options(config);
+    let (addr, server) = serve_once(move |s| {
+        let mut ws = accept(s, &options)?;
+        let started = Instant::now();
+        loop {
+            ws.send(Message::binary(vec![0; 1 << 20]))?;
+            assert!(started.elapsed() < Duration::from_secs(20), "never blocked");
+        }
+    });
+    let (stream, _) = peer::upgrade(&addr, "");
+    let err = server.join().unwrap().unwrap_err();
+    assert!(matches!(err, DriverError::Timeout(Timeout::Write)), "{err}");
+    drop(stream);
 }

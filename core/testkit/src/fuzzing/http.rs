@@ -11,11 +11,13 @@
 //! `Sec-WebSocket-Accept` value of the key the client sent, so a fuzzer can reach the success path.
 //!
 //! Invariants:
-//! - at most [`wspc::io::MAX_HEAD_BYTES`] bytes are read before the head is judged;
+//! - at most [`wspc::io::MAX_HEAD_BYTES`] bytes are read before the head is judged (the driver
+//!   drains input after a refusal, so this counts what was read before the answer);
 //! - the stream ending before a blank line is [`DriverError::Closed`], and only then;
 //! - `accept` succeeds only for a `GET` with exactly one key, and then writes exactly one
-//!   `101 Switching Protocols` head whose `Sec-WebSocket-Accept` answers that key; a refusal it
-//!   answers is one `400` or `426` head (`426` with `Sec-WebSocket-Version: 13`);
+//!   `101 Switching Protocols` head whose `Sec-WebSocket-Accept` answers that key; every other head
+//!   read is answered by one `400`, `426` (with `Sec-WebSocket-Version: 13`) or `431` head and
+//!   its `Content-Length` of body; a head ends at LF LF or LF CR LF;
 //! - `connect` writes one well-formed upgrade request (request line, `Host`, `Upgrade`,
 //!   `Connection`, a 16-byte base64 key, version 13) before it reads, and succeeds only on a
 //!   `101` response.
@@ -39,6 +41,8 @@ struct Peer<'a> {
     chunk: usize,
     reads: usize,
     written: Vec<u8>,
+    /// The bytes read when the first byte was written (the driver drains input after a refusal).
+    read_before_write: Option<usize>,
     /// For the client side: `{accept}` not yet replaced (done at the first read, after the
     /// request is written).
     substitute: bool,
@@ -61,8 +65,12 @@ impl Read for Peer<'_> {
     }
 }
 
+// No timeouts in memory: the driver's clocks never fire.
+impl wspc::io::Transport for Peer<'_> {}
+
 impl Write for Peer<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.read_before_write.get_or_insert(self.at);
         self.written.extend_from_slice(buf);
         Ok(buf.len())
     }
@@ -97,9 +105,23 @@ fn skip_empty_lines(mut bytes: &[u8]) -> &[u8] {
     bytes
 }
 
-/// The end of the first head in `bytes` (just past its blank line), if any.
+/// The end of the first head in `bytes` (just past its blank line), if any: the first LF followed
+/// by LF or by CR LF (heads with bare-LF line ends are read too).
 fn head_end(bytes: &[u8]) -> Option<usize> {
-    find(bytes, b"\r\n\r\n").map(|i| i + 4)
+    (0..bytes.len()).find_map(|i| match bytes[i..] {
+        [b'\n', b'\n', ..] => Some(i + 2),
+        [b'\n', b'\r', b'\n', ..] => Some(i + 3),
+        _ => None,
+    })
+}
+
+/// A written answer: one head, then exactly `Content-Length` bytes of body (none if absent).
+fn one_answer(written: &[u8]) {
+    let end = head_end(written).expect("a head written");
+    let length = header(written, b"content-length").map_or(0, |v| {
+        std::str::from_utf8(v).unwrap().parse::<usize>().unwrap()
+    });
+    assert_eq!(end + length, written.len(), "one head and its body written");
 }
 
 /// The lines of a head up to its first empty line, each ended by LF or CRLF (as `httparse` reads
@@ -140,6 +162,7 @@ pub fn http_head(data: &[u8]) {
         chunk,
         reads: 0,
         written: Vec::new(),
+        read_before_write: None,
         substitute: client,
     };
     if client {
@@ -151,7 +174,8 @@ pub fn http_head(data: &[u8]) {
 
 /// The outcome common to both sides: what was read, and whether a head was there to read.
 fn check_read(peer: &Peer<'_>, closed: bool) {
-    assert!(peer.at <= MAX_HEAD_BYTES, "read {} bytes of head", peer.at);
+    let read = peer.read_before_write.unwrap_or(peer.at);
+    assert!(read <= MAX_HEAD_BYTES, "read {read} bytes of head");
     let complete = head_end(&peer.input[..peer.input.len().min(MAX_HEAD_BYTES)]).is_some();
     assert_eq!(
         closed,
@@ -170,18 +194,22 @@ fn accept(peer: &mut Peer<'_>) {
         Ok(_) => {
             assert!(request.starts_with(b"GET "), "accepted a non-GET");
             let key = header(request, b"sec-websocket-key").expect("accepted without one key");
-            assert_eq!(head_end(written), Some(written.len()), "one head written");
+            one_answer(written);
             assert!(written.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
             let accept = header(written, b"sec-websocket-accept").expect("an accept value");
             assert_eq!(accept, accept_of(key).as_bytes(), "wrong accept value");
         }
-        Err(DriverError::Http(_)) if written.is_empty() => {}
-        Err(DriverError::Http(_)) => {
-            assert_eq!(head_end(written), Some(written.len()), "one head written");
+        Err(DriverError::Closed) => assert!(written.is_empty(), "an answer to no head"),
+        Err(DriverError::Http(_) | DriverError::Ws(_)) => {
+            // Every head that was read gets an answer: malformed 400, too long 431, another
+            // version 426, refused by the engine 400.
+            one_answer(written);
             let upgrade = written.starts_with(b"HTTP/1.1 426 ");
             assert!(
-                upgrade || written.starts_with(b"HTTP/1.1 400 "),
-                "refused with a 400 or 426"
+                upgrade
+                    || written.starts_with(b"HTTP/1.1 400 ")
+                    || written.starts_with(b"HTTP/1.1 431 "),
+                "refused with a 400, 426 or 431"
             );
             if upgrade {
                 assert_eq!(header(written, b"sec-websocket-version"), Some(&b"13"[..]));

@@ -490,7 +490,7 @@ impl<B: Buffer, C> Session<B, C> {
             ));
         }
         self.send
-            .enqueue(&mut self.close, buffer_type, payload, None, context)
+            .enqueue(&mut self.close, buffer_type, payload, None, false, context)
     }
 
     /// `WebSocketSend` of a close frame with `status` and an optional UTF-8 `reason` of at most 123
@@ -510,6 +510,41 @@ impl<B: Buffer, C> Session<B, C> {
             BufferType::Close,
             reason,
             Some(status),
+            false,
+            context,
+        )
+    }
+
+    /// A ping (`PingPong`) or unsolicited pong (`UnsolicitedPong`) carrying `payload` (at most 125
+    /// bytes, RFC 6455 §5.5; [`Misuse::InvalidArgument`] otherwise). A Rust-only extension of
+    /// `WebSocketSend`, whose control sends are always empty; the drivers use it for
+    /// keep-alive pings and `Message::Ping`/`Message::Pong`. Same rules as [`send`](Self::send)
+    /// otherwise.
+    pub fn send_control(
+        &mut self,
+        buffer_type: BufferType,
+        payload: B,
+        context: C,
+    ) -> Result<(), Error> {
+        if !matches!(
+            buffer_type,
+            BufferType::PingPong | BufferType::UnsolicitedPong
+        ) {
+            return Err(Error::arg("send_control takes PingPong or UnsolicitedPong"));
+        }
+        self.ensure_session()?;
+        self.check_can_send()?;
+        if self.close.fault().is_some() {
+            return Err(Error::state(
+                "only a close may be sent after a protocol error",
+            ));
+        }
+        self.send.enqueue(
+            &mut self.close,
+            buffer_type,
+            Some(payload),
+            None,
+            true,
             context,
         )
     }

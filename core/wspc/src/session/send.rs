@@ -116,6 +116,7 @@ impl<B: Buffer, C> SendSide<B, C> {
         buffer_type: BufferType,
         payload: Option<B>,
         status: Option<CloseStatus>,
+        control_payload: bool,
         context: C,
     ) -> Result<(), Error> {
         let (opcode, fin) = match buffer_type {
@@ -143,8 +144,13 @@ impl<B: Buffer, C> SendSide<B, C> {
                 (opcode, fin)
             }
             BufferType::PingPong | BufferType::UnsolicitedPong => {
-                if payload.is_some() {
+                let len = payload.as_ref().map(|p| p.len());
+                if len.is_some() && !control_payload {
                     return Err(Error::arg("ping and unsolicited pong sends take no buffer"));
+                }
+                // RFC 6455 §5.5: a control frame carries at most 125 bytes.
+                if len.is_some_and(|n| n > crate::frame::MAX_CONTROL_PAYLOAD) {
+                    return Err(Error::arg("ping or pong payload over 125 bytes"));
                 }
                 let op = if buffer_type == BufferType::PingPong {
                     Opcode::Ping

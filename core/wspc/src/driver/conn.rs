@@ -1,0 +1,457 @@
+//! The one pump both drivers run: it serves a [`Session`]'s actions without doing I/O itself.
+//!
+//! A driver asks [`Conn::write_buf`] for bytes to write and reports progress with
+//! [`Conn::wrote`]; it asks [`Conn::next_event`] (pieces) or [`Conn::next_message`] (whole
+//! messages) what the receive side needs, reads into [`Conn::read_buf`] when told to and reports
+//! with [`Conn::did_read`]. Actions stay outstanding in the session while the I/O waits, so a
+//! read that times out or would block leaves the session exactly as it was: the next call picks
+//! the same action up again.
+//!
+//! Writes come from both queues (the application's sends, and the automatic pongs of the receive
+//! queue), but the engine never has two writes outstanding (it keeps frames whole on the wire),
+//! so one slot holds the write in progress, whichever side issued it.
+
+use super::message::{Assembler, CloseFrame, Message, Piece};
+use crate::close::CloseStatus;
+use crate::error::Error;
+use crate::session::action::{Action, ActionId, BufferType, Queue};
+use crate::session::Session;
+
+/// The payload of keep-alive pings; the pongs answering them are not delivered.
+const KEEPALIVE: &[u8] = b"wspc keep-alive";
+
+/// What the receive side needs next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Read from the transport into [`Conn::read_buf`], then call [`Conn::did_read`].
+    Read,
+    /// An automatic pong is ready in [`Conn::write_buf`]; reading may go on meanwhile.
+    Write,
+    /// A piece is ready: [`Conn::piece`].
+    Piece,
+    /// A ping arrived while the previous pong is still being written: finish that write
+    /// ([`Conn::write_buf`]) before reading on.
+    Blocked,
+    /// No more receives: the peer's close was delivered or the stream ended.
+    Ended,
+}
+
+/// What a driver's receive loop does next ([`Conn::next`]).
+#[derive(Debug)]
+pub(crate) enum Next {
+    /// As [`Step::Read`].
+    Read,
+    /// As [`Step::Write`].
+    Write,
+    /// As [`Step::Blocked`].
+    Blocked,
+    /// As [`Step::Ended`].
+    Ended,
+    /// A piece is ready in [`Conn::piece`] (piece-level reads).
+    Piece,
+    /// A whole message, a pong or the peer's close (already answered) (message-level reads).
+    Message(Message),
+}
+
+#[derive(Debug)]
+pub(crate) struct Conn {
+    session: Session,
+    /// Bytes read past the HTTP head, served before the transport is read again.
+    leftover: Vec<u8>,
+    leftover_at: usize,
+    /// The outstanding `SendToNetwork` and how many of its bytes are written.
+    write: Option<(ActionId, usize)>,
+    /// The outstanding `ReceiveFromNetwork`.
+    read: Option<ActionId>,
+    /// A data piece handed out, completed on the next receive call.
+    held: Option<ActionId>,
+    /// A control piece (pong, close), copied out so its action could complete at once.
+    control: Option<(BufferType, Option<CloseStatus>, Vec<u8>)>,
+    receive_queued: bool,
+    ended: bool,
+    assembler: Assembler,
+    /// Payload bytes of sends not yet completed.
+    queued: usize,
+    /// A keep-alive ping is out and no pong has come since.
+    awaiting_pong: bool,
+}
+
+impl Conn {
+    pub(crate) fn new(session: Session, leftover: Vec<u8>, max_message: Option<usize>) -> Self {
+        Self {
+            session,
+            leftover,
+            leftover_at: 0,
+            write: None,
+            read: None,
+            held: None,
+            control: None,
+            receive_queued: false,
+            ended: false,
+            assembler: Assembler::new(max_message),
+            queued: 0,
+            awaiting_pong: false,
+        }
+    }
+
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
+    }
+
+    // ----- sending ----------------------------------------------------------------------------
+
+    /// Queue `message` for sending (it is written by serving [`write_buf`](Self::write_buf)).
+    pub(crate) fn queue(&mut self, message: Message) -> Result<(), Error> {
+        let len = message.len();
+        match message {
+            Message::Text(s) => {
+                self.session
+                    .send(BufferType::Utf8Message, Some(s.into_bytes()), ())?
+            }
+            Message::Binary(b) => self.session.send(BufferType::BinaryMessage, Some(b), ())?,
+            Message::Ping(p) => self.session.send_control(BufferType::PingPong, p, ())?,
+            Message::Pong(p) => self
+                .session
+                .send_control(BufferType::UnsolicitedPong, p, ())?,
+            Message::Close(None) => self.session.send(BufferType::Close, None, ())?,
+            Message::Close(Some(CloseFrame { code, reason })) => {
+                let reason = (!reason.is_empty()).then(|| reason.into_bytes());
+                self.session.send_close(code, reason, ())?;
+            }
+        }
+        self.queued += len;
+        Ok(())
+    }
+
+    /// Queue one piece of a message being streamed: `*_FRAGMENT` pieces, then a `*_MESSAGE`.
+    pub(crate) fn queue_piece(
+        &mut self,
+        buffer_type: BufferType,
+        data: Vec<u8>,
+    ) -> Result<(), Error> {
+        if !buffer_type.is_data() {
+            return Err(Error::arg(
+                "a piece is a text or binary fragment or message",
+            ));
+        }
+        let len = data.len();
+        self.session.send(buffer_type, Some(data), ())?;
+        self.queued += len;
+        Ok(())
+    }
+
+    /// A keep-alive ping; [`awaiting_pong`](Self::awaiting_pong) until a pong arrives.
+    pub(crate) fn queue_keepalive(&mut self) -> Result<(), Error> {
+        self.session
+            .send_control(BufferType::PingPong, KEEPALIVE.to_vec(), ())?;
+        self.awaiting_pong = true;
+        Ok(())
+    }
+
+    pub(crate) fn awaiting_pong(&self) -> bool {
+        self.awaiting_pong
+    }
+
+    /// Payload bytes queued and not yet written.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.queued
+    }
+
+    /// The bytes still to write of the write in progress, taking the next one from the send
+    /// queue if none is; `None` when nothing is left to write.
+    pub(crate) fn write_buf(&mut self) -> Result<Option<[&[u8]; 2]>, Error> {
+        while self.write.is_none() {
+            match self.session.get_action(Queue::Send)? {
+                Action::SendToNetwork(a) => self.write = Some((a.id, 0)),
+                Action::IndicateSendComplete(a) => {
+                    let (id, len) = (a.id, a.payload.map_or(0, <[u8]>::len));
+                    self.session.complete_action(id, 0)?;
+                    self.queued = self.queued.saturating_sub(len);
+                }
+                _ => return Ok(None),
+            }
+        }
+        let Some((id, done)) = self.write else {
+            return Ok(None);
+        };
+        let Some(Action::SendToNetwork(a)) = self.session.outstanding_action(id) else {
+            self.write = None;
+            return Ok(None);
+        };
+        let bufs = a.buffers();
+        let first = bufs.first().copied().unwrap_or_default();
+        let second = bufs.get(1).copied().unwrap_or_default();
+        Ok(Some(if done < first.len() {
+            [&first[done..], second]
+        } else {
+            [&second[done - first.len()..], &[]]
+        }))
+    }
+
+    /// `n` more bytes of the write in progress went out.
+    pub(crate) fn wrote(&mut self, n: usize) -> Result<(), Error> {
+        let Some((id, done)) = self.write.as_mut() else {
+            return Ok(());
+        };
+        *done += n;
+        let (id, done) = (*id, *done);
+        let total = match self.session.outstanding_action(id) {
+            Some(Action::SendToNetwork(a)) => a.total_len(),
+            _ => 0,
+        };
+        if done >= total {
+            self.write = None;
+            self.session.complete_action(id, total)?;
+        }
+        Ok(())
+    }
+
+    /// True while a write is in progress or sends are queued.
+    pub(crate) fn wants_write(&self) -> bool {
+        self.write.is_some() || self.queued > 0
+    }
+
+    // ----- receiving --------------------------------------------------------------------------
+
+    fn release(&mut self) -> Result<(), Error> {
+        self.control = None;
+        if let Some(id) = self.held.take() {
+            self.session.complete_action(id, 0)?;
+        }
+        Ok(())
+    }
+
+    /// What the receive side needs next. A protocol error is returned here (and again on every
+    /// later call); the driver then fails the connection with [`fail`](Self::fail).
+    pub(crate) fn next_event(&mut self) -> Result<Step, Error> {
+        self.release()?;
+        if self.read.is_some() {
+            return Ok(Step::Read);
+        }
+        if self.ended {
+            return Ok(Step::Ended);
+        }
+        loop {
+            if !self.receive_queued {
+                if self.session.is_aborted() {
+                    self.ended = true;
+                    return Ok(Step::Ended);
+                }
+                self.session.receive(())?;
+                self.receive_queued = true;
+            }
+            match self.session.get_action(Queue::Receive)? {
+                Action::SendToNetwork(a) => {
+                    debug_assert!(self.write.is_none(), "the engine keeps one write at a time");
+                    self.write = Some((a.id, 0));
+                    return Ok(Step::Write);
+                }
+                Action::ReceiveFromNetwork(a) => {
+                    let rest = &self.leftover[self.leftover_at..];
+                    if rest.is_empty() {
+                        self.read = Some(a.id);
+                        return Ok(Step::Read);
+                    }
+                    let n = rest.len().min(a.buffer.len());
+                    a.buffer[..n].copy_from_slice(&rest[..n]);
+                    self.leftover_at += n;
+                    if self.leftover_at == self.leftover.len() {
+                        self.leftover = Vec::new();
+                        self.leftover_at = 0;
+                    }
+                    let id = a.id;
+                    self.session.complete_action(id, n)?;
+                }
+                Action::IndicateReceiveComplete(a) => {
+                    self.receive_queued = false;
+                    let id = a.id;
+                    if a.buffer_type.is_data() {
+                        self.held = Some(id);
+                        return Ok(Step::Piece);
+                    }
+                    let (bt, status) = (a.buffer_type, a.close_status);
+                    let keepalive = bt == BufferType::PingPong && a.data == KEEPALIVE;
+                    if !keepalive {
+                        self.control = Some((bt, status, a.data.to_vec()));
+                    }
+                    self.session.complete_action(id, 0)?;
+                    if bt == BufferType::Close {
+                        self.ended = true;
+                        self.answer_close(status);
+                    } else {
+                        self.awaiting_pong = false;
+                    }
+                    if keepalive {
+                        // The answer to our own keep-alive ping: the driver's business only.
+                        continue;
+                    }
+                    return Ok(Step::Piece);
+                }
+                Action::IndicateSendComplete(_) | Action::NoAction => {
+                    return Ok(
+                        if self.session.is_aborted() || self.session.close_received() {
+                            self.ended = true;
+                            Step::Ended
+                        } else {
+                            Step::Blocked
+                        },
+                    )
+                }
+            }
+        }
+    }
+
+    /// The peer's close arrived: answer it with the same status (RFC 6455 §5.5.1), or with an
+    /// empty close if it had none, unless ours is already out or the stream ended.
+    fn answer_close(&mut self, status: Option<CloseStatus>) {
+        if self.session.close_sent() || self.session.is_aborted() {
+            return;
+        }
+        let _ = match status.filter(|s| s.is_valid_on_wire()) {
+            Some(s) => self.session.send_close(s, None, ()),
+            None => self.session.send(BufferType::Close, None, ()),
+        };
+    }
+
+    /// The buffer to read into after [`Step::Read`].
+    pub(crate) fn read_buf(&mut self) -> &mut [u8] {
+        match self.read.and_then(|id| self.session.outstanding_action(id)) {
+            Some(Action::ReceiveFromNetwork(a)) => a.buffer,
+            _ => &mut [],
+        }
+    }
+
+    /// `n` bytes were read into [`read_buf`](Self::read_buf); 0 is the end of the stream.
+    pub(crate) fn did_read(&mut self, n: usize) -> Result<(), Error> {
+        if let Some(id) = self.read.take() {
+            self.session.complete_action(id, n)?;
+        }
+        Ok(())
+    }
+
+    /// The piece after [`Step::Piece`].
+    pub(crate) fn piece(&mut self) -> Piece<'_> {
+        if let Some((buffer_type, close_status, data)) = &self.control {
+            return Piece {
+                buffer_type: *buffer_type,
+                data,
+                close_status: *close_status,
+            };
+        }
+        match self.held.and_then(|id| self.session.outstanding_action(id)) {
+            Some(Action::IndicateReceiveComplete(a)) => Piece {
+                buffer_type: a.buffer_type,
+                data: a.data,
+                close_status: a.close_status,
+            },
+            _ => Piece {
+                buffer_type: BufferType::Close,
+                data: &[],
+                close_status: Some(CloseStatus::ABORTED),
+            },
+        }
+    }
+
+    /// The next thing a driver's receive loop does: with `whole`, whole messages
+    /// ([`next_message`](Self::next_message)); without, pieces ([`next_event`](Self::next_event)).
+    pub(crate) fn next(&mut self, whole: bool) -> Result<Next, Error> {
+        if whole {
+            return self.next_message();
+        }
+        Ok(match self.next_event()? {
+            Step::Read => Next::Read,
+            Step::Write => Next::Write,
+            Step::Blocked => Next::Blocked,
+            Step::Ended => Next::Ended,
+            Step::Piece => Next::Piece,
+        })
+    }
+
+    /// As [`next_event`](Self::next_event), assembling data pieces into whole messages under the
+    /// cap (a longer message is [`ProtocolError::MessageTooBig`](crate::ProtocolError)).
+    pub(crate) fn next_message(&mut self) -> Result<Next, Error> {
+        loop {
+            match self.next_event()? {
+                Step::Read => return Ok(Next::Read),
+                Step::Write => return Ok(Next::Write),
+                Step::Blocked => return Ok(Next::Blocked),
+                Step::Ended => return Ok(Next::Ended),
+                Step::Piece => {}
+            }
+            if let Some((bt, status, data)) = self.control.take() {
+                return Ok(match status {
+                    _ if bt != BufferType::Close => Next::Message(Message::Pong(data)),
+                    // The stream ended without a close frame: no message, the end.
+                    Some(CloseStatus::ABORTED) => Next::Ended,
+                    // A close frame without a status.
+                    Some(CloseStatus::EMPTY) | None => Next::Message(Message::Close(None)),
+                    Some(code) => Next::Message(Message::Close(Some(CloseFrame {
+                        code,
+                        reason: String::from_utf8_lossy(&data).into_owned(),
+                    }))),
+                });
+            }
+            let Some(Action::IndicateReceiveComplete(a)) =
+                self.held.and_then(|id| self.session.outstanding_action(id))
+            else {
+                continue;
+            };
+            if let Some(message) = self.assembler.push(a.buffer_type, a.data)? {
+                return Ok(Next::Message(message));
+            }
+        }
+    }
+
+    // ----- failing and closing ----------------------------------------------------------------
+
+    /// Fail the connection after `error` (RFC 6455 §7.1.7): queue the close it calls for, unless
+    /// one is out already. The driver then writes it, shuts its write side and drains input.
+    pub(crate) fn fail(&mut self, error: &Error) {
+        self.ended = true;
+        if let Some(status) = error.close_status() {
+            self.fail_with(status);
+        }
+    }
+
+    /// Queue a close with `status` to fail the connection, unless one is out already.
+    pub(crate) fn fail_with(&mut self, status: CloseStatus) {
+        self.ended = true;
+        if !self.session.close_sent() && !self.session.is_aborted() {
+            let _ = self.session.send_close(status, None, ());
+        }
+    }
+
+    pub(crate) fn close_sent(&self) -> bool {
+        self.session.close_sent()
+    }
+
+    pub(crate) fn close_received(&self) -> bool {
+        self.session.close_received()
+    }
+
+    /// True once nothing more will be received.
+    pub(crate) fn ended(&self) -> bool {
+        self.ended || self.session.is_aborted()
+    }
+
+    /// Stop all I/O: the write in progress is cancelled, the read is ended, queued operations
+    /// drain as completions.
+    pub(crate) fn abort(&mut self) {
+        self.ended = true;
+        let write = self.write.take().map(|(id, _)| id);
+        for id in [write, self.read.take(), self.held.take()]
+            .into_iter()
+            .flatten()
+        {
+            let _ = self.session.complete_action(id, 0);
+        }
+        self.session.abort();
+        while let Ok(action) = self.session.get_action(Queue::All) {
+            let Some(id) = action.id() else { break };
+            if self.session.complete_action(id, 0).is_err() {
+                break;
+            }
+        }
+        self.queued = 0;
+    }
+}

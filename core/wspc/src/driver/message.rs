@@ -1,0 +1,169 @@
+//! Whole messages (what most applications read and write), pieces (for streaming), and the
+//! assembler that turns pieces into messages under a cap.
+
+use crate::close::CloseStatus;
+use crate::error::{Error, ProtocolError};
+use crate::session::action::BufferType;
+
+/// A whole message or a control frame, as the drivers read and write them (the tokio-tungstenite
+/// convention).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A text message; received text has been checked to be UTF-8.
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+    /// A ping with its payload (at most 125 bytes). Only sent: pings from the peer are answered
+    /// by the engine and not delivered.
+    Ping(Vec<u8>),
+    /// A pong with its payload (at most 125 bytes): received when the peer answers a ping, or
+    /// sent unsolicited (a one-way keep-alive).
+    Pong(Vec<u8>),
+    /// A close frame: received, the peer's (the driver has answered it); sent, ours. `None` is a
+    /// close without a status (the peer sees 1005).
+    Close(Option<CloseFrame>),
+}
+
+impl Message {
+    /// A text message.
+    pub fn text(s: impl Into<String>) -> Self {
+        Self::Text(s.into())
+    }
+
+    /// A binary message.
+    pub fn binary(b: impl Into<Vec<u8>>) -> Self {
+        Self::Binary(b.into())
+    }
+
+    /// The payload bytes (the reason for a close).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Text(s) => s.as_bytes(),
+            Self::Binary(b) | Self::Ping(b) | Self::Pong(b) => b,
+            Self::Close(f) => f.as_ref().map_or(&[], |f| f.reason.as_bytes()),
+        }
+    }
+
+    /// The payload length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// True when the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True for text and binary messages.
+    pub fn is_data(&self) -> bool {
+        matches!(self, Self::Text(_) | Self::Binary(_))
+    }
+}
+
+/// The status and reason of a close frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseFrame {
+    /// The status code.
+    pub code: CloseStatus,
+    /// The reason (at most 123 bytes of UTF-8 to be sent).
+    pub reason: String,
+}
+
+/// One piece of a message as it arrived, for applications that stream large messages instead of
+/// assembling them; valid until the next call on the connection.
+#[derive(Debug)]
+pub struct Piece<'a> {
+    /// `*_FRAGMENT` for a piece that does not end its message, `*_MESSAGE` for the one that does,
+    /// `PingPong` for a pong, `Close` for the peer's close (or 1006 when the stream ended).
+    pub buffer_type: BufferType,
+    /// The bytes of the piece, the pong payload, or the close reason.
+    pub data: &'a [u8],
+    /// For `Close`: the status (1005 if the frame had none, 1006 if the stream ended without one).
+    pub close_status: Option<CloseStatus>,
+}
+
+/// Collects the pieces of one message up to a cap.
+#[derive(Debug, Default)]
+pub(crate) struct Assembler {
+    buf: Vec<u8>,
+    max: Option<usize>,
+}
+
+impl Assembler {
+    pub(crate) fn new(max: Option<usize>) -> Self {
+        Self {
+            buf: Vec::new(),
+            max,
+        }
+    }
+
+    /// Adds a data piece; returns the message when `buffer_type` ends it. A message over the cap
+    /// is [`ProtocolError::MessageTooBig`] (close 1009) before any of its excess is stored.
+    pub(crate) fn push(
+        &mut self,
+        buffer_type: BufferType,
+        data: &[u8],
+    ) -> Result<Option<Message>, Error> {
+        if self
+            .max
+            .is_some_and(|max| data.len() > max - self.buf.len())
+        {
+            self.buf = Vec::new();
+            return Err(ProtocolError::MessageTooBig.into());
+        }
+        if buffer_type.is_final() && self.buf.is_empty() {
+            // A message in one piece: one copy, no growth.
+            return Self::finish(buffer_type, data.to_vec()).map(Some);
+        }
+        self.buf.extend_from_slice(data);
+        if !buffer_type.is_final() {
+            return Ok(None);
+        }
+        Self::finish(buffer_type, core::mem::take(&mut self.buf)).map(Some)
+    }
+
+    fn finish(buffer_type: BufferType, bytes: Vec<u8>) -> Result<Message, Error> {
+        if buffer_type.is_text() {
+            // The engine checked the text already unless UTF-8 verification was turned off;
+            // the string type is checked either way.
+            String::from_utf8(bytes)
+                .map(Message::Text)
+                .map_err(|_| ProtocolError::InvalidUtf8.into())
+        } else {
+            Ok(Message::Binary(bytes))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assembles_pieces_and_enforces_the_cap() {
+        let mut a = Assembler::new(Some(5));
+        assert_eq!(a.push(BufferType::Utf8Fragment, b"he").unwrap(), None);
+        assert_eq!(
+            a.push(BufferType::Utf8Message, b"llo").unwrap(),
+            Some(Message::text("hello"))
+        );
+        assert_eq!(
+            a.push(BufferType::BinaryMessage, b"12345").unwrap(),
+            Some(Message::binary(*b"12345"))
+        );
+        assert_eq!(a.push(BufferType::BinaryFragment, b"123").unwrap(), None);
+        assert_eq!(
+            a.push(BufferType::BinaryMessage, b"456").unwrap_err(),
+            Error::Protocol(ProtocolError::MessageTooBig)
+        );
+        assert_eq!(
+            a.push(BufferType::Utf8Message, &[0xff]).unwrap_err(),
+            Error::Protocol(ProtocolError::InvalidUtf8)
+        );
+        let mut unlimited = Assembler::new(None);
+        assert!(unlimited
+            .push(BufferType::BinaryMessage, &[0; 100])
+            .unwrap()
+            .is_some());
+    }
+}

@@ -1,0 +1,199 @@
+//! What the two socket drivers share: the settings ([`Config`]), the message type
+//! ([`Message`]), the errors ([`DriverError`]), the HTTP/1.1 upgrade ([`upgrade`]) and the one
+//! sans-IO pump that serves a [`Session`](crate::Session)'s actions (`conn`, private).
+//!
+//! The blocking driver is [`crate::io`]; the tokio driver is `crate::tokio` (cargo feature
+//! `tokio`). Both are thin: they move bytes between a transport and the pump, and keep the
+//! clocks the engine does not read. Framing, masking, UTF-8 checks, pongs and the closing
+//! handshake all stay in the engine.
+//!
+//! # Defaults and limits
+//!
+//! | setting | default | what happens |
+//! |---|---|---|
+//! | [`Config::max_message_size`] | 64 MiB (as tungstenite) | a longer message fails the connection with close 1009 ([`ProtocolError::MessageTooBig`](crate::ProtocolError::MessageTooBig)) |
+//! | [`Config::handshake_timeout`] | 10 s | the upgrade (request, response) must complete in it, else [`DriverError::Timeout`] and the socket is dropped |
+//! | [`Config::close_timeout`] | 10 s | after our close frame, how long to wait for the peer's close (or end of stream) before dropping |
+//! | [`Config::ping_interval`] | 20 s (as python-websockets) | a ping is sent after this much time without any received byte |
+//! | [`Config::ping_timeout`] | 20 s | no pong that long after a keep-alive ping fails the connection with close 1011 |
+//! | [`Config::write_timeout`] | 30 s | a write that makes no progress that long fails the connection |
+//! | [`Config::read_timeout`] | none | [`io`](crate::io) only: a read that waits that long returns [`DriverError::Timeout`] and leaves the session usable |
+//! | [`Config::max_write_buffer`] | 1 MiB | tokio only: `poll_ready` waits while more than this is queued and unwritten |
+//! | HTTP head ([`upgrade::MAX_HEAD_BYTES`]) | 20 KiB | a server answers 431 and closes; a client fails with [`DriverError::Http`] |
+//!
+//! Pings from the peer are answered by the engine (the latest one, RFC 6455 §5.5.3) and are not
+//! delivered; pongs are delivered as [`Message::Pong`].
+
+pub(crate) mod conn;
+pub mod message;
+pub mod upgrade;
+
+use crate::close::CloseStatus;
+use crate::error::Error;
+use crate::properties::Property;
+use core::fmt;
+use core::time::Duration;
+use std::io;
+
+pub use message::{CloseFrame, Message, Piece};
+pub use upgrade::{Accept, Refusal, Request, Response};
+
+/// Settings of a connection, shared by both drivers. Every timeout is on by default (see the
+/// [module docs](self)); `None` turns one off.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// Handle properties (buffer sizes, UTF-8 verification…) for the engine.
+    pub properties: Vec<Property>,
+    /// The longest message [`Message`]-level reads assemble; `None` for no cap (then memory is
+    /// bounded only by what the peer sends). Piece-level reads are not capped: pieces are at most
+    /// the receive buffer.
+    pub max_message_size: Option<usize>,
+    /// Time for the whole upgrade (reading and writing the HTTP heads).
+    pub handshake_timeout: Option<Duration>,
+    /// Time to wait for the peer's close frame (or end of stream) once ours is sent.
+    pub close_timeout: Option<Duration>,
+    /// Idle time (nothing received) after which a keep-alive ping is sent.
+    pub ping_interval: Option<Duration>,
+    /// Time to wait for a pong after a keep-alive ping before failing with close 1011.
+    pub ping_timeout: Option<Duration>,
+    /// Time a write may make no progress before the connection fails.
+    pub write_timeout: Option<Duration>,
+    /// [`io`](crate::io) only: the longest a read waits before returning
+    /// [`DriverError::Timeout`] with the session intact.
+    pub read_timeout: Option<Duration>,
+    /// Tokio only: bytes queued for writing beyond which the sink applies backpressure.
+    pub max_write_buffer: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            properties: Vec::new(),
+            max_message_size: Some(64 << 20),
+            handshake_timeout: Some(Duration::from_secs(10)),
+            close_timeout: Some(Duration::from_secs(10)),
+            ping_interval: Some(Duration::from_secs(20)),
+            ping_timeout: Some(Duration::from_secs(20)),
+            write_timeout: Some(Duration::from_secs(30)),
+            read_timeout: None,
+            max_write_buffer: 1 << 20,
+        }
+    }
+}
+
+/// Which timer ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Timeout {
+    /// The upgrade did not complete in [`Config::handshake_timeout`].
+    Handshake,
+    /// Nothing arrived in [`Config::read_timeout`]; the session is intact.
+    Read,
+    /// A write made no progress in [`Config::write_timeout`]; the connection is dropped.
+    Write,
+    /// No pong within [`Config::ping_timeout`] of a keep-alive ping; the connection was failed
+    /// with close 1011.
+    Pong,
+}
+
+/// What can go wrong in a driver.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DriverError {
+    /// The transport failed.
+    Io(io::Error),
+    /// The engine refused: a protocol error from the peer (the driver has already sent the close
+    /// it calls for), a handshake failure, or misuse.
+    Ws(Error),
+    /// The HTTP upgrade was malformed (the text says how); a server has answered 400 or 431.
+    Http(String),
+    /// The upgrade was refused: for a client, the server answered a status other than 101 (it is
+    /// in the [`Response`]); for a server, the `accept_with` callback refused it.
+    Refused(Box<Response>),
+    /// A timer ran out.
+    Timeout(Timeout),
+    /// The connection is closed: the closing handshake completed or the peer ended the stream.
+    Closed,
+}
+
+impl DriverError {
+    /// The status of a refused upgrade (client side), if that is what this is.
+    pub fn refused_status(&self) -> Option<u16> {
+        match self {
+            Self::Refused(r) => Some(r.status),
+            _ => None,
+        }
+    }
+
+    /// The close status this error fails the connection with, if any.
+    pub fn close_status(&self) -> Option<CloseStatus> {
+        match self {
+            Self::Ws(e) => e.close_status(),
+            Self::Timeout(Timeout::Pong) => Some(CloseStatus::SERVER_ERROR),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for DriverError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "I/O error: {e}"),
+            Self::Ws(e) => write!(f, "{e}"),
+            Self::Http(why) => write!(f, "HTTP upgrade failed: {why}"),
+            Self::Refused(r) => write!(f, "upgrade refused with status {}", r.status),
+            Self::Timeout(t) => write!(f, "timed out: {t:?}"),
+            Self::Closed => f.write_str("connection closed"),
+        }
+    }
+}
+
+impl std::error::Error for DriverError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io(e) => Some(e),
+            Self::Ws(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for DriverError {
+    fn from(e: io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+impl From<Error> for DriverError {
+    fn from(e: Error) -> Self {
+        Self::Ws(e)
+    }
+}
+
+/// Settings of a client connection.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    /// Connection settings.
+    pub config: Config,
+    /// Subprotocols to offer, in order of preference.
+    pub subprotocols: Vec<String>,
+    /// Extensions to offer (by name; none is implemented yet, so a server selecting one is
+    /// refused unless offered).
+    pub extensions: Vec<String>,
+    /// More headers for the GET request (`Origin`, cookies, authorisation…). A `Host` here
+    /// replaces the default one; names and values are checked (no CR, LF or NUL).
+    pub headers: Vec<(String, String)>,
+}
+
+/// Settings of a server connection.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// Connection settings.
+    pub config: Config,
+    /// Subprotocols this server speaks, in order of preference: the first one the client offers
+    /// is selected (an `accept_with` callback may choose otherwise).
+    pub subprotocols: Vec<String>,
+}

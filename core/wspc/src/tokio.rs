@@ -1,0 +1,825 @@
+//! The tokio driver (cargo feature `tokio`): the HTTP/1.1 upgrade and the action loop over any
+//! `AsyncRead + AsyncWrite + Unpin` stream, as a [`Stream`] of received [`Message`]s and a
+//! [`Sink`] of messages to send (the tokio-tungstenite convention).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), wspc::tokio::DriverError> {
+//! use futures_util::{SinkExt, StreamExt};
+//! use wspc::tokio::{accept, Message, ServerOptions};
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9001").await?;
+//! let (tcp, _) = listener.accept().await?;
+//! let mut ws = accept(tcp, &ServerOptions::default()).await?;
+//! while let Some(message) = ws.next().await {
+//!     match message? {
+//!         m @ (Message::Text(_) | Message::Binary(_)) => ws.send(m).await?,
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! It is the same engine as every other face of wspc: the stream drives one
+//! [`Session`](crate::Session) through the pump the blocking driver uses; nothing here frames or
+//! parses. It is full duplex: while a write waits for the peer to read, polling the stream goes
+//! on reading (and answering pings), and after [`WebSocketStream::split`] one task can read while
+//! another writes. Writes are buffered up to [`Config::max_write_buffer`] bytes; beyond it
+//! `poll_ready` waits (backpressure). The timeouts of [`Config`] run on tokio's clock: the
+//! handshake, the close, the keep-alive ping and pong, and writes that make no progress.
+//! Keep-alive pings and the close clock run while the stream is polled for messages.
+//!
+//! Streams whose read and write sides share one waker (some TLS wrappers) work too: the driver
+//! wakes both the reading and the writing task whenever the stream wakes it.
+
+use crate::driver::conn::{Conn, Next};
+use crate::driver::upgrade::{self, HeadReader, ServerUpgrade};
+use crate::error::Error;
+use crate::session::action::BufferType;
+use crate::session::Session;
+use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use ::tokio::time::{sleep_until, Instant, Sleep};
+use core::future::{poll_fn, Future};
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use core::time::Duration;
+use futures_core::Stream;
+use futures_sink::Sink;
+use std::io::{self, IoSlice};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Wake;
+
+pub use crate::driver::upgrade::MAX_HEAD_BYTES;
+pub use crate::driver::{
+    Accept, ClientOptions, CloseFrame, Config, DriverError, Message, Piece, Refusal, Request,
+    Response, ServerOptions, Timeout,
+};
+
+/// The most time and bytes spent draining input after failing a connection.
+const DRAIN_TIME: Duration = Duration::from_secs(1);
+const DRAIN_BYTES: usize = 1 << 20;
+
+/// The tasks to wake when the stream is ready: the stream keeps one waker per direction (or one
+/// in all), so the driver hands it this one, which wakes the reading and the writing task both.
+#[derive(Debug, Default)]
+struct Wakers {
+    reader: Mutex<Option<Waker>>,
+    writer: Mutex<Option<Waker>>,
+}
+
+impl Wake for Wakers {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        for slot in [&self.reader, &self.writer] {
+            if let Some(w) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                w.wake();
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Reader,
+    Writer,
+}
+
+/// Where the connection is in its ending.
+#[derive(Debug)]
+enum Ending {
+    /// Running.
+    No,
+    /// Failing after `error`: the close goes out, the write side is shut, input is drained until
+    /// `until`; then `error` is returned.
+    Failing {
+        error: Option<DriverError>,
+        until: Instant,
+        drained: usize,
+        shut: bool,
+    },
+    /// Over; the stream yields `None` (the error, if any, was returned).
+    Done,
+}
+
+#[derive(Debug)]
+struct Inner<S> {
+    stream: S,
+    conn: Conn,
+    config: Config,
+    wakers: Arc<Wakers>,
+    waker: Waker,
+    /// The keep-alive clock: fires at the next ping (or at the pong deadline once a ping is out).
+    keepalive: Option<Pin<Box<Sleep>>>,
+    last_read: Instant,
+    ping_sent: Option<Instant>,
+    /// Runs while a write makes no progress.
+    write_timer: Option<Pin<Box<Sleep>>>,
+    /// Runs once our close is out.
+    close_timer: Option<Pin<Box<Sleep>>>,
+    ending: Ending,
+    /// The write side is shut down.
+    shut: bool,
+}
+
+/// A WebSocket over an async stream: a [`Stream`] of received messages and a [`Sink`] of
+/// messages to send, plus piece-level reads and writes for streaming large messages.
+#[derive(Debug)]
+pub struct WebSocketStream<S> {
+    inner: Inner<S>,
+}
+
+/// The reading half of a split [`WebSocketStream`].
+#[derive(Debug)]
+pub struct ReadHalf<S> {
+    inner: Arc<Mutex<Inner<S>>>,
+}
+
+/// The writing half of a split [`WebSocketStream`].
+#[derive(Debug)]
+pub struct WriteHalf<S> {
+    inner: Arc<Mutex<Inner<S>>>,
+}
+
+fn poll_sleep(timer: &mut Option<Pin<Box<Sleep>>>, cx: &mut Context<'_>) -> bool {
+    timer
+        .as_mut()
+        .is_some_and(|t| t.as_mut().poll(cx).is_ready())
+}
+
+fn timer_at(timer: &mut Option<Pin<Box<Sleep>>>, at: Instant) {
+    match timer {
+        Some(t) if t.deadline() == at => {}
+        Some(t) => t.as_mut().reset(at),
+        None => *timer = Some(Box::pin(sleep_until(at))),
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
+    fn new(stream: S, session: Session, leftover: Vec<u8>, config: Config) -> Self {
+        let wakers = Arc::new(Wakers::default());
+        Self {
+            stream,
+            conn: Conn::new(session, leftover, config.max_message_size),
+            config,
+            waker: Waker::from(Arc::clone(&wakers)),
+            wakers,
+            keepalive: None,
+            last_read: Instant::now(),
+            ping_sent: None,
+            write_timer: None,
+            close_timer: None,
+            ending: Ending::No,
+            shut: false,
+        }
+    }
+
+    fn register(&self, side: Side, cx: &Context<'_>) {
+        let slot = match side {
+            Side::Reader => &self.wakers.reader,
+            Side::Writer => &self.wakers.writer,
+        };
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *slot = Some(cx.waker().clone());
+        }
+    }
+
+    /// Write what is queued until done or the stream would block (then `Pending`, with the write
+    /// clock running).
+    fn poll_write_out(&mut self) -> Poll<Result<(), DriverError>> {
+        let waker = self.waker.clone();
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            let polled = match self.conn.write_buf()? {
+                None => break,
+                Some(bufs) => {
+                    let slices = [IoSlice::new(bufs[0]), IoSlice::new(bufs[1])];
+                    Pin::new(&mut self.stream).poll_write_vectored(&mut cx, &slices)
+                }
+            };
+            match polled {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(self.broken(io::ErrorKind::WriteZero.into())))
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.write_timer = None;
+                    self.conn.wrote(n)?;
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(self.broken(e))),
+                Poll::Pending => {
+                    if let Some(limit) = self.config.write_timeout {
+                        if self.write_timer.is_none() {
+                            timer_at(&mut self.write_timer, Instant::now() + limit);
+                        }
+                        if poll_sleep(&mut self.write_timer, &mut cx) {
+                            self.conn.abort();
+                            self.ending = Ending::Done;
+                            return Poll::Ready(Err(DriverError::Timeout(Timeout::Write)));
+                        }
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+        self.write_timer = None;
+        match Pin::new(&mut self.stream).poll_flush(&mut cx) {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.broken(e))),
+            other => other.map(|r| r.map_err(DriverError::Io)),
+        }
+    }
+
+    /// The write failed: the frame on the wire is cut, so the connection is over.
+    fn broken(&mut self, e: io::Error) -> DriverError {
+        self.conn.abort();
+        self.ending = Ending::Done;
+        DriverError::Io(e)
+    }
+
+    fn poll_shutdown(&mut self) -> Poll<()> {
+        if self.shut {
+            return Poll::Ready(());
+        }
+        let waker = self.waker.clone();
+        let mut cx = Context::from_waker(&waker);
+        match Pin::new(&mut self.stream).poll_shutdown(&mut cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(_) => {
+                self.shut = true;
+                Poll::Ready(())
+            }
+        }
+    }
+
+    /// Start failing the connection after `error` (RFC 6455 §7.1.7).
+    fn fail(&mut self, error: DriverError) {
+        match &error {
+            DriverError::Ws(e) => self.conn.fail(e),
+            DriverError::Timeout(Timeout::Pong) => {
+                self.conn.fail_with(crate::CloseStatus::SERVER_ERROR);
+            }
+            _ => self.conn.abort(),
+        }
+        let time = DRAIN_TIME.min(self.config.close_timeout.unwrap_or(DRAIN_TIME));
+        self.ending = Ending::Failing {
+            error: Some(error),
+            until: Instant::now() + time,
+            drained: 0,
+            shut: false,
+        };
+    }
+
+    /// Drive a failing connection: the close out, the write side shut, input drained.
+    fn poll_failing(&mut self) -> Poll<Option<DriverError>> {
+        let waker = self.waker.clone();
+        let mut cx = Context::from_waker(&waker);
+        let Ending::Failing { until, .. } = self.ending else {
+            return Poll::Ready(None);
+        };
+        timer_at(&mut self.close_timer, until);
+        let expired = poll_sleep(&mut self.close_timer, &mut cx);
+        while let Ending::Failing { shut, drained, .. } = &mut self.ending {
+            if expired || *drained >= DRAIN_BYTES {
+                break;
+            }
+            if !*shut {
+                let written = match self.conn.write_buf() {
+                    Ok(None) | Err(_) => None,
+                    Ok(Some(bufs)) => {
+                        let slices = [IoSlice::new(bufs[0]), IoSlice::new(bufs[1])];
+                        Some(Pin::new(&mut self.stream).poll_write_vectored(&mut cx, &slices))
+                    }
+                };
+                match written {
+                    Some(Poll::Pending) => return Poll::Pending,
+                    Some(Poll::Ready(Ok(n))) if n > 0 => {
+                        let _ = self.conn.wrote(n);
+                        continue;
+                    }
+                    Some(Poll::Ready(_)) => break,
+                    None => {}
+                }
+                match Pin::new(&mut self.stream).poll_shutdown(&mut cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(_) => {
+                        *shut = true;
+                        self.shut = true;
+                    }
+                }
+            }
+            let mut sink = [0u8; 4096];
+            let mut buf = ReadBuf::new(&mut sink);
+            match Pin::new(&mut self.stream).poll_read(&mut cx, &mut buf) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
+                    if let Ending::Failing { drained, .. } = &mut self.ending {
+                        *drained += buf.filled().len();
+                    }
+                }
+                Poll::Ready(_) => break,
+            }
+        }
+        self.conn.abort();
+        let error = match &mut self.ending {
+            Ending::Failing { error, .. } => error.take(),
+            _ => None,
+        };
+        self.ending = Ending::Done;
+        self.close_timer = None;
+        Poll::Ready(error)
+    }
+
+    /// The keep-alive clock: a ping when idle, a failure when its pong is late.
+    fn poll_keepalive(&mut self, cx: &mut Context<'_>) -> Result<(), DriverError> {
+        let Some(interval) = self.config.ping_interval else {
+            return Ok(());
+        };
+        if self.conn.close_sent() || self.conn.ended() {
+            self.keepalive = None;
+            return Ok(());
+        }
+        if !self.conn.awaiting_pong() {
+            self.ping_sent = None;
+        }
+        let now = Instant::now();
+        let due = match self.ping_sent {
+            Some(sent) => match self.config.ping_timeout {
+                Some(t) => sent + t,
+                None => return Ok(()),
+            },
+            None => self.last_read + interval,
+        };
+        if now >= due {
+            if self.ping_sent.is_some() {
+                return Err(DriverError::Timeout(Timeout::Pong));
+            }
+            self.conn.queue_keepalive()?;
+            self.ping_sent = Some(now);
+            return self.poll_keepalive(cx);
+        }
+        timer_at(&mut self.keepalive, due);
+        if poll_sleep(&mut self.keepalive, cx) {
+            // Woken at the deadline: the next turn acts on it.
+            cx.waker().wake_by_ref();
+        }
+        Ok(())
+    }
+
+    /// The close clock: once our close is out, the peer has `close_timeout` to answer.
+    fn close_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(limit) = self.config.close_timeout else {
+            return false;
+        };
+        if !self.conn.close_sent() {
+            return false;
+        }
+        if self.close_timer.is_none() {
+            timer_at(&mut self.close_timer, Instant::now() + limit);
+        }
+        poll_sleep(&mut self.close_timer, cx)
+    }
+
+    /// The receive loop behind both the message stream and the piece reads. `Ready(None)` once
+    /// the connection is over.
+    fn poll_receive(
+        &mut self,
+        cx: &mut Context<'_>,
+        whole: bool,
+    ) -> Poll<Option<Result<Option<Message>, DriverError>>> {
+        self.register(Side::Reader, cx);
+        let waker = self.waker.clone();
+        let mut proxy = Context::from_waker(&waker);
+        loop {
+            match self.ending {
+                Ending::No => {}
+                Ending::Failing { .. } => {
+                    return self.poll_failing().map(|e| e.map(Err));
+                }
+                Ending::Done => return Poll::Ready(None),
+            }
+            // Writes in progress (pongs, a close answering the peer's, queued messages) go out
+            // as the stream allows; reading goes on while they wait.
+            if self.conn.wants_write() {
+                if let Poll::Ready(Err(e)) = self.poll_write_out() {
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+            if let Err(e) = self.poll_keepalive(&mut proxy) {
+                self.fail(e);
+                continue;
+            }
+            if self.close_expired(&mut proxy) {
+                self.conn.abort();
+                self.ending = Ending::Done;
+                return Poll::Ready(None);
+            }
+            let step = self.conn.next(whole);
+            let step = match step {
+                Ok(step) => step,
+                Err(e) => {
+                    self.fail(DriverError::Ws(e));
+                    continue;
+                }
+            };
+            match step {
+                Next::Write => {}
+                Next::Blocked => match self.poll_write_out() {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
+                    Poll::Pending => return Poll::Pending,
+                },
+                Next::Read => {
+                    let mut buf = ReadBuf::new(self.conn.read_buf());
+                    match Pin::new(&mut self.stream).poll_read(&mut proxy, &mut buf) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Ok(())) => {
+                            let n = buf.filled().len();
+                            self.last_read = Instant::now();
+                            if let Err(e) = self.conn.did_read(n) {
+                                return Poll::Ready(Some(Err(e.into())));
+                            }
+                        }
+                        Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Poll::Ready(Err(e)) => {
+                            self.conn.abort();
+                            self.ending = Ending::Done;
+                            return Poll::Ready(Some(Err(e.into())));
+                        }
+                    }
+                }
+                Next::Ended => {
+                    let session = self.conn.session();
+                    if session.role() == crate::Role::Client && !session.is_aborted() {
+                        // A client lets the server close first (RFC 6455 §7.1.1): our answer
+                        // goes out, our write side is shut, and the server's end of stream is
+                        // awaited for at most the close timeout.
+                        let wait = self.config.close_timeout.unwrap_or(DRAIN_TIME);
+                        self.ending = Ending::Failing {
+                            error: None,
+                            until: Instant::now() + wait,
+                            drained: 0,
+                            shut: false,
+                        };
+                        continue;
+                    }
+                    // The closing handshake is over or the stream ended: our answer goes out,
+                    // then the write side is shut (a server closes first, RFC 6455 §7.1.1).
+                    if self.conn.wants_write() && self.poll_write_out().is_pending() {
+                        return Poll::Pending;
+                    }
+                    if self.poll_shutdown().is_pending() {
+                        return Poll::Pending;
+                    }
+                    self.conn.abort();
+                    self.ending = Ending::Done;
+                    return Poll::Ready(None);
+                }
+                got @ (Next::Piece | Next::Message(_)) => {
+                    if self.conn.close_received() {
+                        // Try to get the answering close out now; the next poll finishes it.
+                        let _ = self.poll_write_out();
+                    }
+                    return Poll::Ready(Some(Ok(match got {
+                        Next::Message(m) => Some(m),
+                        _ => None,
+                    })));
+                }
+            }
+        }
+    }
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
+        self.register(Side::Writer, cx);
+        if !matches!(self.ending, Ending::No) {
+            return Poll::Ready(Err(DriverError::Closed));
+        }
+        while self.conn.queued_bytes() >= self.config.max_write_buffer.max(1) {
+            match self.poll_write_out() {
+                Poll::Ready(Ok(())) => {}
+                other => return other,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
+        self.register(Side::Writer, cx);
+        match self.ending {
+            Ending::No => self.poll_write_out(),
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
+        self.register(Side::Writer, cx);
+        if matches!(self.ending, Ending::No) && !self.conn.close_sent() && !self.conn.ended() {
+            self.conn.queue(Message::Close(None))?;
+        }
+        match self.poll_flush(cx) {
+            Poll::Ready(Ok(())) => {}
+            other => return other,
+        }
+        if self.conn.close_received() || !matches!(self.ending, Ending::No) {
+            return self.poll_shutdown().map(Ok);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
+    /// Drive an open `session` over `stream` (after a handshake of your own); `leftover` are
+    /// bytes already read from the stream that belong to the WebSocket connection.
+    pub fn from_session(stream: S, session: Session, leftover: Vec<u8>, config: Config) -> Self {
+        Self {
+            inner: Inner::new(stream, session, leftover, config),
+        }
+    }
+
+    /// The engine.
+    pub fn session(&self) -> &Session {
+        self.inner.conn.session()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The stream.
+    pub fn get_ref(&self) -> &S {
+        &self.inner.stream
+    }
+
+    /// Read the next piece: a part of a message as it arrived (`*_FRAGMENT`, or the final
+    /// `*_MESSAGE`), a pong (`PingPong`) or the peer's close (`Close`, already answered);
+    /// `Ok(None)` once the connection is over. Pieces are at most the receive buffer and not
+    /// capped in total: for streaming messages without assembling them.
+    pub async fn read_piece(&mut self) -> Result<Option<Piece<'_>>, DriverError> {
+        match poll_fn(|cx| self.inner.poll_receive(cx, false)).await {
+            None => Ok(None),
+            Some(Err(e)) => Err(e),
+            Some(Ok(_)) => Ok(Some(self.inner.conn.piece())),
+        }
+    }
+
+    /// Send one piece of a message being streamed (`*_FRAGMENT` pieces, then `*_MESSAGE`), and
+    /// wait until it is written.
+    pub async fn send_piece(
+        &mut self,
+        buffer_type: BufferType,
+        data: Vec<u8>,
+    ) -> Result<(), DriverError> {
+        poll_fn(|cx| self.inner.poll_ready(cx)).await?;
+        self.inner.conn.queue_piece(buffer_type, data)?;
+        poll_fn(|cx| self.inner.poll_flush(cx)).await
+    }
+
+    /// Close the connection: send a close (`None`: without a status), then read until the
+    /// peer's close arrives (messages meanwhile are discarded) or [`Config::close_timeout`]
+    /// runs out, and shut down.
+    pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), DriverError> {
+        if matches!(self.inner.ending, Ending::No)
+            && !self.inner.conn.close_sent()
+            && !self.inner.conn.ended()
+        {
+            self.inner.conn.queue(Message::Close(frame))?;
+        }
+        poll_fn(|cx| self.inner.poll_flush(cx)).await?;
+        loop {
+            match poll_fn(|cx| self.inner.poll_receive(cx, true)).await {
+                None => return Ok(()),
+                Some(Ok(_)) => {}
+                Some(Err(DriverError::Closed)) => return Ok(()),
+                Some(Err(e)) => return Err(e),
+            }
+        }
+    }
+
+    /// Split into a reading and a writing half, for one task to read while another writes.
+    pub fn split(self) -> (WriteHalf<S>, ReadHalf<S>) {
+        let inner = Arc::new(Mutex::new(self.inner));
+        (
+            WriteHalf {
+                inner: Arc::clone(&inner),
+            },
+            ReadHalf { inner },
+        )
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
+    type Item = Result<Message, DriverError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut()
+            .inner
+            .poll_receive(cx, true)
+            .map(|o| o.map(|r| r.map(|m| m.unwrap_or(Message::Close(None)))))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
+    type Error = DriverError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
+        self.get_mut().inner.poll_ready(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), DriverError> {
+        self.get_mut().inner.conn.queue(item).map_err(Into::into)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
+        self.get_mut().inner.poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
+        self.get_mut().inner.poll_close(cx)
+    }
+}
+
+fn lock<S>(inner: &Mutex<Inner<S>>) -> std::sync::MutexGuard<'_, Inner<S>> {
+    // A panic while holding the lock leaves the pump consistent (every step is one engine call),
+    // so a poisoned lock is used as it is.
+    inner.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for ReadHalf<S> {
+    type Item = Result<Message, DriverError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        lock(&self.inner)
+            .poll_receive(cx, true)
+            .map(|o| o.map(|r| r.map(|m| m.unwrap_or(Message::Close(None)))))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WriteHalf<S> {
+    type Error = DriverError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
+        lock(&self.inner).poll_ready(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), DriverError> {
+        lock(&self.inner).conn.queue(item).map_err(Into::into)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
+        lock(&self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
+        lock(&self.inner).poll_close(cx)
+    }
+}
+
+impl<S> ReadHalf<S> {
+    /// True if `other` is the other half of the same stream.
+    pub fn is_pair_of(&self, other: &WriteHalf<S>) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+// ----- the upgrade ----------------------------------------------------------------------------
+
+async fn with_deadline<T>(
+    limit: Option<Duration>,
+    work: impl Future<Output = Result<T, DriverError>>,
+) -> Result<T, DriverError> {
+    match limit {
+        Some(limit) => ::tokio::time::timeout(limit, work)
+            .await
+            .unwrap_or(Err(DriverError::Timeout(Timeout::Handshake))),
+        None => work.await,
+    }
+}
+
+enum HeadRead {
+    Head(Vec<u8>, usize),
+    TooLarge,
+}
+
+async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Result<HeadRead, DriverError> {
+    let mut reader = HeadReader::new();
+    loop {
+        let Ok(space) = reader.space() else {
+            return Ok(HeadRead::TooLarge);
+        };
+        let n = stream.read(space).await?;
+        if n == 0 {
+            return Err(DriverError::Closed);
+        }
+        if let Some(len) = reader.filled(n) {
+            return Ok(HeadRead::Head(reader.into_bytes(), len));
+        }
+    }
+}
+
+async fn write_head<S: AsyncWrite + Unpin>(stream: &mut S, head: &[u8]) -> Result<(), DriverError> {
+    stream.write_all(head).await?;
+    stream.flush().await?;
+    Ok(())
+}
+
+/// Client side of the upgrade over `stream`: send `GET path` with `Host: host` (or the `Host`
+/// of `options.headers`) and the engine's headers, check the `101` response and open a client
+/// session, all within [`Config::handshake_timeout`]. A status other than 101 is
+/// [`DriverError::Refused`] with the response; `path` must start with `/` and be visible ASCII.
+pub async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    host: &str,
+    path: &str,
+    options: &ClientOptions,
+) -> Result<(WebSocketStream<S>, Response), DriverError> {
+    let (mut session, request) = upgrade::client_request(host, path, options)?;
+    let (bytes, len) = with_deadline(options.config.handshake_timeout, async {
+        write_head(&mut stream, &request).await?;
+        match read_head(&mut stream).await? {
+            HeadRead::Head(bytes, len) => Ok((bytes, len)),
+            HeadRead::TooLarge => Err(DriverError::Http(format!(
+                "response head over {MAX_HEAD_BYTES} bytes"
+            ))),
+        }
+    })
+    .await?;
+    let (response, start) = upgrade::client_response(&mut session, &bytes, len, options)?;
+    let ws = WebSocketStream::from_session(
+        stream,
+        session,
+        bytes[start..].to_vec(),
+        options.config.clone(),
+    );
+    Ok((ws, response))
+}
+
+/// Server side of the upgrade with the defaults: [`accept_with`] accepting every valid request.
+pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    options: &ServerOptions,
+) -> Result<WebSocketStream<S>, DriverError> {
+    accept_with(stream, options, |_| Ok(Accept::new())).await
+}
+
+/// Server side of the upgrade: read the request (within [`Config::handshake_timeout`]), show it
+/// to `decide`, validate it with the engine, answer `101` and open a server session. Refusals as
+/// in [`crate::io::accept_with`]: the callback's status, or 400, 426 or 431, then the stream is
+/// shut down.
+pub async fn accept_with<S, F>(
+    mut stream: S,
+    options: &ServerOptions,
+    decide: F,
+) -> Result<WebSocketStream<S>, DriverError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<Accept, Refusal>,
+{
+    let limit = options.config.handshake_timeout;
+    let head = with_deadline(limit, read_head(&mut stream)).await?;
+    let outcome = match head {
+        HeadRead::Head(bytes, len) => match upgrade::server_upgrade(&bytes, len, options, decide) {
+            ServerUpgrade::Accepted {
+                session,
+                response,
+                start,
+            } => {
+                with_deadline(limit, write_head(&mut stream, &response)).await?;
+                let leftover = bytes[start..].to_vec();
+                return Ok(WebSocketStream::from_session(
+                    stream,
+                    *session,
+                    leftover,
+                    options.config.clone(),
+                ));
+            }
+            refused => refused,
+        },
+        HeadRead::TooLarge => upgrade::head_too_large(),
+    };
+    let ServerUpgrade::Refused { response, error } = outcome else {
+        unreachable!("accepted upgrades returned above")
+    };
+    let _ = with_deadline(Some(DRAIN_TIME), async {
+        write_head(&mut stream, &response).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        let mut drained = 0;
+        while drained < DRAIN_BYTES {
+            match stream.read(&mut sink).await? {
+                0 => break,
+                n => drained += n,
+            }
+        }
+        Ok(())
+    })
+    .await;
+    Err(error)
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
+    /// The session's protocol error, if the peer broke RFC 6455.
+    pub fn fault(&self) -> Option<Error> {
+        self.inner.conn.session().fault().map(Error::Protocol)
+    }
+}
