@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Run the real Autobahn|Testsuite 0.8.2 against wspc, in both roles, and gate the results.
+# Run the real Autobahn|Testsuite 0.8.2 against wspc, in both roles and on both socket drivers
+# (the blocking `wspc::io` and the async `wspc::tokio`), and gate the results.
 #
-#   scripts/autobahn.sh [server|client|all]   (default: all)
-#   scripts/autobahn.sh setup                 (only bootstrap the testsuite into the cache)
+#   scripts/autobahn.sh [server|client|tokio-server|tokio-client|all]   (default: all)
+#   scripts/autobahn.sh setup            (only bootstrap the testsuite into the cache)
 #
-# server: the testsuite's fuzzingclient drives the `server` testee (reports/autobahn/server/).
-# client: the `client` testee drives the testsuite's fuzzingserver (reports/autobahn/client/).
-# Then the gate (`cargo run -p wspc-autobahn --bin gate`) checks every case against the rules and
-# against autobahn/expected-{server,client}.json, and writes reports/autobahn/SUMMARY.md.
+# role          testee            testsuite side                        spec (autobahn/)            agent       reports (reports/autobahn/)
+# server        `server`          fuzzingclient -> ws://127.0.0.1:9001  fuzzingclient.json          wspc        server/
+# client        `client`          fuzzingserver on ws://127.0.0.1:9002  fuzzingserver.json          wspc        client/
+# tokio-server  `server --tokio`  fuzzingclient -> ws://127.0.0.1:9003  fuzzingclient-tokio.json    wspc-tokio  tokio-server/
+# tokio-client  `client --tokio`  fuzzingserver on ws://127.0.0.1:9004  fuzzingserver-tokio.json    wspc-tokio  tokio-client/
+#
+# `all` runs the four roles one after another (each takes well under a minute). Then the gate
+# (`cargo run -p wspc-autobahn --bin gate`) checks every case of the roles run against the rules
+# and against autobahn/expected-{server,client}.json (a tokio role against the same file as its
+# blocking twin: the drivers must give the same results), and writes reports/autobahn/SUMMARY.md.
 #
 # Nothing needs to be installed beforehand. With a working Docker engine the official image,
 # pinned by digest, runs the testsuite. Without one, the testsuite (Python 2 only) is bootstrapped
@@ -26,9 +33,9 @@ cd "$ROOT"
 
 MODE=${1:-all}
 case "$MODE" in
-server | client | all | setup) ;;
+server | client | tokio-server | tokio-client | all | setup) ;;
 *)
-    echo "usage: $0 [server|client|all|setup]" >&2
+    echo "usage: $0 [server|client|tokio-server|tokio-client|all|setup]" >&2
     exit 2
     ;;
 esac
@@ -37,10 +44,30 @@ AUTOBAHN_VERSION=0.8.2
 IMAGE=crossbario/autobahn-testsuite@sha256:519915fb568b04c9383f70a1c405ae3ff44ab9e35835b085239c258b6fac3074
 CACHE=${WSPC_CACHE:-${HOME:-/tmp}/.cache/wspc}/autobahn
 RUN_TIMEOUT=${WSPC_AUTOBAHN_TIMEOUT:-1800}
-SERVER_ADDR=127.0.0.1:9001 # must match autobahn/fuzzingclient.json
-CLIENT_URL=ws://127.0.0.1:9002 # must match autobahn/fuzzingserver.json
-AGENT=wspc
 REPORTS=reports/autobahn
+
+# Per role: the testsuite's URL and spec file (whose URL and outdir must match), the agent name and
+# the testee's driver flag. The tokio roles have their own ports, specs and agent name, so that
+# each report directory holds exactly one agent.
+role_url() {
+    case $1 in
+    server) echo ws://127.0.0.1:9001 ;;
+    client) echo ws://127.0.0.1:9002 ;;
+    tokio-server) echo ws://127.0.0.1:9003 ;;
+    tokio-client) echo ws://127.0.0.1:9004 ;;
+    esac
+}
+role_spec() {
+    case $1 in
+    server) echo autobahn/fuzzingclient.json ;;
+    client) echo autobahn/fuzzingserver.json ;;
+    tokio-server) echo autobahn/fuzzingclient-tokio.json ;;
+    tokio-client) echo autobahn/fuzzingserver-tokio.json ;;
+    esac
+}
+role_agent() { case $1 in tokio-*) echo wspc-tokio ;; *) echo wspc ;; esac; }
+role_flag() { case $1 in tokio-*) echo --tokio ;; *) echo "" ;; esac; }
+role_driver() { case $1 in tokio-*) echo tokio ;; *) echo blocking ;; esac; }
 
 log() { printf '[autobahn] %s\n' "$*" >&2; }
 die() {
@@ -252,46 +279,72 @@ progress() {
 }
 
 write_meta() {
-    local role=$1 secs=$2
+    local role=$1 secs=$2 testee=$3
     cat >"$REPORTS/$role/meta.json" <<EOF
-{"role": "$role", "wall_seconds": $secs, "testsuite": "$TESTSUITE", "runner": "$([ "$USE_DOCKER" = 1 ] && echo Docker || echo bootstrapped)", "finished": "$(date -u +%Y-%m-%dT%H:%M:%SZ)"}
+{"role": "$role", "driver": "$(role_driver "$role")", "testee": "$testee", "agent": "$(role_agent "$role")", "wall_seconds": $secs, "testsuite": "$TESTSUITE", "runner": "$([ "$USE_DOCKER" = 1 ] && echo Docker || echo bootstrapped)", "finished": "$(date -u +%Y-%m-%dT%H:%M:%SZ)"}
 EOF
 }
 
+# The spec must name the role's URL and report directory (and, for the fuzzingclient, its agent).
+check_spec() {
+    local role=$1 spec=$2 url=$3
+    [ -f "$spec" ] || die "$spec is missing"
+    grep -q "\"$url\"" "$spec" || die "$spec does not name $url (role $role)"
+    grep -q "\"\./$REPORTS/$role\"" "$spec" || die "$spec does not write to ./$REPORTS/$role (role $role)"
+    case $role in
+    *server)
+        grep -q "\"agent\": *\"$(role_agent "$role")\"" "$spec" ||
+            die "$spec does not name agent $(role_agent "$role") (role $role)"
+        ;;
+    esac
+}
+
+# server, tokio-server: the testsuite's fuzzingclient drives the `server` testee.
 run_server_role() {
-    local dir="$REPORTS/server" t0=$SECONDS
-    port_free "$SERVER_ADDR" || die "$SERVER_ADDR is in use"
+    local role=$1 dir="$REPORTS/$1" t0=$SECONDS url spec flag addr
+    url=$(role_url "$role") spec=$(role_spec "$role") flag=$(role_flag "$role")
+    addr=${url#ws://}
+    check_spec "$role" "$spec" "$url"
+    port_free "$addr" || die "$addr is in use"
     rm -rf "$dir"
     mkdir -p "$dir"
-    "$TARGET_DIR/release/server" "$SERVER_ADDR" >"$dir/testee.log" 2>&1 &
+    local testee=("$TARGET_DIR/release/server" "$addr")
+    [ -z "$flag" ] || testee+=("$flag")
+    "${testee[@]}" >"$dir/testee.log" 2>&1 &
     local spid=$!
     PIDS+=("$spid")
-    wait_for_port "$SERVER_ADDR" "$spid" || die "the server testee did not start (see $dir/testee.log)"
-    log "server role: fuzzingclient -> wspc server on $SERVER_ADDR ($CASE_TOTAL cases, bound ${RUN_TIMEOUT} s)"
+    wait_for_port "$addr" "$spid" || die "the server testee did not start (see $dir/testee.log)"
+    log "$role role: fuzzingclient -> wspc server${flag:+ $flag} on $addr ($CASE_TOTAL cases, bound ${RUN_TIMEOUT} s)"
     local rc=0
-    timeout "$RUN_TIMEOUT" "${WSTEST[@]}" -m fuzzingclient -s autobahn/fuzzingclient.json 2>&1 |
-        progress server "$dir/wstest.log" || rc=$?
+    timeout "$RUN_TIMEOUT" "${WSTEST[@]}" -m fuzzingclient -s "$spec" 2>&1 |
+        progress "$role" "$dir/wstest.log" || rc=$?
     kill "$spid" 2>/dev/null || true
     wait "$spid" 2>/dev/null || true
     [ "$rc" = 0 ] || die "the fuzzingclient run failed or timed out (exit $rc; see $dir/wstest.log)"
     [ -f "$dir/index.json" ] || die "no $dir/index.json was written"
-    write_meta server $((SECONDS - t0))
-    log "server role done in $((SECONDS - t0)) s"
+    write_meta "$role" $((SECONDS - t0)) "server $addr${flag:+ $flag}"
+    log "$role role done in $((SECONDS - t0)) s"
 }
 
+# client, tokio-client: the `client` testee drives the testsuite's fuzzingserver.
 run_client_role() {
-    local dir="$REPORTS/client" t0=$SECONDS addr=${CLIENT_URL#ws://}
+    local role=$1 dir="$REPORTS/$1" t0=$SECONDS url spec flag agent addr
+    url=$(role_url "$role") spec=$(role_spec "$role") flag=$(role_flag "$role") agent=$(role_agent "$role")
+    addr=${url#ws://}
+    check_spec "$role" "$spec" "$url"
     port_free "$addr" || die "$addr is in use"
     rm -rf "$dir"
     mkdir -p "$dir"
     # -u 0: no extra web server on 8080.
-    "${WSTEST[@]}" -m fuzzingserver -s autobahn/fuzzingserver.json -u 0 >"$dir/wstest.log" 2>&1 &
+    "${WSTEST[@]}" -m fuzzingserver -s "$spec" -u 0 >"$dir/wstest.log" 2>&1 &
     local wpid=$!
     PIDS+=("$wpid")
     wait_for_port "$addr" "$wpid" || die "the fuzzingserver did not start (see $dir/wstest.log)"
-    log "client role: wspc client -> fuzzingserver on $CLIENT_URL (bound ${RUN_TIMEOUT} s)"
+    log "$role role: wspc client${flag:+ $flag} -> fuzzingserver on $url (bound ${RUN_TIMEOUT} s)"
+    local testee=("$TARGET_DIR/release/client" "$url" "$agent")
+    [ -z "$flag" ] || testee+=("$flag")
     local rc=0
-    timeout "$RUN_TIMEOUT" "$TARGET_DIR/release/client" "$CLIENT_URL" "$AGENT" 2>"$dir/testee.log" || rc=$?
+    timeout "$RUN_TIMEOUT" "${testee[@]}" 2>"$dir/testee.log" || rc=$?
     # The reports are written on /updateReports; give the testsuite a moment to finish writing.
     local i
     for i in $(seq 1 100); do
@@ -303,8 +356,8 @@ run_client_role() {
     wait "$wpid" 2>/dev/null || true
     [ "$rc" = 0 ] || die "the client testee failed or timed out (exit $rc; see $dir/testee.log)"
     [ -f "$dir/index.json" ] || die "no $dir/index.json was written"
-    write_meta client $((SECONDS - t0))
-    log "client role done in $((SECONDS - t0)) s"
+    write_meta "$role" $((SECONDS - t0)) "client $url $agent${flag:+ $flag}"
+    log "$role role done in $((SECONDS - t0)) s"
 }
 
 setup_testsuite
@@ -313,14 +366,12 @@ if [ "$MODE" = setup ]; then
     exit 0
 fi
 build_testees
-case "$MODE" in
-server) run_server_role ;;
-client) run_client_role ;;
-all)
-    run_server_role
-    run_client_role
-    ;;
-esac
 roles=$MODE
-[ "$MODE" = all ] && roles=server,client
+[ "$MODE" = all ] && roles=server,client,tokio-server,tokio-client
+for role in ${roles//,/ }; do
+    case $role in
+    *server) run_server_role "$role" ;;
+    *client) run_client_role "$role" ;;
+    esac
+done
 "$TARGET_DIR/release/gate" --roles "$roles"

@@ -1,16 +1,32 @@
 //! The conformance gate over the Autobahn|Testsuite reports.
 //!
-//! `gate [--roles server,client] [--reports DIR] [--expected DIR] [--update-expected]`
+//! `gate [--roles server,client,tokio-server,tokio-client] [--reports DIR] [--expected DIR]
+//! [--update-expected]`
+//!
+//! The roles (all four by default) are the two testees on the two socket drivers:
+//!
+//! | role | testee | driver | agent | expected results |
+//! |---|---|---|---|---|
+//! | `server` | `server`, driven by the fuzzingclient | blocking `wspc::io` | `wspc` | `expected-server.json` |
+//! | `client` | `client`, driving the fuzzingserver | blocking `wspc::io` | `wspc` | `expected-client.json` |
+//! | `tokio-server` | `server --tokio` | `wspc::tokio` | `wspc-tokio` | `expected-server.json` |
+//! | `tokio-client` | `client --tokio` | `wspc::tokio` | `wspc-tokio` | `expected-client.json` |
 //!
 //! For each role it reads `DIR/<role>/index.json` (default `reports/autobahn`) and fails unless
-//! 1. every case has `behavior` and `behaviorClose` in {OK, INFORMATIONAL}, UNIMPLEMENTED being
+//! 1. the report holds exactly one agent, the role's;
+//! 2. every case has `behavior` and `behaviorClose` in {OK, INFORMATIONAL}, UNIMPLEMENTED being
 //!    allowed only for 12.* and 13.* (permessage-deflate is not implemented yet), and
-//! 2. the results equal the committed expected results `autobahn/expected-<role>.json`
+//! 3. the results equal the committed expected results `autobahn/expected-<twin>.json`
 //!    (behavior, behaviorClose and remoteCloseCode of every case; durations are ignored), so
-//!    that any change, even OK → NON-STRICT or a new or missing case, fails.
+//!    that any change, even OK → NON-STRICT or a new or missing case, fails. A tokio role has no
+//!    file of its own: it is held to its blocking twin's, as both drivers must behave the same.
 //!
-//! `--update-expected` rewrites the expected files from the reports (rule 1 is still enforced).
-//! It always writes `DIR/SUMMARY.md`: counts per section and role, run time, testsuite version.
+//! `--update-expected` rewrites `expected-server.json` and `expected-client.json` from the
+//! blocking roles only (rules 1 and 2 are still enforced); the tokio roles in `--roles` are then
+//! compared against the files just written. It refuses a `--roles` list without a blocking role,
+//! since there would be nothing to write.
+//! It always writes `DIR/SUMMARY.md`: counts per section and role, driver, run time, testsuite
+//! version.
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -30,7 +46,85 @@ const OUTCOMES: [&str; 8] = [
     "FAILED",
 ];
 
-const ROLES: [&str; 2] = ["server", "client"];
+/// One testee on one driver.
+#[derive(Debug, PartialEq, Eq)]
+struct Role {
+    /// The `--roles` name and the report directory under `DIR`.
+    name: &'static str,
+    /// The role whose expected file (`expected-<twin>.json`) this role is held to: itself for a
+    /// blocking role, its blocking twin for a tokio role.
+    twin: &'static str,
+    /// The agent name the report must hold.
+    agent: &'static str,
+    /// The driver, as the summary names it.
+    driver: &'static str,
+    /// The testee and its part, as the summary names them.
+    testee: &'static str,
+}
+
+impl Role {
+    /// Whether this role's results are the source of its expected file.
+    fn owns_expected(&self) -> bool {
+        self.twin == self.name
+    }
+
+    fn expected_file(&self) -> String {
+        format!("expected-{}.json", self.twin)
+    }
+}
+
+/// The roles, blocking ones first (`--update-expected` writes their files before the tokio roles
+/// are compared against them).
+const ROLES: [Role; 4] = [
+    Role {
+        name: "server",
+        twin: "server",
+        agent: "wspc",
+        driver: "blocking driver `wspc::io`",
+        testee: "testee `server`, driven by the testsuite's fuzzingclient",
+    },
+    Role {
+        name: "client",
+        twin: "client",
+        agent: "wspc",
+        driver: "blocking driver `wspc::io`",
+        testee: "testee `client`, driving the testsuite's fuzzingserver",
+    },
+    Role {
+        name: "tokio-server",
+        twin: "server",
+        agent: "wspc-tokio",
+        driver: "tokio driver `wspc::tokio`",
+        testee: "testee `server --tokio`, driven by the testsuite's fuzzingclient",
+    },
+    Role {
+        name: "tokio-client",
+        twin: "client",
+        agent: "wspc-tokio",
+        driver: "tokio driver `wspc::tokio`",
+        testee: "testee `client --tokio`, driving the testsuite's fuzzingserver",
+    },
+];
+
+fn role_named(name: &str) -> Option<&'static Role> {
+    ROLES.iter().find(|r| r.name == name)
+}
+
+/// The `--roles` value: known roles, each once, in the order of `ROLES`.
+fn parse_roles(list: &str) -> Result<Vec<&'static Role>, String> {
+    let mut wanted = Vec::new();
+    for r in list.split(',').filter(|r| !r.is_empty()) {
+        let role = role_named(r).ok_or_else(|| {
+            let known: Vec<&str> = ROLES.iter().map(|r| r.name).collect();
+            format!("unknown role {r:?} (known: {})", known.join(", "))
+        })?;
+        wanted.push(role);
+    }
+    if wanted.is_empty() {
+        return Err("--roles names no role".into());
+    }
+    Ok(ROLES.iter().filter(|r| wanted.contains(r)).collect())
+}
 
 /// A case id such as `9.1.10`, ordered numerically.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -261,7 +355,7 @@ impl Tally {
 }
 
 struct RoleReport {
-    role: &'static str,
+    role: &'static Role,
     agent: String,
     results: Results,
     meta: Option<Value>,
@@ -297,7 +391,8 @@ fn summary(reports: &[RoleReport], passed: bool) -> String {
     let cols = columns(reports);
     let header = |first: &str, extra: &str| {
         let mut h = format!("| {first} | cases");
-        let mut sep = String::from("|---|---:");
+        // `first` may be several label columns ("a | b").
+        let mut sep = "|---".repeat(first.matches(" | ").count() + 1) + "|---:";
         for c in &cols {
             let _ = write!(h, " | {c}");
             sep.push_str("|---:");
@@ -323,7 +418,9 @@ fn summary(reports: &[RoleReport], passed: bool) -> String {
         "Generated by `scripts/autobahn.sh` (the gate: `cargo run -p wspc-autobahn --bin gate`). \
          Rules: every case OK or INFORMATIONAL (UNIMPLEMENTED allowed only in 12.* and 13.*, \
          permessage-deflate not being implemented yet), and every result equal to \
-         `autobahn/expected-<role>.json`.\n\n",
+         `autobahn/expected-server.json` (roles `server` and `tokio-server`) or \
+         `autobahn/expected-client.json` (roles `client` and `tokio-client`): the blocking and \
+         the tokio driver are held to the same expected results.\n\n",
     );
     let _ = writeln!(
         out,
@@ -337,7 +434,7 @@ fn summary(reports: &[RoleReport], passed: bool) -> String {
             meta_str(&Some(m.clone()), "testsuite")
         );
     }
-    out.push_str(&header("role", "wall time"));
+    out.push_str(&header("role | driver | expected", "wall time"));
     for r in reports {
         let mut t = Tally::default();
         r.results.values().for_each(|res| t.add(res));
@@ -347,17 +444,31 @@ fn summary(reports: &[RoleReport], passed: bool) -> String {
             .and_then(|m| m.get("wall_seconds"))
             .and_then(Value::as_u64)
             .map_or_else(|| "?".to_owned(), |s| format!("{s} s"));
-        out.push_str(&row(r.role, &t, &cols, &format!(" {wall} |")));
+        let label = format!(
+            "{} | {} | `{}`",
+            r.role.name,
+            r.role.driver.split(' ').next().unwrap_or_default(),
+            r.role.expected_file()
+        );
+        out.push_str(&row(&label, &t, &cols, &format!(" {wall} |")));
     }
     for r in reports {
-        let driver = match r.role {
-            "server" => "testee `server`, driven by the testsuite's fuzzingclient",
-            _ => "testee `client`, driving the testsuite's fuzzingserver",
-        };
-        let _ = writeln!(out, "\n## {} (agent `{}`, {driver})\n", r.role, r.agent);
+        let role = r.role;
         let _ = writeln!(
             out,
-            "Run finished {} with the {} testsuite; wall time {} s.\n",
+            "\n## {} ({}, {}; agent `{}`)\n",
+            role.name, role.driver, role.testee, r.agent
+        );
+        let command = r
+            .meta
+            .as_ref()
+            .and_then(|m| m.get("testee"))
+            .and_then(Value::as_str)
+            .map_or_else(String::new, |c| format!(" Testee command: `{c}`."));
+        let _ = writeln!(
+            out,
+            "Held to `autobahn/{}`. Run finished {} with the {} testsuite; wall time {} s.{command}\n",
+            role.expected_file(),
             meta_str(&r.meta, "finished"),
             meta_str(&r.meta, "runner"),
             meta_str(&r.meta, "wall_seconds"),
@@ -402,7 +513,7 @@ fn summary(reports: &[RoleReport], passed: bool) -> String {
 }
 
 struct Args {
-    roles: Vec<&'static str>,
+    roles: Vec<&'static Role>,
     reports: PathBuf,
     expected: PathBuf,
     update: bool,
@@ -410,7 +521,7 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
-        roles: ROLES.to_vec(),
+        roles: ROLES.iter().collect(),
         reports: PathBuf::from("reports/autobahn"),
         expected: PathBuf::from("autobahn"),
         update: false,
@@ -419,31 +530,35 @@ fn parse_args() -> Result<Args, String> {
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match a.as_str() {
-            "--roles" => {
-                let v = value("--roles")?;
-                args.roles = Vec::new();
-                for r in v.split(',').filter(|r| !r.is_empty()) {
-                    let role = ROLES
-                        .iter()
-                        .find(|x| **x == r)
-                        .ok_or_else(|| format!("unknown role {r:?}"))?;
-                    args.roles.push(role);
-                }
-            }
+            "--roles" => args.roles = parse_roles(&value("--roles")?)?,
             "--reports" => args.reports = value("--reports")?.into(),
             "--expected" => args.expected = value("--expected")?.into(),
             "--update-expected" => args.update = true,
             "-h" | "--help" => {
                 return Err(
-                    "usage: gate [--roles server,client] [--reports DIR] [--expected DIR] \
-                     [--update-expected]"
+                    "usage: gate [--roles server,client,tokio-server,tokio-client] \
+                     [--reports DIR] [--expected DIR] [--update-expected]"
                         .into(),
                 )
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
+    check_update(&args.roles, args.update)?;
     Ok(args)
+}
+
+/// `--update-expected` writes only from blocking roles: refuse a role list without one.
+fn check_update(roles: &[&Role], update: bool) -> Result<(), String> {
+    if update && !roles.iter().any(|r| r.owns_expected()) {
+        return Err(
+            "--update-expected writes the expected files from the blocking roles only \
+                    (server, client); the tokio roles are compared against them: name a \
+                    blocking role in --roles"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -458,14 +573,14 @@ fn main() -> ExitCode {
     let mut passed = true;
     // Case counts over the checked roles, for the closing "N passed, M failed" line.
     let (mut cases_passed, mut cases_failed) = (0usize, 0usize);
-    for role in ROLES {
+    for role in &ROLES {
         let checked = args.roles.contains(&role);
-        let dir = args.reports.join(role);
+        let dir = args.reports.join(role.name);
         let index = dir.join("index.json");
         let (agent, results) = match read_index(&index) {
             Ok(r) => r,
             Err(e) if checked => {
-                eprintln!("gate: {role}: {e}");
+                eprintln!("gate: {}: {e}", role.name);
                 passed = false;
                 cases_failed += 1;
                 continue;
@@ -475,11 +590,17 @@ fn main() -> ExitCode {
         let meta = read_json(&dir.join("meta.json")).ok();
         let mut problems = Vec::new();
         if checked {
+            if agent != role.agent {
+                problems.push(format!(
+                    "the report is for agent {agent:?}, not {:?}",
+                    role.agent
+                ));
+            }
             let mut findings = rule_violations(&results);
-            let expected_path = args.expected.join(format!("expected-{role}.json"));
-            if args.update {
+            let expected_path = args.expected.join(role.expected_file());
+            if args.update && role.owns_expected() {
                 match write_expected(&expected_path, &results) {
-                    Ok(()) => eprintln!("gate: {role}: wrote {}", expected_path.display()),
+                    Ok(()) => eprintln!("gate: {}: wrote {}", role.name, expected_path.display()),
                     Err(e) => problems.push(e),
                 }
             } else {
@@ -498,11 +619,14 @@ fn main() -> ExitCode {
             cases_failed += bad.len() + usize::from(!problems.is_empty());
             problems.splice(0..0, findings.into_iter().map(|(_, why)| why));
             for p in &problems {
-                eprintln!("gate: {role}: {p}");
+                eprintln!("gate: {}: {p}", role.name);
             }
             passed &= problems.is_empty();
             eprintln!(
-                "gate: {role}: {} cases, {}",
+                "gate: {} ({}, held to {}): {} cases, {}",
+                role.name,
+                role.driver,
+                role.expected_file(),
                 results.len(),
                 if problems.is_empty() {
                     "passed".to_owned()
@@ -619,6 +743,84 @@ mod tests {
         let back = read_expected(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         assert!(differences(&back, &r).is_empty());
+    }
+
+    #[test]
+    fn tokio_roles_are_held_to_their_blocking_twins_files() {
+        let names: Vec<&str> = ROLES.iter().map(|r| r.name).collect();
+        assert_eq!(names, ["server", "client", "tokio-server", "tokio-client"]);
+        let file = |name: &str| role_named(name).unwrap().expected_file();
+        assert_eq!(file("server"), "expected-server.json");
+        assert_eq!(file("tokio-server"), "expected-server.json");
+        assert_eq!(file("client"), "expected-client.json");
+        assert_eq!(file("tokio-client"), "expected-client.json");
+        for r in &ROLES {
+            // Every twin is a blocking role that owns its file, listed before the tokio role.
+            let twin = role_named(r.twin).unwrap();
+            assert!(twin.owns_expected(), "{}", r.name);
+            let pos = |x: &Role| ROLES.iter().position(|y| y == x).unwrap();
+            assert!(pos(twin) <= pos(r), "{}", r.name);
+            assert_eq!(
+                r.owns_expected(),
+                !r.name.starts_with("tokio-"),
+                "{}",
+                r.name
+            );
+            assert_eq!(
+                r.agent == "wspc-tokio",
+                r.name.starts_with("tokio-"),
+                "{}",
+                r.name
+            );
+        }
+    }
+
+    #[test]
+    fn roles_parse_in_canonical_order() {
+        let names = |list: &str| -> Result<Vec<&str>, String> {
+            parse_roles(list).map(|v| v.iter().map(|r| r.name).collect())
+        };
+        assert_eq!(
+            names("tokio-client,server,tokio-client,").unwrap(),
+            ["server", "tokio-client"]
+        );
+        assert_eq!(
+            names("server,client,tokio-server,tokio-client").unwrap(),
+            ["server", "client", "tokio-server", "tokio-client"]
+        );
+        assert!(names("tokio").unwrap_err().contains("unknown role"));
+        assert!(names(",").is_err());
+    }
+
+    #[test]
+    fn update_expected_needs_a_blocking_role() {
+        let roles = |list: &str| parse_roles(list).unwrap();
+        assert!(check_update(&roles("tokio-server,tokio-client"), true).is_err());
+        assert!(check_update(&roles("tokio-server,tokio-client"), false).is_ok());
+        assert!(check_update(&roles("client,tokio-server"), true).is_ok());
+    }
+
+    #[test]
+    fn summary_names_every_role_and_its_driver() {
+        let r = results(&[("1.1.1", result("OK", "OK", Some(1000)))]);
+        let reports: Vec<RoleReport> = ROLES
+            .iter()
+            .map(|role| RoleReport {
+                role,
+                agent: role.agent.to_owned(),
+                results: r.clone(),
+                meta: None,
+                checked: true,
+                problems: Vec::new(),
+            })
+            .collect();
+        let text = summary(&reports, true);
+        assert!(text.contains("| tokio-server | tokio | `expected-server.json` | 1 | 1 |"));
+        assert!(text.contains("| client | blocking | `expected-client.json` | 1 | 1 |"));
+        assert!(
+            text.contains("## tokio-client (tokio driver `wspc::tokio`, testee `client --tokio`")
+        );
+        assert!(text.contains("## server (blocking driver `wspc::io`, testee `server`"));
     }
 
     #[test]

@@ -1,1 +1,386 @@
+//! The tokio driver over real loopback TCP: the tokio echo example against clients, full duplex
+//! after `split()`, pieces, and each rough edge against a hostile raw peer
+//! (`wspc_testkit::peer`, which speaks WebSocket without the engine, on a blocking thread).
 
+#[allow(dead_code)]
+#[path = "../examples/tokio_echo_server.rs"]
+mod tokio_echo_server;
+
+use futures_util::{SinkExt, StreamExt};
+use std::io::Write;
+use std::net::TcpStream as StdStream;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use wspc::frame::Opcode;
+use wspc::tokio::{
+    accept, accept_with, connect, Accept, ClientOptions, CloseFrame, Config, DriverError, Message,
+    Refusal, ServerOptions, Timeout, WebSocketStream,
+};
+use wspc::{BufferType, CloseStatus, Property, ProtocolError};
+use wspc_testkit::frame::{client_frame, raw_frame};
+use wspc_testkit::peer::{self, close_code, SAMPLE_ACCEPT};
+
+type Served = JoinHandle<Result<(), DriverError>>;
+
+/// Run `serve` on the first connection to a fresh loopback listener.
+async fn serve_once<F, Fut>(serve: F) -> (String, Served)
+where
+    F: FnOnce(TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), DriverError>> + Send,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = tokio::spawn(async move { serve(listener.accept().await?.0).await });
+    (addr, handle)
+}
+
+async fn echo_once(options: ServerOptions) -> (String, Served) {
+    serve_once(move |s| async move { tokio_echo_server::serve(s, &options).await }).await
+}
+
+async fn client(addr: &str, options: &ClientOptions) -> WebSocketStream<TcpStream> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    connect(stream, addr, "/chat", options).await.unwrap().0
+}
+
+fn server_options(config: Config) -> ServerOptions {
+    let mut options = ServerOptions::default();
+    options.config = config;
+    options
+}
+
+/// Start a blocking raw peer on its own thread (at once: the server side waits for it).
+fn raw<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
+    tokio::task::spawn_blocking(f)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_example_serves_whole_messages() {
+    let (addr, server) = echo_once(ServerOptions::default()).await;
+    let mut options = ClientOptions::default();
+    options.config.properties = vec![
+        Property::ReceiveBufferSize(256),
+        Property::SendBufferSize(256),
+    ];
+    let mut ws = client(&addr, &options).await;
+    ws.send(Message::text("héllo")).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("héllo"));
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    ws.send(Message::binary(big.clone())).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::Binary(big));
+    ws.send(Message::Ping(b"p".to_vec())).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::Pong(b"p".to_vec())
+    );
+    ws.close(Some(CloseFrame {
+        code: CloseStatus(4000),
+        reason: "done".into(),
+    }))
+    .await
+    .unwrap();
+    assert!(ws.next().await.is_none());
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_sends_16_mib_before_it_reads_gets_one_message_back() {
+    let (addr, server) = echo_once(ServerOptions::default()).await;
+    let got = raw(move || {
+        let (mut stream, head) = peer::upgrade(&addr, "");
+        assert!(head.contains(SAMPLE_ACCEPT), "{head}");
+        let payload: Vec<u8> = (0..16u32 << 20).map(|i| (i * 7 % 251) as u8).collect();
+        stream
+            .write_all(&client_frame(true, Opcode::Binary, &payload))
+            .unwrap();
+        stream
+            .write_all(&client_frame(true, Opcode::Close, &1000u16.to_be_bytes()))
+            .unwrap();
+        (payload, peer::read_to_end(&mut stream))
+    })
+    .await
+    .unwrap();
+    let (payload, got) = got;
+    assert!(got.error.is_none(), "{:?}", got.error);
+    assert_eq!(got.frames.len(), 2, "one message frame and the close");
+    assert!(got.frames[0].head.fin && got.frames[0].head.opcode == 2);
+    assert!(got.frames[0].payload == payload, "the echo differs");
+    assert_eq!(close_code(&got.frames[1]), 1000);
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_goes_on_while_a_write_waits_after_split() {
+    let (got_ten, ten) = mpsc::channel();
+    let (addr, server) = serve_once(move |s| async move {
+        let ws = accept(s, &ServerOptions::default()).await?;
+        let (mut tx, mut rx) = ws.split();
+        // The writer pushes 32 MiB at a peer that does not read yet: it blocks.
+        let writer = tokio::spawn(async move {
+            for _ in 0..32 {
+                tx.send(Message::binary(vec![1; 1 << 20])).await?;
+            }
+            tx.send(Message::Close(None)).await
+        });
+        // The reader still gets every message the peer sends meanwhile.
+        let mut texts = 0;
+        while let Some(m) = rx.next().await {
+            if let Message::Text(_) = m? {
+                texts += 1;
+                if texts == 10 {
+                    got_ten.send(()).unwrap();
+                }
+            }
+        }
+        writer.await.unwrap()?;
+        assert_eq!(texts, 10);
+        Ok(())
+    })
+    .await;
+    let frames = raw(move || {
+        let (mut stream, _) = peer::upgrade(&addr, "");
+        for i in 0..10 {
+            let frame = client_frame(true, Opcode::Text, format!("msg {i}").as_bytes());
+            stream.write_all(&frame).unwrap();
+        }
+        // The peer reads nothing until the server's reader has all ten: that reader ran while
+        // its writer was blocked on us.
+        ten.recv_timeout(Duration::from_secs(10))
+            .expect("the reader stalled behind the blocked writer");
+        let frames = peer::read_frames(&mut stream, 33);
+        stream
+            .write_all(&client_frame(true, Opcode::Close, &[]))
+            .unwrap();
+        frames
+    })
+    .await
+    .unwrap();
+    assert_eq!(frames.len(), 33, "32 messages and the close");
+    assert!(frames[..32].iter().all(|f| f.payload.len() == 1 << 20));
+    tokio::time::timeout(Duration::from_secs(20), server)
+        .await
+        .expect("no deadlock")
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pieces_stream_a_message_without_assembling_it() {
+    let mut config = Config::default();
+    config.properties = vec![Property::ReceiveBufferSize(1024)];
+    config.max_message_size = Some(1000);
+    let options = server_options(config);
+    let (addr, server) = serve_once(move |s| async move {
+        let mut ws = accept(s, &options).await?;
+        // 1 MiB arrives in pieces of at most the receive buffer; the message cap does not apply.
+        let mut total = 0;
+        loop {
+            let piece = ws.read_piece().await?.expect("a piece");
+            assert!(piece.data.len() <= 1024);
+            total += piece.data.len();
+            if piece.buffer_type == BufferType::BinaryMessage {
+                break;
+            }
+            assert_eq!(piece.buffer_type, BufferType::BinaryFragment);
+        }
+        assert_eq!(total, 1 << 20);
+        ws.send_piece(BufferType::Utf8Fragment, b"str".to_vec())
+            .await?;
+        ws.send_piece(BufferType::Utf8Message, b"eamed".to_vec())
+            .await?;
+        ws.close(None).await
+    })
+    .await;
+    let mut ws = client(&addr, &ClientOptions::default()).await;
+    ws.send(Message::binary(vec![9; 1 << 20])).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("streamed"));
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::Close(None));
+    assert!(ws.next().await.is_none());
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slowloris_head_hits_the_handshake_timeout() {
+    let mut config = Config::default();
+    config.handshake_timeout = Some(Duration::from_millis(300));
+    let options = server_options(config);
+    let (addr, server) =
+        serve_once(move |s| async move { accept(s, &options).await.map(drop) }).await;
+    let started = Instant::now();
+    let slow = raw(move || {
+        let mut stream = StdStream::connect(&addr).unwrap();
+        for b in peer::upgrade_request(&addr, "").bytes() {
+            if stream.write_all(&[b]).is_err() || started.elapsed() > Duration::from_secs(3) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let result = server.await.unwrap();
+    assert!(
+        matches!(result, Err(DriverError::Timeout(Timeout::Handshake))),
+        "{result:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    slow.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_with_line_breaks_is_refused_and_a_refusal_keeps_its_status() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let stream = TcpStream::connect(&addr).await.unwrap();
+    let err = connect(
+        stream,
+        &addr,
+        "/a\r\nX-Injected: 1",
+        &ClientOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, DriverError::Http(_)), "{err}");
+
+    let (addr, server) = serve_once(|s| async move {
+        accept_with(s, &ServerOptions::default(), |request| {
+            match request.header("origin") {
+                Some("https://good.example") => Ok(Accept::new()),
+                _ => Err(Refusal::new(403).with_body("origin not allowed")),
+            }
+        })
+        .await
+        .map(drop)
+    })
+    .await;
+    let mut options = ClientOptions::default();
+    options.headers = vec![("Origin".into(), "https://evil.example".into())];
+    let stream = TcpStream::connect(&addr).await.unwrap();
+    let err = connect(stream, &addr, "/", &options).await.unwrap_err();
+    assert_eq!(err.refused_status(), Some(403), "{err}");
+    assert_eq!(
+        server.await.unwrap().unwrap_err().refused_status(),
+        Some(403)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_the_cap_is_answered_with_1009() {
+    let mut config = Config::default();
+    config.max_message_size = Some(1000);
+    let (addr, server) = echo_once(server_options(config)).await;
+    let mut ws = client(&addr, &ClientOptions::default()).await;
+    ws.send(Message::binary(vec![7; 1000])).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap().len(), 1000);
+    ws.send(Message::binary(vec![7; 1001])).await.unwrap();
+    let Message::Close(Some(frame)) = ws.next().await.unwrap().unwrap() else {
+        panic!("no close")
+    };
+    assert_eq!(frame.code, CloseStatus::MESSAGE_TOO_BIG);
+    let err = server.await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DriverError::Ws(wspc::Error::Protocol(ProtocolError::MessageTooBig))
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_close_frame_arrives_although_input_was_left_unread() {
+    let (addr, server) = echo_once(ServerOptions::default()).await;
+    let got = raw(move || {
+        let (mut stream, _) = peer::upgrade(&addr, "");
+        let mut bad = raw_frame(0x83, Some([1, 2, 3, 4]), b"");
+        bad.extend(client_frame(true, Opcode::Binary, &vec![0; 256 << 10]));
+        stream.write_all(&bad).unwrap();
+        peer::read_to_end(&mut stream)
+    })
+    .await
+    .unwrap();
+    assert!(got.error.is_none(), "{:?}", got.error);
+    assert_eq!(got.frames.len(), 1, "{:?}", got.bytes);
+    assert_eq!(
+        (got.frames[0].head.opcode, close_code(&got.frames[0])),
+        (8, 1002)
+    );
+    let err = server.await.unwrap().unwrap_err();
+    assert_eq!(err.close_status(), Some(CloseStatus::PROTOCOL_ERROR));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_never_answers_pings_is_failed_with_1011() {
+    let mut config = Config::default();
+    config.ping_interval = Some(Duration::from_millis(100));
+    config.ping_timeout = Some(Duration::from_millis(200));
+    let options = server_options(config);
+    let (addr, server) = serve_once(move |s| async move {
+        let mut ws = accept(s, &options).await?;
+        match ws.next().await {
+            Some(Err(e)) => Err(e),
+            other => panic!("{other:?}"),
+        }
+    })
+    .await;
+    let got = raw(move || {
+        let (mut stream, _) = peer::upgrade(&addr, "");
+        peer::read_to_end(&mut stream)
+    })
+    .await
+    .unwrap();
+    let kinds: Vec<u8> = got.frames.iter().map(|f| f.head.opcode).collect();
+    assert_eq!(kinds, [9, 8], "a ping, then the close");
+    assert_eq!(close_code(&got.frames[1]), 1011);
+    let err = server.await.unwrap().unwrap_err();
+    assert!(matches!(err, DriverError::Timeout(Timeout::Pong)), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_pings_keep_an_idle_connection_open() {
+    let mut config = Config::default();
+    config.ping_interval = Some(Duration::from_millis(50));
+    config.ping_timeout = Some(Duration::from_millis(500));
+    let options = server_options(config);
+    let (addr, server) = serve_once(move |s| async move {
+        let mut ws = accept(s, &options).await?;
+        assert_eq!(ws.next().await.unwrap()?, Message::text("after a while"));
+        ws.close(None).await
+    })
+    .await;
+    let ws = client(&addr, &ClientOptions::default()).await;
+    let (mut tx, mut rx) = ws.split();
+    // The client reads (so it answers pings) but sends nothing for 10 intervals.
+    let reader = tokio::spawn(async move { rx.next().await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    tx.send(Message::text("after a while")).await.unwrap();
+    let got = reader.await.unwrap().unwrap().unwrap();
+    assert_eq!(got, Message::Close(None));
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_stops_reading_hits_the_write_timeout() {
+    let mut config = Config::default();
+    config.write_timeout = Some(Duration::from_millis(200));
+    let options = server_options(config);
+    let (addr, server) = serve_once(move |s| async move {
+        let mut ws = accept(s, &options).await?;
+        let started = Instant::now();
+        loop {
+            ws.send(Message::binary(vec![0; 1 << 20])).await?;
+            assert!(started.elapsed() < Duration::from_secs(20), "never blocked");
+        }
+    })
+    .await;
+    let (hold, release) = mpsc::channel::<()>();
+    let peer = raw(move || {
+        let (stream, _) = peer::upgrade(&addr, "");
+        let _ = release.recv();
+        drop(stream);
+    });
+    let err = server.await.unwrap().unwrap_err();
+    assert!(matches!(err, DriverError::Timeout(Timeout::Write)), "{err}");
+    drop(hold);
+    peer.await.unwrap();
+}
