@@ -96,3 +96,42 @@ pub fn close_code(frame: &Frame) -> u16 {
         _ => 1005,
     }
 }
+
+/// Run the ignored test `test` of the running test binary in a child process with at most
+/// `fds` open file descriptors (through the shell's `ulimit -n`) and `WSPC_TEST_ADDR=addr` in its
+/// environment: the way to run an example's server out of file descriptors on demand without
+/// limiting the tests themselves. Its stderr is piped.
+pub fn spawn_with_fd_limit(test: &str, addr: &str, fds: u32) -> std::process::Child {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n {fds} && exec \"$0\" --exact \"$1\" --ignored --nocapture --test-threads 1"
+        ))
+        .arg(&exe)
+        .arg(test)
+        .env("WSPC_TEST_ADDR", addr)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the test binary")
+}
+
+/// A free loopback port, as `127.0.0.1:<port>` (bound and released: another process may take
+/// it meanwhile, which the tests accept as unlikely).
+pub fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address").to_string()
+}
+
+/// Connect to `addr` until it accepts or `limit` passes.
+pub fn connect_within(addr: &str, limit: Duration) -> TcpStream {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        match TcpStream::connect(addr) {
+            Ok(s) => return s,
+            Err(e) if std::time::Instant::now() >= end => panic!("{addr}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}

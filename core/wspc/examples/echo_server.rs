@@ -52,7 +52,12 @@ fn main() -> std::io::Result<()> {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(MAX_CONNECTIONS);
-    let listener = TcpListener::bind(&addr)?;
+    run(&addr, cap)
+}
+
+/// Serve on `addr`, at most `cap` connections at once, until the process ends.
+pub(crate) fn run(addr: &str, cap: usize) -> std::io::Result<()> {
+    let listener = TcpListener::bind(addr)?;
     println!("echo server listening on ws://{}", listener.local_addr()?);
     let options = ServerOptions::default();
     let active = Arc::new(AtomicUsize::new(0));

@@ -43,7 +43,12 @@ async fn main() -> std::io::Result<()> {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(MAX_CONNECTIONS);
-    let listener = TcpListener::bind(&addr).await?;
+    run(&addr, cap).await
+}
+
+/// Serve on `addr`, at most `cap` connections at once, until the process ends.
+pub(crate) async fn run(addr: &str, cap: usize) -> std::io::Result<()> {
+    let listener = TcpListener::bind(addr).await?;
     println!("echo server listening on ws://{}", listener.local_addr()?);
     let options = Arc::new(ServerOptions::default());
     let slots = Arc::new(Semaphore::new(cap));

@@ -22,8 +22,10 @@
 //!
 //! A C ABI with the exact Windows names, types and values is a thin shell over this crate, built
 //! by its sibling crate `wspc-capi` (`core/capi/`: `libwspc.so`, `libwspc.a`,
-//! `include/websocket.h`). For blocking sockets, [`io`] runs the loop and the HTTP/1.1 upgrade
-//! for you.
+//! `include/websocket.h`). For sockets, two drivers run the loop and the HTTP/1.1 upgrade for
+//! you and deliver whole messages: [`io`] over blocking streams and, with the cargo feature
+//! `tokio`, `wspc::tokio` over async ones (a `Stream` + `Sink`); their settings, defaults and
+//! limits are in [`driver`].
 //!
 //! ## The action loop
 //!
@@ -99,7 +101,9 @@
 //! | message and frame length | — | up to 2⁶³ − 1 B (streamed) | — |
 //! | handshake header count ([`handshake::MAX_HEADER_COUNT`]) | — | ≤ 128 | [`HandshakeError::Malformed`] |
 //! | handshake header bytes ([`handshake::MAX_HEADER_BYTES`]) | — | ≤ 16 KiB of names + values | [`HandshakeError::Malformed`] |
-//! | HTTP head read by [`io`] ([`io::MAX_HEAD_BYTES`]) | — | ≤ 20 KiB | [`io::DriverError::Http`] (400) |
+//! | HTTP head read by the drivers ([`driver::upgrade::MAX_HEAD_BYTES`]) | — | ≤ 20 KiB | a server answers 431; [`driver::DriverError::Http`] |
+//! | message assembled by the drivers ([`driver::Config::max_message_size`]) | 64 MiB | any, or none | close 1009, [`ProtocolError::MessageTooBig`] |
+//! | driver timeouts (handshake, close, keep-alive ping and pong, write) | 10 s, 10 s, 20 s + 20 s, 30 s | any, or none | see [`driver`] |
 //! | keep-alive interval ([`properties::keepalive_interval`]) | 30000 ms | ≥ 15000 ms | raised to 15000 |
 //!
 //! Handshake parsing is one pass over the header list after the caps are checked: its work is
@@ -112,7 +116,7 @@
 //! is returned by `get_action` on a queue with receives, and again on every later call until
 //! [`Session::abort`]; a close can still be sent (nothing else: spec §9 Q18), so the application
 //! fails the connection the RFC way: [`Session::send_close`] with that status, serve the send
-//! actions, then abort and drop the transport ([`io::WebSocket::fail`] does exactly this). UTF-8 is checked incrementally as
+//! actions, then abort and drop the transport (the drivers do exactly this). UTF-8 is checked incrementally as
 //! bytes arrive, across pieces, frames and partial frames, so invalid text fails as soon as the
 //! byte that makes it impossible is read.
 //!
@@ -131,7 +135,7 @@
 //! | Q5 | With capacity 1, a client's header and first masked chunk form one buffer (the copy exists anyway, and the buffer stays within the send buffer size); a header and an uncopied payload (server, or unmasked client) go out as two consecutive `SendToNetwork` actions; capacity 0 is an invalid argument. |
 //! | Q6 | `IndicateSendComplete` echoes the send's type, payload (or close status and reason) and context. |
 //! | Q7 | A receive ended by a 0-byte read or an abort completes as `Close` with status 1006 and no reason; the handle is aborted. |
-//! | Q8 | No automatic close reply and no close on protocol errors: the error is returned, the application sends the close. |
+//! | Q8 | No automatic close reply and no close on protocol errors in the engine: the error is returned, the application sends the close. The drivers do both for their users. |
 //! | Q9 | Received text and close reasons are checked (incrementally) unless UTF-8 verification is disabled; outgoing text is not; an outgoing close reason must be UTF-8 and ≤ 123 bytes. |
 //! | Q10 | The client fails with `E_SUBPROTOCOL_NOT_SUPPORTED` if the server selects a subprotocol it did not offer, or none when some were offered; the server refuses a selection the client did not offer. |
 //! | Q11 | Several sends and receives may be queued; they are served in FIFO order. |
@@ -156,8 +160,10 @@
 //! ## Modules
 //!
 //! [`frame`] (header codec), [`mask`], [`utf8`] (streaming validator), [`close`], [`handshake`],
-//! [`session`] (the one state machine), [`properties`], [`error`], [`io`] (the blocking driver),
-//! and [`divergences`] (where wspc and tungstenite differ, and why).
+//! [`session`] (the one state machine), [`properties`], [`error`], [`driver`] (what the drivers
+//! share: settings, messages, the HTTP upgrade, the pump), [`io`] (the blocking driver),
+//! `tokio` (the async driver, feature `tokio`), and [`divergences`] (where wspc and tungstenite
+//! differ, and why).
 //!
 //! The crate is safe Rust throughout (the attribute below forbids the alternative); the C ABI,
 //! whose exports take raw pointers, lives in `wspc-capi`.

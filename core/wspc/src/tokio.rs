@@ -20,7 +20,7 @@
 //! ```
 //!
 //! It is the same engine as every other face of wspc: the stream drives one
-//! [`Session`](crate::Session) through the pump the blocking driver uses; nothing here frames or
+//! [`Session`] through the pump the blocking driver uses; nothing here frames or
 //! parses. It is full duplex: while a write waits for the peer to read, polling the stream goes
 //! on reading (and answering pings), and after [`WebSocketStream::split`] one task can read while
 //! another writes. Writes are buffered up to [`Config::max_write_buffer`] bytes; beyond it

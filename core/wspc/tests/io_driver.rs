@@ -382,3 +382,49 @@ fn a_peer_that_stops_reading_hits_the_write_timeout() {
     assert!(matches!(err, DriverError::Timeout(Timeout::Write)), "{err}");
     drop(stream);
 }
+
+/// The echo example out of file descriptors: `accept` fails with EMFILE while idle connections
+/// hold them all; the server logs, backs off and serves again once they are gone.
+#[test]
+fn the_echo_example_survives_running_out_of_file_descriptors() {
+    let addr = peer::free_addr();
+    let mut server = peer::spawn_with_fd_limit("serve_the_example_for_the_fd_test", &addr, 24);
+    let first = peer::connect_within(&addr, Duration::from_secs(10));
+    // Far more idle connections than descriptors: the server's accept starts failing.
+    let idle: Vec<TcpStream> = (0..40)
+        .map(|_| TcpStream::connect(&addr).unwrap())
+        .collect();
+    thread::sleep(Duration::from_millis(500));
+    assert!(server.try_wait().unwrap().is_none(), "the server died");
+    drop(idle);
+    drop(first);
+    // Once the idle connections are gone, a real client is served.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut ws = loop {
+        let stream = TcpStream::connect(&addr).unwrap();
+        match connect(stream, &addr, "/", &ClientOptions::default()) {
+            Ok((ws, _)) => break ws,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("not yet: {e}");
+                thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => panic!("never served again: {e}"),
+        }
+    };
+    ws.send(Message::text("still here")).unwrap();
+    assert_eq!(ws.read_message().unwrap(), Message::text("still here"));
+    ws.close(None).unwrap();
+    server.kill().unwrap();
+    let out = server.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("accept failed"), "EMFILE never hit: {log}");
+}
+
+/// Not a test: the echo example's server, run in a child process with few file descriptors by
+/// [`the_echo_example_survives_running_out_of_file_descriptors`].
+#[test]
+#[ignore = "run by the_echo_example_survives_running_out_of_file_descriptors"]
+fn serve_the_example_for_the_fd_test() {
+    let addr = std::env::var("WSPC_TEST_ADDR").expect("WSPC_TEST_ADDR");
+    echo_server::run(&addr, 512).unwrap();
+}

@@ -384,3 +384,54 @@ async fn a_peer_that_stops_reading_hits_the_write_timeout() {
     drop(hold);
     peer.await.unwrap();
 }
+
+/// The tokio echo example out of file descriptors: `accept` fails with EMFILE while idle
+/// connections hold them all; the server logs, backs off and serves again once they are gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_echo_example_survives_running_out_of_file_descriptors() {
+    let addr = peer::free_addr();
+    let mut server = peer::spawn_with_fd_limit("serve_the_example_for_the_fd_test", &addr, 24);
+    let a = addr.clone();
+    let idle = raw(move || {
+        let first = peer::connect_within(&a, Duration::from_secs(10));
+        let mut idle: Vec<StdStream> = (0..40).map(|_| StdStream::connect(&a).unwrap()).collect();
+        idle.push(first);
+        std::thread::sleep(Duration::from_millis(500));
+        idle
+    })
+    .await
+    .unwrap();
+    assert!(server.try_wait().unwrap().is_none(), "the server died");
+    drop(idle);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut ws = loop {
+        let stream = TcpStream::connect(&addr).await.unwrap();
+        match connect(stream, &addr, "/", &ClientOptions::default()).await {
+            Ok((ws, _)) => break ws,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("not yet: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("never served again: {e}"),
+        }
+    };
+    ws.send(Message::text("still here")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::text("still here")
+    );
+    ws.close(None).await.unwrap();
+    server.kill().unwrap();
+    let out = server.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("accept failed"), "EMFILE never hit: {log}");
+}
+
+/// Not a test: the tokio echo example's server, run in a child process with few file
+/// descriptors by [`the_echo_example_survives_running_out_of_file_descriptors`].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by the_echo_example_survives_running_out_of_file_descriptors"]
+async fn serve_the_example_for_the_fd_test() {
+    let addr = std::env::var("WSPC_TEST_ADDR").expect("WSPC_TEST_ADDR");
+    tokio_echo_server::run(&addr, 10_000).await.unwrap();
+}
