@@ -233,7 +233,7 @@ for line in open(results):
     new.append(r)
 names = [r["name"] for r in new]
 targets = [r for r in old if r["name"] not in names] + new
-order = ["frame_header", "session_server", "session_client", "handshake_request", "handshake_response", "utf8_stream", "capi", "http_head", "deflate"]
+order = ["frame_header", "session_server", "session_client", "handshake_request", "handshake_response", "utf8_stream", "capi", "http_head", "driver", "deflate"]
 targets.sort(key=lambda r: order.index(r["name"]) if r["name"] in order else len(order))
 summary = {"targets": targets}
 if union:

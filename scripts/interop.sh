@@ -36,7 +36,7 @@
 #
 # Environment:
 #   WSPC_CACHE                 cache root (default ~/.cache/wspc)
-#   WSPC_INTEROP_ROW_TIMEOUT   bound in seconds for each row (default 60)
+#   WSPC_INTEROP_ROW_TIMEOUT   bound for each row, whole seconds (default 60)
 #   CARGO_TARGET_DIR           as for cargo (the binaries are found through `cargo metadata`)
 set -euo pipefail
 

@@ -69,7 +69,8 @@ replay_tests!(
     handshake_response,
     utf8_stream,
     capi,
-    http_head
+    http_head,
+    driver
 );
 
 /// Every target of `fuzz/fuzz_targets/` that has a harness here is replayed above.

@@ -12,13 +12,15 @@
 //! | `session_server`, `session_client` | [`session_server`], [`session_client`] | pieces ≤ receive buffer (and ≤ the caller's buffer); data equals a reference parse of the bytes read, errors too; text pieces concatenate to valid UTF-8 when verification is on; our frames parse back to exactly what was sent; every operation completes exactly once; every buffer lies in the block or the caller's memory; heap growth within the documented bound; no livelock |
 //! | `handshake_request`, `handshake_response` | [`handshake_request`], [`handshake_response`] | bytes examined linear in the input; outputs well-formed; the accept value is right; results do not depend on header-name case |
 //! | `utf8_stream` | [`utf8_stream`] | streaming validator agrees with `std::str::from_utf8` on every prefix, whatever the splits |
-//! | `http_head` | [`http_head`] | the driver's upgrade (`wspc::io::accept`, `connect`) over reads of any size: at most `MAX_HEAD_BYTES` read; end of stream reported exactly when no head came; a `101` only for a `GET` with one key, answering it; refusals are one `400`/`426` head; the client's request is well-formed |
+//! | `http_head` | [`http_head`] | the driver's upgrade (`wspc::io::accept`, `connect`) over reads of any size: at most `MAX_HEAD_BYTES` read; end of stream reported exactly when no head came; a `101` only for a `GET` with one key, answering it; refusals are one `400`/`426`/`431` head and its body; the client's request is well-formed |
+//! | `driver` | [`driver()`] | the drivers' receive path (`wspc::io::WebSocket` over the pump both drivers share) with any message cap and read size: messages are the reference parser's, in order, none over the cap; 1009 exactly when the next message is over it; errors as the reference's; pieces ≤ the receive buffer; writes are unmasked frames, a failure answered with its close; heap within cap + constant |
 //! | `capi` | [`capi()`] | the 13 C functions in any order with any arguments: documented HRESULTs only, never `E_FAIL`; outputs of failed calls; contexts in FIFO order; dead handles refused; no leak |
 //!
 //! Heap accounting needs the counting global allocator of [`crate::alloc`]: the fuzz crate and the
 //! replay test install it. Without it the memory bound is not checked.
 
 mod capi;
+mod driver;
 mod frame;
 mod handshake;
 mod http;
@@ -28,6 +30,7 @@ mod session;
 mod utf8;
 
 pub use capi::capi;
+pub use driver::{driver, CAPS};
 pub use frame::frame_header;
 pub use handshake::{handshake_request, handshake_response};
 pub use http::{http_head, READ_SIZES};
@@ -50,6 +53,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("utf8_stream", utf8_stream),
     ("capi", capi),
     ("http_head", http_head),
+    ("driver", driver),
 ];
 
 /// The live heap bytes of this thread, if the counting allocator is installed.

@@ -669,6 +669,28 @@ fn http_heads(out: &mut Vec<Seed>) {
     out.extend(heads);
 }
 
+/// `driver` seeds: the RFC examples and the interleaved stream, masked, as a client sends them;
+/// whole and a byte at a time; messages under no cap, a 1000-byte cap and a 1-byte cap (which
+/// fails with 1009); and pieces.
+fn driver_seeds(streams: &[(&str, Vec<u8>)], out: &mut Vec<Seed>) {
+    // Flags: bits 0-2 the cap (7 none, 4 1000 bytes, 1 one byte), bits 3-5 the read size (6:
+    // 1024 bytes, 0: one byte), bit 6 pieces.
+    let variants: [(u8, &str); 5] = [
+        (7 | 6 << 3, "nocap"),
+        (4 | 6 << 3, "cap1000"),
+        (1 | 6 << 3, "cap1"),
+        (7, "nocap-1byte"),
+        (7 | 6 << 3 | 0x40, "pieces"),
+    ];
+    for (name, stream) in streams {
+        for (flags, variant) in variants {
+            let mut seed = vec![flags];
+            seed.extend_from_slice(stream);
+            out.push(("driver", format!("{name}-{variant}"), seed));
+        }
+    }
+}
+
 /// Every seed of every target.
 pub fn all() -> Vec<Seed> {
     let mut out = Vec::new();
@@ -694,6 +716,13 @@ pub fn all() -> Vec<Seed> {
     );
     session_seeds("session_client", &plain, "all", &mut out);
     session_seeds("session_server", &masked(&plain), "all", &mut out);
+    driver_seeds(
+        &[
+            ("all", masked(&plain)),
+            ("interleaved", masked(&interleaved)),
+        ],
+        &mut out,
+    );
     loopback(&mut out);
     handshakes(&mut out);
     http_heads(&mut out);

@@ -153,6 +153,7 @@ impl Conn {
     }
 
     /// Payload bytes queued and not yet written.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn queued_bytes(&self) -> usize {
         self.queued
     }
@@ -207,6 +208,7 @@ impl Conn {
     }
 
     /// True while a write is in progress or sends are queued.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn wants_write(&self) -> bool {
         self.write.is_some() || self.queued > 0
     }
@@ -270,7 +272,8 @@ impl Conn {
                         return Ok(Step::Piece);
                     }
                     let (bt, status) = (a.buffer_type, a.close_status);
-                    let keepalive = bt == BufferType::PingPong && a.data == KEEPALIVE;
+                    let keepalive =
+                        self.awaiting_pong && bt == BufferType::PingPong && a.data == KEEPALIVE;
                     if !keepalive {
                         self.control = Some((bt, status, a.data.to_vec()));
                     }
