@@ -551,6 +551,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         &self.inner.stream
     }
 
+    /// Payload bytes of messages queued and not yet written: at most
+    /// [`Config::max_write_buffer`] plus one message, as `poll_ready` waits beyond it.
+    pub fn queued_bytes(&self) -> usize {
+        self.inner.conn.queued_bytes()
+    }
+
     /// Read the next piece: a part of a message as it arrived (`*_FRAGMENT`, or the final
     /// `*_MESSAGE`), a pong (`PingPong`) or the peer's close (`Close`, already answered);
     /// `Ok(None)` once the connection is over. Pieces are at most the receive buffer and not

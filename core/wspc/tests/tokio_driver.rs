@@ -435,3 +435,44 @@ async fn serve_the_example_for_the_fd_test() {
     let addr = std::env::var("WSPC_TEST_ADDR").expect("WSPC_TEST_ADDR");
     tokio_echo_server::run(&addr, 10_000).await.unwrap();
 }
+
+/// Writes are buffered up to `max_write_buffer`: with a peer that does not read, `feed` (ready,
+/// then queue, no flush) stops being ready once that much is queued and unwritten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sink_applies_backpressure_beyond_its_write_buffer() {
+    const BOUND: usize = 256 << 10;
+    const MESSAGE: usize = 64 << 10;
+    let mut config = Config::default();
+    config.max_write_buffer = BOUND;
+    let options = server_options(config);
+    let (addr, server) = serve_once(move |s| async move {
+        let mut ws = accept(s, &options).await?;
+        let mut fed = 0;
+        loop {
+            let feed = ws.feed(Message::binary(vec![0; MESSAGE]));
+            match tokio::time::timeout(Duration::from_millis(300), feed).await {
+                Ok(result) => result?,
+                // Not ready: the buffer is full and the socket takes no more.
+                Err(_) => break,
+            }
+            fed += 1;
+            assert!(fed < 10_000, "never pushed back");
+        }
+        let queued = ws.queued_bytes();
+        assert!(
+            queued >= BOUND && queued <= BOUND + MESSAGE,
+            "{queued} queued"
+        );
+        Ok(())
+    })
+    .await;
+    let (hold, release) = mpsc::channel::<()>();
+    let peer = raw(move || {
+        let (stream, _) = peer::upgrade(&addr, "");
+        let _ = release.recv();
+        drop(stream);
+    });
+    server.await.unwrap().unwrap();
+    drop(hold);
+    peer.await.unwrap();
+}

@@ -154,7 +154,7 @@ impl Conn {
 
     /// Payload bytes queued and not yet written.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) fn queued_bytes(&self) -> usize {
+    pub(crate) const fn queued_bytes(&self) -> usize {
         self.queued
     }
 
