@@ -428,3 +428,26 @@ fn serve_the_example_for_the_fd_test() {
     let addr = std::env::var("WSPC_TEST_ADDR").expect("WSPC_TEST_ADDR");
     echo_server::run(&addr, 512).unwrap();
 }
+
+#[test]
+fn a_silent_server_costs_connect_only_the_handshake_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    // Accepts and reads, never answers.
+    let silent = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut sink = Vec::new();
+        let _ = s.read_to_end(&mut sink);
+    });
+    let mut options = ClientOptions::default();
+    options.config.handshake_timeout = Some(Duration::from_millis(300));
+    let started = Instant::now();
+    let stream = TcpStream::connect(&addr).unwrap();
+    let err = connect(stream, &addr, "/", &options).unwrap_err();
+    assert!(
+        matches!(err, DriverError::Timeout(Timeout::Handshake)),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    silent.join().unwrap();
+}

@@ -476,3 +476,27 @@ async fn the_sink_applies_backpressure_beyond_its_write_buffer() {
     drop(hold);
     peer.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_costs_connect_only_the_handshake_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    // Accepts and reads, never answers.
+    let silent = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut sink = Vec::new();
+        let _ = s.read_to_end(&mut sink).await;
+    });
+    let mut options = ClientOptions::default();
+    options.config.handshake_timeout = Some(Duration::from_millis(300));
+    let started = Instant::now();
+    let stream = TcpStream::connect(&addr).await.unwrap();
+    let err = connect(stream, &addr, "/", &options).await.unwrap_err();
+    assert!(
+        matches!(err, DriverError::Timeout(Timeout::Handshake)),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    silent.await.unwrap();
+}
