@@ -45,6 +45,10 @@ pub use crate::driver::{
     Response, ServerOptions, Timeout,
 };
 
+/// How early a socket timeout may fire and still count as our clock running out (timeouts are
+/// rounded by the kernel); a `WouldBlock` earlier than that comes from a non-blocking stream.
+const CLOCK_SLACK: Duration = Duration::from_millis(20);
+
 /// The most time and bytes spent draining input after failing a connection.
 const DRAIN_TIME: Duration = Duration::from_secs(1);
 const DRAIN_BYTES: usize = 1 << 20;
@@ -124,8 +128,8 @@ pub struct WebSocket<S> {
     last_read: Instant,
     /// When the keep-alive ping went out.
     ping_sent: Option<Instant>,
-    /// When our close went out (the close clock).
-    close_sent: Option<Instant>,
+    /// When our close frame was completely written (the close clock).
+    close_written_at: Option<Instant>,
     /// The read timeout now set on the stream.
     read_timeout: Option<Duration>,
 }
@@ -153,7 +157,7 @@ impl<S: Transport> WebSocket<S> {
             config,
             last_read: Instant::now(),
             ping_sent: None,
-            close_sent: None,
+            close_written_at: None,
             read_timeout: None,
         })
     }
@@ -205,13 +209,7 @@ impl<S: Transport> WebSocket<S> {
 
     /// Send `message` and return once it is written (pongs due go out first).
     pub fn send(&mut self, message: Message) -> Result<(), DriverError> {
-        let closing = matches!(message, Message::Close(_));
-        if let Err(e) = self.conn.queue(message) {
-            return Err(e.into());
-        }
-        if closing {
-            self.close_sent.get_or_insert_with(Instant::now);
-        }
+        self.conn.queue(message)?;
         self.flush()
     }
 
@@ -304,15 +302,19 @@ impl<S: Transport> WebSocket<S> {
         if !self.conn.awaiting_pong() {
             self.ping_sent = None;
         }
-        if self.conn.close_sent() {
-            self.close_sent.get_or_insert(now);
+        if self.conn.close_written() {
+            // The close clock runs from when our close frame is out.
+            self.close_written_at.get_or_insert(now);
         }
         let c = &self.config;
         let pong_due = self.ping_sent.zip(c.ping_timeout).map(|(t, d)| t + d);
-        let ping_due = (self.ping_sent.is_none() && self.close_sent.is_none())
+        let ping_due = (self.ping_sent.is_none() && !self.conn.close_sent())
             .then(|| c.ping_interval.map(|d| self.last_read + d))
             .flatten();
-        let close_due = self.close_sent.zip(c.close_timeout).map(|(t, d)| t + d);
+        let close_due = self
+            .close_written_at
+            .zip(c.close_timeout)
+            .map(|(t, d)| t + d);
         let read_due = c.read_timeout.map(|d| started + d);
         if close_due.is_some_and(|t| now >= t) {
             self.conn.abort();
@@ -349,7 +351,9 @@ impl<S: Transport> WebSocket<S> {
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
             // A clock of ours ran out: the next turn acts on it.
-            Err(e) if timed_out(&e) && due.is_some() => Ok(()),
+            Err(e) if timed_out(&e) && due.is_some_and(|t| Instant::now() + CLOCK_SLACK >= t) => {
+                Ok(())
+            }
             // A non-blocking stream, or a timeout set by the application: the read stays
             // outstanding and the session usable.
             Err(e) if timed_out(&e) => Err(DriverError::Io(e)),
@@ -442,7 +446,11 @@ fn read_head<S: Transport>(stream: &mut S, deadline: Option<Instant>) -> HeadRea
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if timed_out(&e) && deadline.is_some() => {}
+            // The handshake clock ran out: the next turn reports it. (A non-blocking stream
+            // fails here with `WouldBlock`: the upgrade needs a blocking one.)
+            Err(e)
+                if timed_out(&e) && deadline.is_some_and(|t| Instant::now() + CLOCK_SLACK >= t) => {
+            }
             Err(e) => return HeadRead::Failed(e.into()),
         }
     }

@@ -366,12 +366,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         Ok(())
     }
 
-    /// The close clock: once our close is out, the peer has `close_timeout` to answer.
+    /// The close clock: once our close frame is written, the peer has `close_timeout` to answer.
     fn close_expired(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(limit) = self.config.close_timeout else {
             return false;
         };
-        if !self.conn.close_sent() {
+        if !self.conn.close_written() {
             return false;
         }
         if self.close_timer.is_none() {
@@ -398,16 +398,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 }
                 Ending::Done => return Poll::Ready(None),
             }
-            // Writes in progress (pongs, a close answering the peer's, queued messages) go out
-            // as the stream allows; reading goes on while they wait.
+            // The keep-alive clock first, so that a ping it queues goes out in this turn.
+            if let Err(e) = self.poll_keepalive(&mut proxy) {
+                self.fail(e);
+                continue;
+            }
+            // Writes in progress (pongs, a close answering the peer's, keep-alive pings, queued
+            // messages) go out as the stream allows; reading goes on while they wait.
             if self.conn.wants_write() {
                 if let Poll::Ready(Err(e)) = self.poll_write_out() {
                     return Poll::Ready(Some(Err(e)));
                 }
-            }
-            if let Err(e) = self.poll_keepalive(&mut proxy) {
-                self.fail(e);
-                continue;
             }
             if self.close_expired(&mut proxy) {
                 self.conn.abort();
@@ -507,23 +508,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         self.register(Side::Writer, cx);
         match self.ending {
             Ending::No => self.poll_write_out(),
+            // The connection ended: what was queued and not written is lost, and says so.
+            _ if self.conn.lost_sends() => Poll::Ready(Err(DriverError::Closed)),
             _ => Poll::Ready(Ok(())),
         }
     }
 
+    /// Queue a close (unless one is out), write everything, and shut the write side once the
+    /// closing handshake is complete; the reading side sees the peer's close and the end.
     fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
         self.register(Side::Writer, cx);
-        if matches!(self.ending, Ending::No) && !self.conn.close_sent() && !self.conn.ended() {
+        match self.ending {
+            Ending::No => {}
+            // The reading side is failing the connection: it writes the close and shuts down.
+            Ending::Failing { .. } => return Poll::Ready(Ok(())),
+            Ending::Done => return self.poll_shutdown().map(Ok),
+        }
+        if !self.conn.close_sent() && !self.conn.ended() {
             self.conn.queue(Message::Close(None))?;
         }
-        match self.poll_flush(cx) {
+        match self.poll_write_out() {
             Poll::Ready(Ok(())) => {}
             other => return other,
         }
-        if self.conn.close_received() || !matches!(self.ending, Ending::No) {
+        if self.conn.close_received() {
             return self.poll_shutdown().map(Ok);
         }
         Poll::Ready(Ok(()))
+    }
+
+    fn start_send(&mut self, message: Message) -> Result<(), DriverError> {
+        if !matches!(self.ending, Ending::No) {
+            return Err(DriverError::Closed);
+        }
+        self.conn.queue(message).map_err(Into::into)
     }
 }
 
@@ -633,7 +651,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), DriverError> {
-        self.get_mut().inner.conn.queue(item).map_err(Into::into)
+        self.get_mut().inner.start_send(item)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
@@ -669,7 +687,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WriteHalf<S> {
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), DriverError> {
-        lock(&self.inner).conn.queue(item).map_err(Into::into)
+        lock(&self.inner).start_send(item)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
@@ -691,11 +709,11 @@ impl<S> ReadHalf<S> {
 // ----- the upgrade ----------------------------------------------------------------------------
 
 async fn with_deadline<T>(
-    limit: Option<Duration>,
+    deadline: Option<Instant>,
     work: impl Future<Output = Result<T, DriverError>>,
 ) -> Result<T, DriverError> {
-    match limit {
-        Some(limit) => ::tokio::time::timeout(limit, work)
+    match deadline {
+        Some(deadline) => ::tokio::time::timeout_at(deadline, work)
             .await
             .unwrap_or(Err(DriverError::Timeout(Timeout::Handshake))),
         None => work.await,
@@ -740,7 +758,8 @@ pub async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
     options: &ClientOptions,
 ) -> Result<(WebSocketStream<S>, Response), DriverError> {
     let (mut session, request) = upgrade::client_request(host, path, options)?;
-    let (bytes, len) = with_deadline(options.config.handshake_timeout, async {
+    let deadline = options.config.handshake_timeout.map(|t| Instant::now() + t);
+    let (bytes, len) = with_deadline(deadline, async {
         write_head(&mut stream, &request).await?;
         match read_head(&mut stream).await? {
             HeadRead::Head(bytes, len) => Ok((bytes, len)),
@@ -781,8 +800,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<Accept, Refusal>,
 {
-    let limit = options.config.handshake_timeout;
-    let head = with_deadline(limit, read_head(&mut stream)).await?;
+    // One clock for the whole upgrade: reading the request and writing the answer.
+    let deadline = options.config.handshake_timeout.map(|t| Instant::now() + t);
+    let head = with_deadline(deadline, read_head(&mut stream)).await?;
     let outcome = match head {
         HeadRead::Head(bytes, len) => match upgrade::server_upgrade(&bytes, len, options, decide) {
             ServerUpgrade::Accepted {
@@ -790,7 +810,7 @@ where
                 response,
                 start,
             } => {
-                with_deadline(limit, write_head(&mut stream, &response)).await?;
+                with_deadline(deadline, write_head(&mut stream, &response)).await?;
                 let leftover = bytes[start..].to_vec();
                 return Ok(WebSocketStream::from_session(
                     stream,
@@ -806,7 +826,7 @@ where
     let ServerUpgrade::Refused { response, error } = outcome else {
         unreachable!("accepted upgrades returned above")
     };
-    let _ = with_deadline(Some(DRAIN_TIME), async {
+    let _ = with_deadline(Some(Instant::now() + DRAIN_TIME), async {
         write_head(&mut stream, &response).await?;
         stream.shutdown().await?;
         let mut sink = [0u8; 4096];

@@ -451,3 +451,32 @@ fn a_silent_server_costs_connect_only_the_handshake_timeout() {
     assert!(started.elapsed() < Duration::from_secs(3));
     silent.join().unwrap();
 }
+
+/// On a non-blocking stream a read that would block returns `WouldBlock` at once (not a spin on
+/// the keep-alive clock), and the session stays usable.
+#[test]
+fn a_non_blocking_stream_gets_would_block_and_keeps_its_session() {
+    let (addr, server) = serve_once(|s| {
+        let mut ws = accept(s, &ServerOptions::default())?;
+        thread::sleep(Duration::from_millis(300));
+        ws.send(Message::text("late"))?;
+        ws.close(None)
+    });
+    let mut ws = client(&addr, &ClientOptions::default());
+    ws.get_ref().set_nonblocking(true).unwrap();
+    let started = Instant::now();
+    let err = ws.read_message().unwrap_err();
+    assert!(
+        matches!(&err, DriverError::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "{:?}",
+        started.elapsed()
+    );
+    ws.get_ref().set_nonblocking(false).unwrap();
+    assert_eq!(ws.read_message().unwrap(), Message::text("late"));
+    assert_eq!(ws.read_message().unwrap(), Message::Close(None));
+    server.join().unwrap().unwrap();
+}

@@ -460,7 +460,7 @@ async fn the_sink_applies_backpressure_beyond_its_write_buffer() {
         }
         let queued = ws.queued_bytes();
         assert!(
-            queued >= BOUND && queued <= BOUND + MESSAGE,
+            (BOUND..=BOUND + MESSAGE).contains(&queued),
             "{queued} queued"
         );
         Ok(())
@@ -499,4 +499,66 @@ async fn a_silent_server_costs_connect_only_the_handshake_timeout() {
     );
     assert!(started.elapsed() < Duration::from_secs(3));
     silent.await.unwrap();
+}
+
+/// A task that only reads still sends its keep-alive pings, and a live peer's pongs keep the
+/// connection open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reading_task_alone_keeps_a_live_connection_open() {
+    let mut config = Config::default();
+    config.ping_interval = Some(Duration::from_millis(100));
+    config.ping_timeout = Some(Duration::from_millis(300));
+    let options = server_options(config);
+    let (addr, server) = serve_once(move |s| async move {
+        let mut ws = accept(s, &options).await?;
+        // Ten intervals of silence: pings go out, pongs come back, nothing is delivered.
+        let idle = tokio::time::timeout(Duration::from_millis(1000), ws.next()).await;
+        assert!(idle.is_err(), "{idle:?}");
+        assert_eq!(ws.next().await.unwrap()?, Message::text("still open"));
+        ws.close(None).await
+    })
+    .await;
+    let ws = client(&addr, &ClientOptions::default()).await;
+    let (mut tx, mut rx) = ws.split();
+    let reader = tokio::spawn(async move { rx.next().await });
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tx.send(Message::text("still open")).await.unwrap();
+    assert_eq!(
+        reader.await.unwrap().unwrap().unwrap(),
+        Message::Close(None)
+    );
+    server.await.unwrap().unwrap();
+}
+
+/// A ping that arrives while a write is blocked is answered as soon as the wire is free, without
+/// waiting for more bytes from the peer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_during_a_blocked_write_is_answered_when_the_wire_frees() {
+    let (addr, server) = serve_once(|s| async move {
+        let ws = accept(s, &ServerOptions::default()).await?;
+        let (mut tx, mut rx) = ws.split();
+        // The reading half is polled by its own task (it sees the ping).
+        tokio::spawn(async move { while rx.next().await.is_some() {} });
+        for _ in 0..16 {
+            tx.send(Message::binary(vec![3; 1 << 20])).await?;
+        }
+        Ok(())
+    })
+    .await;
+    let frames = raw(move || {
+        let (mut stream, _) = peer::upgrade(&addr, "");
+        std::thread::sleep(Duration::from_millis(200));
+        // The server's writer is blocked on us now; we ping, then only read.
+        stream
+            .write_all(&client_frame(true, Opcode::Ping, b"are you there"))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        peer::read_frames(&mut stream, 17)
+    })
+    .await
+    .unwrap();
+    let pongs: Vec<_> = frames.iter().filter(|f| f.head.opcode == 0xA).collect();
+    assert_eq!(pongs.len(), 1, "{} frames", frames.len());
+    assert_eq!(pongs[0].payload, b"are you there");
+    server.await.unwrap().unwrap();
 }

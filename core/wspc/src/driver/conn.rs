@@ -72,6 +72,13 @@ pub(crate) struct Conn {
     assembler: Assembler,
     /// Payload bytes of sends not yet completed.
     queued: usize,
+    /// Sends queued in the engine and not yet completed (keep-alive pings and close answers
+    /// included), so a driver knows there is writing to do.
+    sends: usize,
+    /// An abort dropped sends that were not completely written.
+    lost: bool,
+    /// Our close frame is completely written (the close clock starts here).
+    close_written: bool,
     /// A keep-alive ping is out and no pong has come since.
     awaiting_pong: bool,
 }
@@ -90,6 +97,9 @@ impl Conn {
             ended: false,
             assembler: Assembler::new(max_message),
             queued: 0,
+            sends: 0,
+            lost: false,
+            close_written: false,
             awaiting_pong: false,
         }
     }
@@ -120,6 +130,7 @@ impl Conn {
             }
         }
         self.queued += len;
+        self.sends += 1;
         Ok(())
     }
 
@@ -137,6 +148,7 @@ impl Conn {
         let len = data.len();
         self.session.send(buffer_type, Some(data), ())?;
         self.queued += len;
+        self.sends += 1;
         Ok(())
     }
 
@@ -144,6 +156,7 @@ impl Conn {
     pub(crate) fn queue_keepalive(&mut self) -> Result<(), Error> {
         self.session
             .send_control(BufferType::PingPong, KEEPALIVE.to_vec(), ())?;
+        self.sends += 1;
         self.awaiting_pong = true;
         Ok(())
     }
@@ -161,15 +174,27 @@ impl Conn {
     /// The bytes still to write of the write in progress, taking the next one from the send
     /// queue if none is; `None` when nothing is left to write.
     pub(crate) fn write_buf(&mut self) -> Result<Option<[&[u8]; 2]>, Error> {
+        if self.write.is_none() && (self.read.is_some() || self.held.is_some()) {
+            // A pong owed while the wire was busy goes first. With the receive side's action
+            // outstanding, the receive queue can only hand out that pong; the writing side takes
+            // it, so it does not wait for the peer's next bytes.
+            if let Action::SendToNetwork(a) = self.session.get_action(Queue::Receive)? {
+                self.write = Some((a.id, 0));
+            }
+        }
         while self.write.is_none() {
             match self.session.get_action(Queue::Send)? {
                 Action::SendToNetwork(a) => self.write = Some((a.id, 0)),
                 Action::IndicateSendComplete(a) => {
                     let (id, len) = (a.id, a.payload.map_or(0, <[u8]>::len));
+                    if a.buffer_type == BufferType::Close && a.sent {
+                        self.close_written = true;
+                    }
                     self.session.complete_action(id, 0)?;
                     self.queued = self.queued.saturating_sub(len);
+                    self.sends = self.sends.saturating_sub(1);
                 }
-                _ => return Ok(None),
+                _ => break,
             }
         }
         let Some((id, done)) = self.write else {
@@ -210,7 +235,18 @@ impl Conn {
     /// True while a write is in progress or sends are queued.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn wants_write(&self) -> bool {
-        self.write.is_some() || self.queued > 0
+        self.write.is_some() || self.sends > 0
+    }
+
+    /// True once our close frame is completely written.
+    pub(crate) fn close_written(&self) -> bool {
+        self.close_written
+    }
+
+    /// True if an abort dropped sends that were not completely written.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn lost_sends(&self) -> bool {
+        self.lost
     }
 
     // ----- receiving --------------------------------------------------------------------------
@@ -228,6 +264,13 @@ impl Conn {
     pub(crate) fn next_event(&mut self) -> Result<Step, Error> {
         self.release()?;
         if self.read.is_some() {
+            // A pong owed while the wire was busy goes out as soon as it is free.
+            if self.write.is_none() {
+                if let Action::SendToNetwork(a) = self.session.get_action(Queue::Receive)? {
+                    self.write = Some((a.id, 0));
+                    return Ok(Step::Write);
+                }
+            }
             return Ok(Step::Read);
         }
         if self.ended {
@@ -272,6 +315,7 @@ impl Conn {
                         return Ok(Step::Piece);
                     }
                     let (bt, status) = (a.buffer_type, a.close_status);
+                    // Only the answer to our own keep-alive ping ends the wait for it.
                     let keepalive =
                         self.awaiting_pong && bt == BufferType::PingPong && a.data == KEEPALIVE;
                     if !keepalive {
@@ -281,7 +325,7 @@ impl Conn {
                     if bt == BufferType::Close {
                         self.ended = true;
                         self.answer_close(status);
-                    } else {
+                    } else if keepalive {
                         self.awaiting_pong = false;
                     }
                     if keepalive {
@@ -310,10 +354,13 @@ impl Conn {
         if self.session.close_sent() || self.session.is_aborted() {
             return;
         }
-        let _ = match status.filter(|s| s.is_valid_on_wire()) {
+        let sent = match status.filter(|s| s.is_valid_on_wire()) {
             Some(s) => self.session.send_close(s, None, ()),
             None => self.session.send(BufferType::Close, None, ()),
         };
+        if sent.is_ok() {
+            self.sends += 1;
+        }
     }
 
     /// The buffer to read into after [`Step::Read`].
@@ -419,8 +466,11 @@ impl Conn {
     /// Queue a close with `status` to fail the connection, unless one is out already.
     pub(crate) fn fail_with(&mut self, status: CloseStatus) {
         self.ended = true;
-        if !self.session.close_sent() && !self.session.is_aborted() {
-            let _ = self.session.send_close(status, None, ());
+        if !self.session.close_sent()
+            && !self.session.is_aborted()
+            && self.session.send_close(status, None, ()).is_ok()
+        {
+            self.sends += 1;
         }
     }
 
@@ -441,6 +491,7 @@ impl Conn {
     /// drain as completions.
     pub(crate) fn abort(&mut self) {
         self.ended = true;
+        self.lost |= self.write.is_some() || self.sends > 0;
         let write = self.write.take().map(|(id, _)| id);
         for id in [write, self.read.take(), self.held.take()]
             .into_iter()
@@ -456,5 +507,6 @@ impl Conn {
             }
         }
         self.queued = 0;
+        self.sends = 0;
     }
 }

@@ -373,15 +373,20 @@ pub(crate) fn head_too_large() -> ServerUpgrade {
 
 fn refused(refusal: &Refusal, error: DriverError) -> ServerUpgrade {
     let length = refusal.body.len().to_string();
+    // The application's headers, but never a second length or connection header: those two are
+    // ours, and the status is a refusal whatever the struct was built with.
     let mut lines: Vec<(&str, &str)> = refusal
         .headers
         .iter()
         .filter(|(n, v)| check_header(n, v).is_ok())
+        .filter(|(n, _)| {
+            !n.eq_ignore_ascii_case("content-length") && !n.eq_ignore_ascii_case("connection")
+        })
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
     lines.push(("Content-Length", &length));
     lines.push(("Connection", "close"));
-    let status = refusal.status;
+    let status = refusal.status.clamp(400, 599);
     let line = format!("HTTP/1.1 {status} {}", reason_phrase(status));
     ServerUpgrade::Refused {
         response: head(&line, &lines, &refusal.body),
@@ -458,6 +463,15 @@ where
         .flat_map(|h| h.value.split(|&b| b == b','))
         .map(<[u8]>::trim_ascii)
         .collect();
+    if let Some(p) = &accept.subprotocol {
+        if !offered.contains(&p.as_bytes()) {
+            // The server's own mistake, not the client's.
+            return refused(
+                &Refusal::new(500),
+                DriverError::Http(format!("accept_with selected {p:?}, which was not offered")),
+            );
+        }
+    }
     let selected = accept.subprotocol.as_deref().or_else(|| {
         options
             .subprotocols
