@@ -687,6 +687,48 @@ mod tests {
         assert!(response.starts_with(b"HTTP/1.1 431 "));
     }
 
+    #[test]
+    fn refusals_keep_a_refusal_status_and_one_length_and_a_bad_callback_is_a_500() {
+        let bytes = upgrade_request("Sec-WebSocket-Protocol: chat\r\n");
+        let len = bytes.len();
+        let refusal = Refusal {
+            status: 200,
+            headers: vec![
+                ("Content-Length".into(), "99".into()),
+                ("connection".into(), "keep-alive".into()),
+                ("X-Why".into(), "test".into()),
+            ],
+            body: b"no".to_vec(),
+        };
+        let ServerUpgrade::Refused { response, .. } =
+            server_upgrade(&bytes, len, &ServerOptions::default(), |_| Err(refusal))
+        else {
+            panic!("accepted")
+        };
+        let text = String::from_utf8(response).unwrap();
+        assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
+        assert_eq!(text.matches("Content-Length").count(), 1, "{text}");
+        assert_eq!(
+            text.to_ascii_lowercase().matches("connection:").count(),
+            1,
+            "{text}"
+        );
+        assert!(
+            text.contains("X-Why: test\r\n") && text.ends_with("\r\n\r\nno"),
+            "{text}"
+        );
+
+        let ServerUpgrade::Refused { response, error } =
+            server_upgrade(&bytes, len, &ServerOptions::default(), |_| {
+                Ok(Accept::new().with_subprotocol("superchat"))
+            })
+        else {
+            panic!("accepted a subprotocol the client did not offer")
+        };
+        assert!(response.starts_with(b"HTTP/1.1 500 "));
+        assert!(matches!(error, DriverError::Http(_)));
+    }
+
     trait ReplaceVersion {
         fn replace_version(self) -> Vec<u8>;
     }
