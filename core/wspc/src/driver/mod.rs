@@ -22,7 +22,11 @@
 //! | HTTP head ([`upgrade::MAX_HEAD_BYTES`]) | 20 KiB | a server answers 431 and closes; a client fails with [`DriverError::Http`] |
 //!
 //! Pings from the peer are answered by the engine (the latest one, RFC 6455 §5.5.3) and are not
-//! delivered; pongs are delivered as [`Message::Pong`].
+//! delivered; pongs are delivered as [`Message::Pong`], except those answering the driver's own
+//! keep-alive pings. The peer's close is answered with the same status (an empty close if it had
+//! none) before it is delivered as [`Message::Close`]; a stream that ends without a close is the
+//! end of the messages ([`DriverError::Closed`] for the blocking driver, `None` for the tokio
+//! stream), while piece-level reads see it as a `Close` piece with status 1006.
 
 pub(crate) mod conn;
 pub mod message;
