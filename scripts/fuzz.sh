@@ -9,7 +9,8 @@
 # Installs cargo-fuzz 0.13.2 if missing and uses the installed nightly (`cargo +nightly fuzz`:
 # stable refuses the sanitizer flags). Builds every target once (AddressSanitizer, debug
 # assertions; FUZZ_SANITIZER=none builds without a sanitizer: 4-5x the execs/s for the safe-code
-# targets, whose memory errors Rust's own checks already catch), then runs the targets one after the other, one job each, for SECONDS, over the
+# targets, whose memory errors Rust's own checks already catch, and then every merged corpus is
+# replayed once under ASan, built apart in fuzz/target/asan-replay), then runs the targets one after the other, one job each, for SECONDS, over the
 # committed seeds (fuzz/corpus/T), the past crashes (fuzz/regressions/T) and the growing corpus
 # (fuzz/work/T, git-ignored), with the target's dictionary. Progress is printed every 30 s.
 # Afterwards the corpus is merged (minimised) into fuzz/work/T, line coverage of the product crates (core/wspc/src, core/capi/src) is
@@ -190,6 +191,23 @@ done
 for ((lane = 0; lane < jobs; lane++)); do
   [ -f "work/results.$lane.jsonl" ] && cat "work/results.$lane.jsonl" >>"$results" && rm "work/results.$lane.jsonl"
 done
+
+# A campaign without a sanitizer is fast but blind to memory errors in unsafe code (the C ABI):
+# replay every input of each merged corpus once under AddressSanitizer, built apart.
+if [ "$sanitizer" = none ] && [ ${#targets[@]} -gt 0 ]; then
+  say "replaying the merged corpora under AddressSanitizer"
+  cargo +nightly fuzz build -a -s address --target-dir target/asan-replay
+  for t in "${targets[@]}"; do
+    n=$(find "work/$t" -type f | wc -l)
+    if target/asan-replay/$triple/release/$t -runs=0 -rss_limit_mb=2048 -timeout=10 \
+      -artifact_prefix="artifacts/$t/" "work/$t" >"work/logs/$t.asan-replay.log" 2>&1; then
+      say "$t: $n inputs replayed under ASan, clean"
+    else
+      say "$t: ASan replay FAILED (see fuzz/work/logs/$t.asan-replay.log)"
+      failed=1
+    fi
+  done
+fi
 
 
 # Line coverage of core/wspc/src and core/capi/src by all targets together (the profiles of every target measured so far).
