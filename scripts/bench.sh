@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# Benchmarks of wspc side by side with its peers, in one run:
+#
+#   scripts/bench.sh [quick|full]      (default: full)
+#
+# The in-memory criterion benchmarks (core/bench/benches/inmemory.rs: receive, send, a round trip
+# of 100 000 small messages, the server handshake, the masking kernel against memcpy) run wspc,
+# tungstenite 0.30 and fastwebsockets 0.10 on the same inputs. Their medians become
+# reports/bench/SUMMARY.md (times, throughputs and the ratios wspc / peer: below 1 is faster)
+# and reports/bench/inmemory.json. `quick` shortens every measurement: CI runs it as a smoke test
+# of the benchmarks only; no timing is asserted anywhere. The machine is noisy: compare ratios
+# within one run, not numbers across runs.
+#
+# Environment: CARGO_TARGET_DIR is honoured (criterion's estimates are read from it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODE=${1:-full}
+case "$MODE" in
+quick) ARGS=(--warm-up-time 0.05 --measurement-time 0.2 --sample-size 10) ;;
+full) ARGS=(--warm-up-time 1 --measurement-time 3 --sample-size 30) ;;
+*)
+    echo "usage: $0 [quick|full]" >&2
+    exit 2
+    ;;
+esac
+say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps --locked |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+CRITERION=$TARGET_DIR/criterion
+rm -rf "$CRITERION"
+start=$SECONDS
+say "in-memory benchmarks ($MODE): wspc, tungstenite, fastwebsockets"
+cargo bench --locked -q -p wspc-bench --bench inmemory -- "${ARGS[@]}" 2>&1 |
+    grep -E '^[a-z_]+/|time:|thrpt:' || true
+
+# ----- the echo benchmark over loopback ------------------------------------------------------
+# Each server (wspc's tokio driver, fastwebsockets, tokio-tungstenite; uWebSockets' EchoServer
+# when UWS_DIR is set) on one core, our load generator on the other; rows of (connections,
+# payload); servers interleaved within each round, the order rotated between rounds.
+mkdir -p reports/bench
+say "building the echo servers and the load generator"
+cargo build --locked -q --release -p wspc-bench --bins
+BIN=$TARGET_DIR/release
+SERVERS=(wspc:echo_wspc fastwebsockets:echo_fastwebsockets tokio-tungstenite:echo_tungstenite)
+if [ -n "${UWS_DIR:-}" ]; then
+    UWS_CACHE=${WSPC_CACHE:-${HOME:-/tmp}/.cache/wspc}/uws
+    mkdir -p "$UWS_CACHE"
+    say "building uWebSockets' EchoServer from $UWS_DIR into $UWS_CACHE"
+    (cd "$UWS_DIR" && make -C uSockets -s >/dev/null &&
+        g++ -O3 -march=native -flto -std=c++20 -IuSockets/src -Isrc examples/EchoServer.cpp \
+            uSockets/*.o -lz -o "$UWS_CACHE/EchoServer") ||
+        { say "uWebSockets build failed; continuing without it"; UWS_CACHE=; }
+    [ -n "${UWS_CACHE:-}" ] && [ -x "$UWS_CACHE/EchoServer" ] && SERVERS+=(uwebsockets:"$UWS_CACHE/EchoServer")
+fi
+if [ "$MODE" = quick ]; then
+    ROWS=("10 1024"); ROUNDS=1; SECS=2
+else
+    ROWS=("100 20" "10 1024" "10 16384" "200 16384" "500 16384"); ROUNDS=3; SECS=5
+fi
+CORES=$(nproc)
+pin_server=(); pin_load=()
+if command -v taskset >/dev/null && [ "$CORES" -ge 2 ]; then
+    pin_server=(taskset -c 0); pin_load=(taskset -c 1)
+fi
+ECHO=reports/bench/echo.jsonl
+: >"$ECHO"
+port=9300
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+for ((round = 1; round <= ROUNDS; round++)); do
+    for row in "${ROWS[@]}"; do
+        read -r conns size <<<"$row"
+        n=${#SERVERS[@]}
+        for ((k = 0; k < n; k++)); do
+            entry=${SERVERS[$(((k + round - 1) % n))]}
+            name=${entry%%:*}
+            exe=${entry#*:}
+            [[ $exe == /* ]] || exe=$BIN/$exe
+            port=$((port + 1))
+            if [ "$name" = uwebsockets ]; then
+                "${pin_server[@]}" "$exe" "$port" >/dev/null 2>&1 &
+            else
+                "${pin_server[@]}" "$exe" "127.0.0.1:$port" >/dev/null 2>&1 &
+            fi
+            spid=$!
+            for _ in $(seq 1 100); do
+                (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+                sleep 0.05
+            done
+            rss0=$(rss_kb "$spid")
+            cpu0=$(cpu_ticks "$spid")
+            "${pin_load[@]}" "$BIN/loadgen" "127.0.0.1:$port" "$conns" "$size" "$SECS" >"$ECHO.one" &
+            lpid=$!
+            sleep $((SECS - 1)).5
+            rss1=$(rss_kb "$spid")
+            wait "$lpid" || true
+            cpu1=$(cpu_ticks "$spid")
+            kill "$spid" 2>/dev/null || true
+            wait "$spid" 2>/dev/null || true
+            python3 - "$ECHO.one" "$name" "$round" "$cpu0" "$cpu1" "$rss0" "$rss1" "$(getconf CLK_TCK)" >>"$ECHO" <<'PY'
+import json, sys
+one, name, rnd, cpu0, cpu1, rss0, rss1, tck = sys.argv[1:]
+r = json.load(open(one))
+r.update(server=name, round=int(rnd))
+msgs = max(r["messages"], 1)
+r["cpu_us_per_msg"] = (int(cpu1) - int(cpu0)) * 1e6 / int(tck) / msgs
+r["rss_kb_per_conn"] = (int(rss1) - int(rss0)) / r["connections"]
+print(json.dumps(r))
+PY
+            say "round $round, $conns x $size B, $name: $(python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).read().splitlines()[-1]); print("%.0f msg/s, %.1f us/msg, %.1f KiB/conn" % (r["msg_per_s"], r["cpu_us_per_msg"], r["rss_kb_per_conn"]))' "$ECHO")"
+        done
+    done
+done
+rm -f "$ECHO.one"
+elapsed=$((SECONDS - start))
+
+mkdir -p reports/bench
+python3 - "$CRITERION" "$MODE" "$elapsed" <<'EOF'
+import datetime, glob, json, os, platform, subprocess, sys
+
+root, mode, elapsed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rows = {}
+for path in glob.glob(os.path.join(root, "**", "new", "benchmark.json"), recursive=True):
+    bench = json.load(open(path))
+    est = json.load(open(os.path.join(os.path.dirname(path), "estimates.json")))
+    tp = bench.get("throughput") or {}
+    rows[(bench["group_id"], bench["function_id"], bench.get("value_str") or "")] = {
+        "median_ns": est["median"]["point_estimate"],
+        "bytes": tp.get("Bytes"),
+        "elements": tp.get("Elements"),
+    }
+if not rows:
+    sys.exit("no criterion estimates found under " + root)
+
+def cpu():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+meta = {
+    "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    "mode": mode, "seconds": elapsed, "commit": commit + (" (uncommitted changes)" if dirty else ""),
+    "cpu": cpu(), "cores": os.cpu_count(),
+    "rustc": subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip(),
+}
+json.dump({"meta": meta, "rows": [dict(group=g, function=f, value=v, **r) for (g, f, v), r in sorted(rows.items())]},
+          open("reports/bench/inmemory.json", "w"), indent=1)
+
+def get(group, function, value=""):
+    return rows.get((group, function, value))
+
+def per_msg(r, n):
+    return r["median_ns"] / n
+
+def gbps(r):
+    return r["bytes"] / r["median_ns"] if r and r.get("bytes") else None
+
+def ratio(a, b):
+    return f"{a['median_ns'] / b['median_ns']:.2f}" if a and b else "—"
+
+def fmt_t(ns):
+    return f"{ns:,.0f} ns" if ns >= 1000 else f"{ns:.1f} ns"
+
+def count_for(size):
+    return max(64, min(100_000, (4 << 20) // max(size, 1)))
+
+md = [
+    "# Benchmarks: wspc side by side with its peers",
+    "",
+    f"Written by `scripts/bench.sh {mode}` on {meta['date']} in {elapsed} s; wspc `{meta['commit']}`; "
+    f"{meta['cpu']}, {meta['cores']} cores; {meta['rustc']}; release profile. Medians of criterion samples; "
+    "**ratio = wspc time / peer time** (below 1: wspc is faster). The machine is shared and noisy: "
+    "compare ratios within this run. Peers: tungstenite 0.30 (blocking, in-memory stream, read buffer as given), "
+    "fastwebsockets 0.10 (`FragmentCollector`, which checks UTF-8 and assembles; its read buffer is fixed).",
+    "",
+]
+if mode == "quick":
+    md += ["**Quick mode** (a smoke test, 0.2 s per benchmark): numbers are indicative only.", ""]
+
+md += ["## Receive (server: unmask, check UTF-8, deliver)", "",
+       "| payload | size | buffer | wspc per msg | wspc GB/s | tungstenite per msg | fastwebsockets per msg | ratio vs tungstenite | ratio vs fastwebsockets |",
+       "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+for kind in ["binary", "ascii", "nonascii"]:
+    for size in [16, 125, 1024, 65536, 1 << 20]:
+        g = f"receive/{kind}/{size}"
+        n = count_for(size)
+        f = get(g, "fastwebsockets", "default")
+        for buf in ["4096", "65536"]:
+            w, t = get(g, "wspc", buf), get(g, "tungstenite", buf)
+            if not w:
+                continue
+            md.append(f"| {kind} | {size} | {buf} | {fmt_t(per_msg(w, n))} | {gbps(w):.2f} | "
+                      f"{fmt_t(per_msg(t, n)) if t else '—'} | {fmt_t(per_msg(f, n)) if f else '—'} | "
+                      f"{ratio(w, t)} | {ratio(w, f)} |")
+md += ["", "## Send (client: mask, frame, write)", "",
+       "| payload | size | wspc per msg | wspc GB/s | tungstenite per msg | fastwebsockets per msg | ratio vs tungstenite | ratio vs fastwebsockets |",
+       "|---|---:|---:|---:|---:|---:|---:|---:|"]
+for kind in ["binary", "ascii", "nonascii"]:
+    for size in [16, 125, 1024, 65536, 1 << 20]:
+        g = f"send/{kind}/{size}"
+        n = count_for(size)
+        w, t, f = get(g, "wspc"), get(g, "tungstenite"), get(g, "fastwebsockets")
+        if not w:
+            continue
+        md.append(f"| {kind} | {size} | {fmt_t(per_msg(w, n))} | {gbps(w):.2f} | {fmt_t(per_msg(t, n)) if t else '—'} | "
+                  f"{fmt_t(per_msg(f, n)) if f else '—'} | {ratio(w, t)} | {ratio(w, f)} |")
+md += ["", "## Round trip, handshake", "", "| workload | wspc | tungstenite | fastwebsockets | ratio vs tungstenite | ratio vs fastwebsockets |",
+       "|---|---:|---:|---:|---:|---:|"]
+w, t, f = get("round_trip/16", "wspc"), get("round_trip/16", "tungstenite"), get("round_trip/16", "fastwebsockets")
+if w:
+    md.append(f"| 100 000 × 16 B client → server → client, per message | {fmt_t(per_msg(w, 100_000))} | "
+              f"{fmt_t(per_msg(t, 100_000)) if t else '—'} | {fmt_t(per_msg(f, 100_000)) if f else '—'} | {ratio(w, t)} | {ratio(w, f)} |")
+w, t = get("handshake/accept", "wspc"), get("handshake/accept", "tungstenite")
+if w:
+    md.append(f"| server upgrade: parse a browser's request, answer 101 | {fmt_t(w['median_ns'])} | "
+              f"{fmt_t(t['median_ns']) if t else '—'} | n/a | {ratio(w, t)} | — |")
+md += ["", "## Masking kernel", "", "| where | memcpy GB/s | `mask_copy` GB/s | `apply_mask` GB/s | `mask_copy` / memcpy throughput |",
+       "|---|---:|---:|---:|---:|"]
+for place, label in [("l1", "L1 (4 KiB)"), ("dram", "DRAM (64 MiB)")]:
+    m, c, a = get(f"mask/{place}", "memcpy"), get(f"mask/{place}", "wspc_mask_copy"), get(f"mask/{place}", "wspc_apply_mask")
+    if m and c and a:
+        md.append(f"| {label} | {gbps(m):.1f} | {gbps(c):.1f} | {gbps(a):.1f} | {gbps(c) / gbps(m):.2f} |")
+echo_rows = [json.loads(l) for l in open("reports/bench/echo.jsonl") if l.strip()] if os.path.exists("reports/bench/echo.jsonl") else []
+if echo_rows:
+    import statistics
+    servers = []
+    for r in echo_rows:
+        if r["server"] not in servers:
+            servers.append(r["server"])
+    keys = []
+    for r in echo_rows:
+        k = (r["connections"], r["payload"])
+        if k not in keys:
+            keys.append(k)
+    med = {}
+    for k in keys:
+        for sv in servers:
+            rs = [r for r in echo_rows if (r["connections"], r["payload"]) == k and r["server"] == sv]
+            if rs:
+                med[(k, sv)] = {f: statistics.median(r[f] for r in rs) for f in ("msg_per_s", "cpu_us_per_msg", "rss_kb_per_conn")}
+                med[(k, sv)]["rounds"] = len(rs)
+    md += ["", "## Echo over loopback", "",
+           "Each server on one core, our load generator (`loadgen`, after uWebSockets' `load_test`: every connection keeps one masked "
+           "binary message in flight) on the other; medians over rounds, servers interleaved and their order rotated per round. "
+           "CPU is the server's user + system time over the run (from /proc) divided by the messages echoed; RSS per connection "
+           "is the server's resident memory during the run minus before it, over the connections. On 2 cores the small rows are "
+           "bound by the load generator, so CPU per message is what ranks servers there.", "",
+           "| connections × payload | server | msg/s | CPU µs/msg | RSS KiB/conn | rounds | wspc msg/s ÷ this | wspc CPU ÷ this |",
+           "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for k in keys:
+        w = med.get((k, "wspc"))
+        for sv in servers:
+            m = med.get((k, sv))
+            if not m:
+                continue
+            rel = (f"{w['msg_per_s'] / m['msg_per_s']:.2f} | {w['cpu_us_per_msg'] / m['cpu_us_per_msg']:.2f}"
+                   if w and sv != "wspc" and m["msg_per_s"] and m["cpu_us_per_msg"] else "— | —")
+            md.append(f"| {k[0]} × {k[1]} B | {sv} | {m['msg_per_s']:,.0f} | {m['cpu_us_per_msg']:.1f} | {m['rss_kb_per_conn']:.1f} | {m['rounds']} | {rel} |")
+    # The chart's data: msg/s per row and server.
+    with open("reports/bench/echo.dat", "w") as f:
+        f.write("row " + " ".join(servers) + "\n")
+        for k in keys:
+            f.write(f"{k[0]}x{k[1]}B " + " ".join(f"{med.get((k, sv), {}).get('msg_per_s', 0):.0f}" for sv in servers) + "\n")
+    md += ["", "![echo msg/s per row and server](echo.png)", ""]
+md += ["", "## Commands", "", "```sh", f"scripts/bench.sh {mode}",
+       "cargo bench -p wspc-bench --bench inmemory -- 'receive/binary/16'   # one group", "```", ""]
+open("reports/bench/SUMMARY.md", "w").write("\n".join(md))
+print(f"bench: {len(rows)} benchmarks; reports/bench/SUMMARY.md written")
+EOF
+
+# The chart of the echo matrix (gnuplot, installed if missing).
+if [ -s reports/bench/echo.dat ]; then
+    if ! command -v gnuplot >/dev/null; then
+        say "installing gnuplot (for the chart)"
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox) >/dev/null 2>&1 || true
+    fi
+    if command -v gnuplot >/dev/null; then
+        servers=$(head -1 reports/bench/echo.dat | wc -w)
+        gnuplot <<GP
+set terminal png size 1000,500
+set output 'reports/bench/echo.png'
+set title 'Echo over loopback: messages per second (higher is better)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set key top right autotitle columnhead
+set ylabel 'msg/s'
+set grid ytics
+plot for [i=2:$servers] 'reports/bench/echo.dat' using i:xtic(1)
+GP
+        say "chart: reports/bench/echo.png"
+    else
+        say "no gnuplot: chart skipped"
+    fi
+fi
+say "done in $((SECONDS - start)) s"
