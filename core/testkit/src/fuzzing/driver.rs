@@ -3,7 +3,8 @@
 //! of a fuzzer-chosen size, with a fuzzer-chosen message cap. It checks what the drivers add to
 //! the engine: assembly, the cap, the answers to closes and errors.
 //!
-//! Input: `[flags: u8]` then the bytes the client sends after the upgrade. Flags bits 0–2 pick the
+//! Input: `[flags: u8]` then the bytes the client sends after the upgrade (at most
+//! [`STREAM_PER_INPUT`] of them are used). Flags bits 0–2 pick the
 //! cap from [`CAPS`]; bits 3–5 the size of each read from [`READ_SIZES`]; bit 6 piece-level
 //! reads instead of messages; bit 7 a 256-byte receive buffer instead of 4096.
 //!
@@ -41,6 +42,9 @@ pub const CAPS: [Option<usize>; 8] = [
     Some(65536),
     None,
 ];
+
+/// The most stream bytes an input feeds the driver (the rest is ignored).
+pub const STREAM_PER_INPUT: usize = 2048;
 
 /// At most this many reads per input (a stream of empty frames could otherwise go on long).
 const MAX_READS: usize = 100_000;
@@ -124,7 +128,10 @@ pub fn driver(data: &[u8]) {
     let chunk = READ_SIZES[usize::from(flags >> 3) & 7];
     let pieces = flags & 0x40 != 0;
     let rbs: u32 = if flags & 0x80 != 0 { 256 } else { 4096 };
+    // A bounded amount of work per input, as in the session harnesses: the first
+    // `STREAM_PER_INPUT` bytes of the stream.
     let input = r.rest();
+    let input = &input[..input.len().min(STREAM_PER_INPUT)];
 
     let mut config = Config::default();
     config.properties = vec![Property::ReceiveBufferSize(rbs)];
