@@ -266,7 +266,7 @@ impl<S: Transport> WebSocket<S> {
     }
 
     fn receive(&mut self, whole: bool) -> Result<Got, DriverError> {
-        let started = Instant::now();
+        let started = self.config.read_timeout.map(|_| Instant::now());
         loop {
             let step = self.conn.next(whole);
             let step = match step {
@@ -297,55 +297,35 @@ impl<S: Transport> WebSocket<S> {
     }
 
     /// One read into the pump, with the keep-alive, close and read clocks around it.
-    fn read_once(&mut self, started: Instant) -> Result<(), DriverError> {
-        let now = Instant::now();
+    fn read_once(&mut self, started: Option<Instant>) -> Result<(), DriverError> {
         if !self.conn.awaiting_pong() {
             self.ping_sent = None;
         }
-        if self.conn.close_written() {
-            // The close clock runs from when our close frame is out.
-            self.close_written_at.get_or_insert(now);
-        }
         let c = &self.config;
-        let pong_due = self.ping_sent.zip(c.ping_timeout).map(|(t, d)| t + d);
-        let ping_due = (self.ping_sent.is_none() && !self.conn.close_sent())
-            .then(|| c.ping_interval.map(|d| self.last_read + d))
-            .flatten();
-        let close_due = self
-            .close_written_at
-            .zip(c.close_timeout)
-            .map(|(t, d)| t + d);
-        let read_due = c.read_timeout.map(|d| started + d);
-        if close_due.is_some_and(|t| now >= t) {
-            self.conn.abort();
-            self.shut_down();
-            return Err(DriverError::Closed);
-        }
-        if pong_due.is_some_and(|t| now >= t) {
-            self.conn.fail_with(crate::CloseStatus::SERVER_ERROR);
-            self.close_after_failure();
-            return Err(DriverError::Timeout(Timeout::Pong));
-        }
-        if ping_due.is_some_and(|t| now >= t) {
-            self.conn.queue_keepalive()?;
-            self.ping_sent = Some(now);
-            return self.flush();
-        }
-        if read_due.is_some_and(|t| now >= t) {
-            return Err(DriverError::Timeout(Timeout::Read));
-        }
-        let due = [pong_due, ping_due, close_due, read_due]
-            .into_iter()
-            .flatten()
-            .min();
-        let timeout = due.map(|t| t - now);
+        // With every clock off the driver never reads the time (a read per syscall is cheap,
+        // but a stream read a byte at a time should not pay for clocks it does not use).
+        let clocks = c.ping_interval.is_some()
+            || c.close_timeout.is_some()
+            || c.read_timeout.is_some()
+            || self.ping_sent.is_some();
+        let due = if clocks {
+            match self.check_clocks(started)? {
+                Some(due) => due,
+                None => return Ok(()),
+            }
+        } else {
+            None
+        };
+        let timeout = due.map(|t| t.saturating_duration_since(Instant::now()));
         if timeout != self.read_timeout {
             self.stream.set_read_timeout(timeout)?;
             self.read_timeout = timeout;
         }
         match self.stream.read(self.conn.read_buf()) {
             Ok(n) => {
-                self.last_read = Instant::now();
+                if clocks {
+                    self.last_read = Instant::now();
+                }
                 self.conn.did_read(n)?;
                 Ok(())
             }
@@ -362,6 +342,55 @@ impl<S: Transport> WebSocket<S> {
                 Err(DriverError::Io(e))
             }
         }
+    }
+
+    /// Act on the clocks that ran out (a keep-alive ping is sent: `Ok(None)`, the caller turns
+    /// again); otherwise the next deadline, if any.
+    #[allow(clippy::option_option)]
+    fn check_clocks(
+        &mut self,
+        started: Option<Instant>,
+    ) -> Result<Option<Option<Instant>>, DriverError> {
+        let now = Instant::now();
+        if self.conn.close_written() {
+            // The close clock runs from when our close frame is out.
+            self.close_written_at.get_or_insert(now);
+        }
+        let c = &self.config;
+        let pong_due = self.ping_sent.zip(c.ping_timeout).map(|(t, d)| t + d);
+        let ping_due = (self.ping_sent.is_none() && !self.conn.close_sent())
+            .then(|| c.ping_interval.map(|d| self.last_read + d))
+            .flatten();
+        let close_due = self
+            .close_written_at
+            .zip(c.close_timeout)
+            .map(|(t, d)| t + d);
+        let read_due = c.read_timeout.zip(started).map(|(d, t)| t + d);
+        if close_due.is_some_and(|t| now >= t) {
+            self.conn.abort();
+            self.shut_down();
+            return Err(DriverError::Closed);
+        }
+        if pong_due.is_some_and(|t| now >= t) {
+            self.conn.fail_with(crate::CloseStatus::SERVER_ERROR);
+            self.close_after_failure();
+            return Err(DriverError::Timeout(Timeout::Pong));
+        }
+        if ping_due.is_some_and(|t| now >= t) {
+            self.conn.queue_keepalive()?;
+            self.ping_sent = Some(now);
+            self.flush()?;
+            return Ok(None);
+        }
+        if read_due.is_some_and(|t| now >= t) {
+            return Err(DriverError::Timeout(Timeout::Read));
+        }
+        Ok(Some(
+            [pong_due, ping_due, close_due, read_due]
+                .into_iter()
+                .flatten()
+                .min(),
+        ))
     }
 
     /// Fail the connection after `error` (RFC 6455 §7.1.7) and return it as the driver error.

@@ -30,7 +30,7 @@ mod session;
 mod utf8;
 
 pub use capi::capi;
-pub use driver::{driver, CAPS};
+pub use driver::{driver, CAPS, STREAM_PER_INPUT};
 pub use frame::frame_header;
 pub use handshake::{handshake_request, handshake_response};
 pub use http::{http_head, READ_SIZES};
