@@ -114,6 +114,8 @@ PY
     done
 done
 rm -f "$ECHO.one"
+say "heap of an idle connection, default settings"
+"$BIN/memory" >reports/bench/memory.jsonl
 elapsed=$((SECONDS - start))
 
 mkdir -p reports/bench
@@ -270,6 +272,12 @@ if echo_rows:
         for k in keys:
             f.write(f"{k[0]}x{k[1]}B " + " ".join(f"{med.get((k, sv), {}).get('msg_per_s', 0):.0f}" for sv in servers) + "\n")
     md += ["", "![echo msg/s per row and server](echo.png)", ""]
+if os.path.exists("reports/bench/memory.jsonl"):
+    mem = [json.loads(l) for l in open("reports/bench/memory.jsonl") if l.strip()]
+    md += ["", "## Memory of an idle connection", "",
+           "Heap bytes allocated for one connection with default settings, opened and idle (the counting allocator of the "
+           "test kit; `core/bench/src/bin/memory.rs`).", "", "| connection | heap bytes |", "|---|---:|"]
+    md += [f"| {m['library']} | {m['idle_heap_bytes']:,} |" for m in mem]
 md += ["", "## Commands", "", "```sh", f"scripts/bench.sh {mode}",
        "cargo bench -p wspc-bench --bench inmemory -- 'receive/binary/16'   # one group", "```", ""]
 open("reports/bench/SUMMARY.md", "w").write("\n".join(md))
