@@ -162,12 +162,15 @@ RESULTS=$LOGS/results.txt
 start_server() {
     local name=$1 i
     shift
-    "$@" >"$LOGS/$name.log" 2>&1 &
+    # Create the log before the server starts: the background job opens it asynchronously, and the
+    # poll below must not race that open.
+    : >"$LOGS/$name.log"
+    "$@" >>"$LOGS/$name.log" 2>&1 &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
     SERVER_ADDR=
     for ((i = 0; i < 200; i++)); do
-        SERVER_ADDR=$(sed -n 's#.*listening on ws://\([^ /]*\).*#\1#p' "$LOGS/$name.log" | head -n1)
+        SERVER_ADDR=$(sed -n 's#.*listening on ws://\([^ /]*\).*#\1#p' "$LOGS/$name.log" 2>/dev/null | head -n1)
         [ -n "$SERVER_ADDR" ] && return 0
         kill -0 "$SERVER_PID" 2>/dev/null || break
         sleep 0.05
