@@ -330,8 +330,7 @@ impl Harness {
         let mut out = Vec::new();
         for _ in 0..n {
             let len = usize::from(r.u8() % 24);
-            let s = r.bytes(len).to_vec();
-            out.push(self.arena.c_str(&s));
+            out.push(self.arena.c_str(r.bytes(len)));
         }
         let null_array = r.u8() % 16 == 0;
         (out, null_array)
@@ -340,26 +339,26 @@ impl Harness {
     /// Headers: a slot's last output (plus `Host`), or made up from the input.
     fn header_list(&mut self, r: &mut Reader<'_>) -> Vec<WEB_SOCKET_HTTP_HEADER> {
         let ctl = r.u8();
-        let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = if ctl & 4 == 0 {
-            let mut p = self.slots[usize::from(ctl) % SLOTS].headers.clone();
-            p.push((b"Host".to_vec(), b"fuzz".to_vec()));
-            p
-        } else {
-            Vec::new()
+        let Self { slots, arena, .. } = self;
+        // Copied into the arena straight from where they are: no intermediate copies.
+        let mut header = |n: &[u8], v: &[u8]| WEB_SOCKET_HTTP_HEADER {
+            pcName: arena.bytes(n).cast(),
+            ulNameLength: n.len() as ULONG,
+            pcValue: arena.bytes(v).cast(),
+            ulValueLength: v.len() as ULONG,
         };
+        let mut out = Vec::new();
+        if ctl & 4 == 0 {
+            let last = &slots[usize::from(ctl) % SLOTS].headers;
+            out.extend(last.iter().map(|(n, v)| header(n, v)));
+            out.push(header(b"Host", b"fuzz"));
+        }
         for _ in 0..(ctl >> 5) {
             let (n, v) = (usize::from(r.u8() % 32), usize::from(r.u8() % 64));
-            pairs.push((r.bytes(n).to_vec(), r.bytes(v).to_vec()));
+            let (n, v) = (r.bytes(n), r.bytes(v));
+            out.push(header(n, v));
         }
-        pairs
-            .iter()
-            .map(|(n, v)| WEB_SOCKET_HTTP_HEADER {
-                pcName: self.arena.bytes(n).cast(),
-                ulNameLength: n.len() as ULONG,
-                pcValue: self.arena.bytes(v).cast(),
-                ulValueLength: v.len() as ULONG,
-            })
-            .collect()
+        out
     }
 
     fn begin_client(&mut self, r: &mut Reader<'_>) {
