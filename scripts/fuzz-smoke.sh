@@ -27,7 +27,7 @@ for t in "${targets[@]}"; do
   seeds=("corpus/$t")
   [ -d "regressions/$t" ] && seeds+=("regressions/$t")
   case $t in
-    handshake_*) dict=dict/handshake.dict ;;
+    handshake_* | http_*) dict=dict/handshake.dict ;;
     utf8_*) dict=dict/utf8.dict ;;
     *) dict=dict/frame.dict ;;
   esac
