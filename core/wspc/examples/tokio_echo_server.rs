@@ -6,8 +6,15 @@
 //! answered `503` and closed), and a failed `accept` (EMFILE: out of file descriptors) is
 //! logged and retried after a pause that doubles while failures go on.
 //!
-//! Run with `cargo run --features tokio --example tokio_echo_server -- 127.0.0.1:9003`, then
-//! talk to it with `cargo run --features tokio --example tokio_client -- 127.0.0.1:9003`.
+//! Subprotocols: by default it speaks none, and answers an offer without a
+//! `Sec-WebSocket-Protocol` header (RFC 6455 allows it; browsers then fail the handshake). Each
+//! `--subprotocol NAME` adds one to `ServerOptions::subprotocols`, in order of preference: the
+//! server selects the first of its own list that the client offered, and none if the client
+//! offered none of them (or nothing).
+//!
+//! Run with `cargo run --features tokio --example tokio_echo_server -- [--subprotocol NAME]...
+//! 127.0.0.1:9003 [MAX_CONNECTIONS]`, then talk to it with
+//! `cargo run --features tokio --example tokio_client -- 127.0.0.1:9003`.
 
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
@@ -35,22 +42,64 @@ pub(crate) async fn serve(stream: TcpStream, options: &ServerOptions) -> Result<
     Ok(())
 }
 
+/// The command line: `--subprotocol NAME` (repeatable, anywhere) and up to two positional
+/// arguments, the address and the connection cap.
+fn parse_args(
+    args: impl IntoIterator<Item = String>,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let (mut subprotocols, mut positional) = (Vec::new(), Vec::new());
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        if let Some(name) = arg.strip_prefix("--subprotocol=") {
+            subprotocols.push(name.to_owned());
+        } else if arg == "--subprotocol" {
+            subprotocols.push(args.next().ok_or("--subprotocol needs a name")?);
+        } else if arg.starts_with("--") {
+            return Err(format!("unknown option {arg}"));
+        } else {
+            positional.push(arg);
+        }
+    }
+    Ok((subprotocols, positional))
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let addr = args.next().unwrap_or_else(|| "127.0.0.1:9003".into());
-    let cap = args
+    let (subprotocols, positional) = match parse_args(std::env::args().skip(1)) {
+        Ok(parsed) => parsed,
+        Err(why) => {
+            eprintln!("tokio_echo_server: {why}");
+            eprintln!("usage: tokio_echo_server [--subprotocol NAME]... [ADDR [MAX_CONNECTIONS]]");
+            std::process::exit(2);
+        }
+    };
+    let mut positional = positional.into_iter();
+    let addr = positional.next().unwrap_or_else(|| "127.0.0.1:9003".into());
+    let cap = positional
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(MAX_CONNECTIONS);
-    run(&addr, cap).await
+    let mut options = ServerOptions::default();
+    options.subprotocols = subprotocols;
+    run_with(&addr, cap, options).await
 }
 
-/// Serve on `addr`, at most `cap` connections at once, until the process ends.
+/// Serve on `addr`, at most `cap` connections at once, until the process ends, with the default
+/// options (no subprotocol). The entry of the driver's tests, which include this file.
+#[allow(dead_code)]
 pub(crate) async fn run(addr: &str, cap: usize) -> std::io::Result<()> {
+    run_with(addr, cap, ServerOptions::default()).await
+}
+
+/// Serve on `addr` with `options`, at most `cap` connections at once, until the process ends.
+pub(crate) async fn run_with(
+    addr: &str,
+    cap: usize,
+    options: ServerOptions,
+) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     println!("echo server listening on ws://{}", listener.local_addr()?);
-    let options = Arc::new(ServerOptions::default());
+    let options = Arc::new(options);
     let slots = Arc::new(Semaphore::new(cap));
     let mut backoff = BACKOFF.0;
     loop {
