@@ -4,7 +4,10 @@
     python py_echo_server.py [HOST] [PORT]      (default 127.0.0.1 0: a free port)
 
 Prints `echo server listening on ws://HOST:PORT` once listening, then echoes every text and
-binary message with its type (pings are answered by websockets) until killed.
+binary message with its type (pings are answered by websockets; a close is answered with its
+code) until killed. It speaks the subprotocol `chat`: selected when the client offers it, and
+otherwise no Sec-WebSocket-Protocol in the answer (websockets' own default would refuse a client
+that offers nothing or only others with 400).
 """
 
 import asyncio
@@ -18,10 +21,16 @@ async def echo(ws):
         await ws.send(message)
 
 
+def select_subprotocol(connection, offered):
+    return "chat" if "chat" in offered else None
+
+
 async def main():
     host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-    async with serve(echo, host, port, compression=None, max_size=None) as server:
+    async with serve(
+        echo, host, port, compression=None, max_size=None, select_subprotocol=select_subprotocol
+    ) as server:
         addr = server.sockets[0].getsockname()
         print(f"echo server listening on ws://{addr[0]}:{addr[1]}", flush=True)
         await server.serve_forever()
