@@ -27,10 +27,11 @@ let open = [];
 
 // Connect; resolves on 'open' with a socket that has `next()` (the next message, in order, as
 // { data: Buffer, isBinary }) and `closed` (a promise of { code, reason }).
-function connect(url, extra = {}) {
+// `protocols`: the subprotocols to offer (none by default).
+function connect(url, extra = {}, protocols = []) {
   return new Promise((resolve, reject) => {
     // No compression (wspc has no permessage-deflate yet), no cap on message size.
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 0, ...extra });
+    const ws = new WebSocket(url, protocols, { perMessageDeflate: false, maxPayload: 0, ...extra });
     open.push(ws);
     const inbox = [];
     const waiters = [];
@@ -203,7 +204,123 @@ async function rowConcurrent(url) {
   return `${clients} clients x ${perClient} messages = ${total} echoed equal, in order, ${dt.toFixed(2)} s`;
 }
 
+// Send one message (whole) and check that its echo is equal and of the same type.
+async function echoOne(ws, data, isBinary) {
+  ws.send(data, { binary: isBinary });
+  const echo = await ws.next();
+  const sent = Buffer.from(data);
+  check(echo.isBinary === isBinary, `sent ${isBinary ? 'binary' : 'text'} of ${sent.length}, got ${describe(echo)}`);
+  check(echo.data.equals(sent), `echo of ${describe(echo)} differs from the ${sent.length} B sent`);
+  return echo;
+}
+
+// Send one message as fragments: every chunk but the last with fin false, the last with fin true.
+function sendFragments(ws, chunks, isBinary) {
+  chunks.forEach((c, i) => ws.send(c, { binary: isBinary, fin: i === chunks.length - 1 }));
+}
+
+async function rowSubprotocol(url) {
+  // The echo servers run with `--subprotocol chat`: they select 'chat' when it is offered, alone
+  // or after one they do not speak, and answer other offers with no header. ws, like browsers,
+  // fails a handshake whose offer got no answer ('Server sent no subprotocol').
+  const seen = [];
+  for (const offer of [['chat'], ['nope', 'chat'], []]) {
+    const want = offer.length ? 'chat' : '';
+    const ws = await connect(url, {}, offer);
+    const selected = ws.protocol;
+    await echoOne(ws, `offered ${offer}`, false);
+    await closeNormally(ws);
+    check(selected === want, `offered ${JSON.stringify(offer)}: ws.protocol '${selected}', expected '${want}'`);
+    seen.push(`${JSON.stringify(offer)} -> '${selected}'`);
+  }
+  let refused;
+  try {
+    const ws = await connect(url, {}, ['nope']);
+    const selected = ws.protocol;
+    await closeNormally(ws);
+    throw new Fail(`offered ["nope"]: opened with ws.protocol '${selected}'; the server should select none`);
+  } catch (e) {
+    if (e instanceof Fail) throw e;
+    check(/no subprotocol/.test(e.message), `offered ["nope"]: ${e.message}`);
+    refused = e.message;
+  }
+  return `${seen.join('; ')}, a text echoed on each; ["nope"] -> the server selected none and ws refused it: '${refused}'`;
+}
+
+async function rowTextAscii(url) {
+  // All 128 ASCII code points, NUL and DEL included, 512 times over: 64 KiB.
+  let unit = '';
+  for (let c = 0; c < 128; c++) unit += String.fromCharCode(c);
+  const text = unit.repeat(512);
+  const ws = await connect(url);
+  await echoOne(ws, text, false);
+  await closeNormally(ws);
+  return `${text.length} chars (U+0000-U+007F x 512) echoed equal`;
+}
+
+const isContinuation = (b) => (b & 0xc0) === 0x80;
+
+// Cut UTF-8 `data` (a repeated 'aé€😀') into fragments whose boundaries fall inside code points:
+// after every byte of the first 'é€😀' that is not its last, then twice more in the rest, each
+// moved forward onto a continuation byte.
+function splitCodepointFragments(data) {
+  const cuts = [];
+  for (let i = 1; i < 10; i++) if (isContinuation(data[i])) cuts.push(i);
+  for (let at of [Math.floor(data.length / 3), Math.floor((2 * data.length) / 3)]) {
+    while (!isContinuation(data[at])) at++;
+    cuts.push(at);
+  }
+  const bounds = [0, ...cuts, data.length];
+  const fragments = bounds.slice(1).map((b, i) => data.subarray(bounds[i], b));
+  return { fragments, inside: cuts.filter((c) => isContinuation(data[c])).length };
+}
+
+async function rowTextSplit(url) {
+  const text = 'aé€😀'.repeat(6554);
+  const data = Buffer.from(text);
+  const { fragments, inside } = splitCodepointFragments(data);
+  const ws = await connect(url);
+  // Buffers with binary false: text frames (continuations after the first), cut mid code point.
+  sendFragments(ws, fragments, false);
+  const echo = await ws.next();
+  await closeNormally(ws);
+  check(!echo.isBinary, `echo was ${describe(echo)}, expected text`);
+  check(echo.data.toString('utf8') === text, 'echo differs from what was sent');
+  return `${data.length} B of UTF-8 sent in ${fragments.length} fragments, ${inside} boundaries inside code points (2-, 3- and 4-byte), echoed equal as one text`;
+}
+
+const BINARY_SIZES = [0, 1, 125, 126, 65535, 65536, MIB, 16 * MIB];
+
+async function rowBinarySizes(url) {
+  const t0 = process.hrtime.bigint();
+  for (const size of BINARY_SIZES) {
+    const ws = await connect(url);
+    await echoOne(ws, crypto.randomBytes(size), true);
+    await closeNormally(ws);
+  }
+  const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+  return `binary of ${BINARY_SIZES.join(', ')} B each echoed equal, ${dt.toFixed(2)} s`;
+}
+
+async function rowFragmented(url) {
+  const payload = crypto.randomBytes(100000);
+  const bounds = [0, 1, 126, 252, 65788, payload.length];
+  const fragments = bounds.slice(1).map((b, i) => payload.subarray(bounds[i], b));
+  const ws = await connect(url);
+  sendFragments(ws, fragments, true);
+  const echo = await ws.next();
+  await closeNormally(ws);
+  check(echo.isBinary, `echo was ${describe(echo)}, expected binary`);
+  check(echo.data.equals(payload), `echo of ${echo.data.length} B differs from the ${payload.length} B sent`);
+  return `${payload.length} B sent in ${fragments.length} fragments (${fragments.map((f) => f.length).join(', ')} B), echoed equal as one message`;
+}
+
 const ROWS = {
+  subprotocol: rowSubprotocol,
+  'text-ascii': rowTextAscii,
+  'text-split-codepoints': rowTextSplit,
+  'binary-sizes': rowBinarySizes,
+  fragmented: rowFragmented,
   '16mib-send-before-read': row16mib,
   'deflate-offered': rowDeflate,
   'text-nonascii': rowText,

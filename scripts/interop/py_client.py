@@ -180,7 +180,102 @@ async def row_concurrent(url):
     return f"{clients} clients x {per_client} messages = {sum(counts)} echoed equal, in order, {dt:.2f} s"
 
 
+async def echo_one(ws, message):
+    """Send one message and check that its echo is equal and of the same type."""
+    await ws.send(message)
+    echo = await ws.recv()
+    check(type(echo) is type(message), f"sent {describe(message)}, got {describe(echo)}")
+    check(echo == message, f"echo of {describe(message)} differs from what was sent")
+    return echo
+
+
+async def row_subprotocol(url):
+    # The echo servers run with `--subprotocol chat`: they select 'chat' when it is offered
+    # (alone or after one they do not speak) and answer other offers with no header, which
+    # websockets accepts (it requires only that a selected subprotocol was offered).
+    seen = []
+    for offer, want in ((["chat"], "chat"), (["nope", "chat"], "chat"), (["nope"], None), (None, None)):
+        async with connect(url, **options(subprotocols=offer)) as ws:
+            selected = ws.subprotocol
+            await echo_one(ws, f"offered {offer}")
+        check(selected == want, f"offered {offer}: selected {selected!r}, expected {want!r}")
+        seen.append(f"{offer} -> {selected!r}")
+    return "; ".join(seen) + "; a text echoed on each"
+
+
+async def row_text_ascii(url):
+    # All 128 ASCII code points, NUL and DEL included, 512 times over: 64 KiB.
+    text = "".join(map(chr, range(128))) * 512
+    async with connect(url, **options()) as ws:
+        await echo_one(ws, text)
+    return f"{len(text)} chars (U+0000-U+007F x 512) echoed equal"
+
+
+def split_codepoint_fragments(data):
+    """Cut UTF-8 `data` (a repeated 'aé€😀') into fragments whose boundaries fall inside code
+    points: after every byte of the first 'é€😀' that is not its last, then twice more in the
+    rest, each moved forward onto a continuation byte. Returns the fragments and how many
+    boundaries cut a code point."""
+    cuts = [i for i in range(1, 10) if data[i] & 0xC0 == 0x80]
+    for at in (len(data) // 3, 2 * len(data) // 3):
+        while data[at] & 0xC0 != 0x80:
+            at += 1
+        cuts.append(at)
+    bounds = [0, *cuts, len(data)]
+    fragments = [data[a:b] for a, b in zip(bounds, bounds[1:])]
+    inside = sum(1 for c in cuts if data[c] & 0xC0 == 0x80)
+    return fragments, inside
+
+
+async def row_text_split(url):
+    text = "aé€😀" * 6554
+    data = text.encode()
+    fragments, inside = split_codepoint_fragments(data)
+    async with connect(url, **options()) as ws:
+        # An iterable of bytes with text=True: a text message, one frame per item (and an empty
+        # final continuation frame), the items cut wherever we like.
+        await ws.send(fragments, text=True)
+        echo = await ws.recv()
+    check(isinstance(echo, str), f"echo was {describe(echo)}, expected text")
+    check(echo == text, "echo differs from what was sent")
+    return (
+        f"{len(data)} B of UTF-8 sent in {len(fragments)} fragments (+ websockets' empty final one), "
+        f"{inside} boundaries inside code points (2-, 3- and 4-byte), echoed equal as one text"
+    )
+
+
+BINARY_SIZES = (0, 1, 125, 126, 65535, 65536, MIB, 16 * MIB)
+
+
+async def row_binary_sizes(url):
+    rng = random.Random(7)
+    t0 = time.monotonic()
+    for size in BINARY_SIZES:
+        async with connect(url, **options()) as ws:
+            await echo_one(ws, rng.randbytes(size))
+    dt = time.monotonic() - t0
+    return f"binary of {', '.join(map(str, BINARY_SIZES))} B each echoed equal, {dt:.2f} s"
+
+
+async def row_fragmented(url):
+    payload = random.Random(5).randbytes(100_000)
+    bounds = [0, 1, 126, 252, 65788, len(payload)]
+    fragments = [payload[a:b] for a, b in zip(bounds, bounds[1:])]
+    async with connect(url, **options()) as ws:
+        await ws.send(fragments)
+        echo = await ws.recv()
+    check(isinstance(echo, bytes), f"echo was {describe(echo)}, expected binary")
+    check(echo == payload, f"echo of {len(echo)} B differs from the {len(payload)} B sent")
+    sizes = ", ".join(str(len(f)) for f in fragments)
+    return f"{len(payload)} B sent in {len(fragments)} fragments ({sizes} B, + an empty final one), echoed equal as one message"
+
+
 ROWS = {
+    "subprotocol": row_subprotocol,
+    "text-ascii": row_text_ascii,
+    "text-split-codepoints": row_text_split,
+    "binary-sizes": row_binary_sizes,
+    "fragmented": row_fragmented,
     "16mib-send-before-read": row_16mib,
     "deflate-offered": row_deflate,
     "text-nonascii": row_text,
