@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Interop: the wspc echo servers and clients against real peers nobody here wrote.
+# Interop: the wspc echo servers and clients against real peers nobody here wrote, and the clients
+# against a hostile server that breaks the upgrade on purpose.
 #
 #   scripts/interop.sh          install the peers if needed, build, run every row, write the report
 #   scripts/interop.sh setup    only install the peers (into the cache; Chromium with apt-get)
@@ -12,16 +13,26 @@
 # /usr/bin/chromium is missing, the Debian package chromium (whatever version apt offers; the
 # report records it).
 #
-# What it runs, after `cargo build --release --features tokio -p wspc --examples`:
+# What it runs, after `cargo build --release --features tokio -p wspc --examples` and
+# `cargo build --release -p wspc-autobahn --bin interop_client`:
 #   1. The examples echo_server (blocking driver `wspc::io`) and tokio_echo_server (`wspc::tokio`),
-#      each on a free loopback port, and against EACH of them the peers
+#      each on a free loopback port with `--subprotocol chat`, and against EACH of them the peers
 #      scripts/interop/py_client.py (websockets asyncio client) and scripts/interop/node_client.js
 #      (ws client), each running the rows
+#        subprotocol             offers ['chat'] and ['nope', 'chat'] select 'chat', no offer selects
+#                                none; ['nope'] is answered with no subprotocol (websockets then
+#                                connects without one, ws refuses the handshake as browsers do)
+#        text-ascii              64 KiB of all 128 ASCII code points echoed equal
+#        text-nonascii           1 MiB of "é€😀" text echoed equal
+#        text-split-codepoints   a 64 KiB text sent as 9 fragments whose 8 boundaries cut 2-, 3- and
+#                                4-byte code points, echoed equal as one text
+#        binary-sizes            binary of 0, 1, 125, 126, 65535, 65536 B, 1 MiB, 16 MiB, each on its
+#                                own connection, echoed equal
+#        fragmented              100 000 B sent as 5 fragments, echoed equal as one message
 #        16mib-send-before-read  one 16 MiB binary message sent whole before reading; the echo is
 #                                equal, one message (and, for websockets, one frame)
 #        deflate-offered         the peer offers permessage-deflate with its defaults; a text echoes
 #                                (wspc declines the extension)
-#        text-nonascii           1 MiB of "é€😀" text echoed equal
 #        small-messages          1000 pipelined text/binary messages of 0-125 bytes, in order
 #        ping-pong               a ping with a payload gets its pong
 #        close-code              the peer closes with 4001 "bye"; the server's close echoes 4001
@@ -30,8 +41,9 @@
 #      by $WSPC_INTEROP_ROW_TIMEOUT seconds (default 60); then headless Chromium, whose
 #      rows are run by a page (scripts/interop/chromium_page.html and .js) with the browser's own
 #      WebSocket, each on its own connection:
-#        subprotocol-offered     new WebSocket(url, ['chat']): the server selects none (its default
-#                                options speak none) and Chromium, which requires an answer to an
+#        subprotocol-offered     new WebSocket(url, ['chat']) and (url, ['nope', 'chat']):
+#                                ws.protocol is 'chat' and a text echoes; (url, ['nope']): the
+#                                server selects none and Chromium, which requires an answer to an
 #                                offer, fails that handshake (the reason confirmed in Chromium's
 #                                net log); without an offer ws.protocol is '' and a text echoes
 #        text-ascii              64 KiB of all 128 ASCII code points echoed equal
@@ -52,12 +64,39 @@
 #      pending.) The page's rows share a budget of 40 s (CHROMIUM_BUDGET); a row missing from the
 #      dump is a FAIL. Then the row
 #        no-errors               the server still runs and its log has no connection ending in an
-#                                error (the browser's connections included; the one Chromium drops
-#                                after the 101 in subprotocol-offered ends as `closed`: the drivers
-#                                count a peer that ends the stream as closed)
+#                                error (the browser's connections included; those Chromium and ws
+#                                drop after the 101 of an unanswered offer end as `closed`: the
+#                                drivers count a peer that ends the stream as closed)
 #   2. A websockets echo server (scripts/interop/py_echo_server.py) and a ws echo server
-#      (scripts/interop/node_echo_server.js), and against each the examples client and
-#      tokio_client (text, binary, ping, close; exit 0), row `example`.
+#      (scripts/interop/node_echo_server.js), both speaking the subprotocol 'chat' if offered, and
+#      against each the examples client and tokio_client (text, binary, ping, close; exit 0), row
+#      `example`.
+#   3. Against the same two echo servers, the matrix client (autobahn/src/bin/interop_client.rs)
+#      as side `client` (blocking driver) and `tokio_client` (--tokio), running the rows
+#        subprotocol             offers ['chat'] and ['nope', 'chat'] select 'chat', no offer selects
+#                                none; ['nope'] is answered with none, which wspc refuses
+#                                (SubprotocolNotSupported, its §9 Q10 decision)
+#        text-ascii, text-nonascii, binary-sizes, small-messages (1000 sent before the first read),
+#        16mib-send-before-read  as above, wspc sending
+#        text-split-codepoints   the 9 fragments sent with the driver's send_piece
+#        fragmented              100 000 B as 5 pieces (send_piece), echoed equal as one message
+#        ping-pong               a ping with a payload is answered by a pong with that payload
+#        close-code              wspc closes with 4001 "bye"; the peer's close echoes 4001, then the
+#                                connection ends
+#        deflate                 wspc offers no extension and the peer's 101 selects none
+#   4. scripts/interop/hostile_server.py (raw asyncio, no WebSocket library; the path picks the
+#      mode), and against it the matrix client, both drivers, running the rows
+#        refuse-extension        a 101 selecting permessage-deflate, not offered: connect fails
+#                                with ExtensionNotSupported
+#        refuse-subprotocol      a 101 selecting 'chat' when nothing was offered: connect fails
+#                                with SubprotocolNotSupported
+#        refuse-wrong-accept     a 101 with a wrong Sec-WebSocket-Accept: connect fails with a
+#                                malformed-handshake error naming that header
+#        frame-with-101          a correct 101 with a text frame "early" in the same write: it is
+#                                the first message; then a text echoes and the close completes
+#      then the row
+#        quiet-refusal           the server's log shows each of the 6 refused connections ending
+#                                with no byte sent by the client after the 101
 # Every row prints `PASS|FAIL <wspc side> <peer> <row> (<detail>)`. The report is
 # reports/interop/SUMMARY.md (date, versions, commit, the rows), ending `N passed, M failed`; the
 # script exits 1 if any row failed. Processes' logs of the last run: $WSPC_CACHE/interop/last-run/.
@@ -88,7 +127,15 @@ REPORTS=reports/interop
 LOGS=$CACHE/last-run
 VENV=$CACHE/venv
 NODE_DIR=$CACHE/node
-PEER_ROWS=(16mib-send-before-read deflate-offered text-nonascii small-messages ping-pong close-code concurrent)
+PEER_ROWS=(subprotocol text-ascii text-nonascii text-split-codepoints binary-sizes fragmented
+    16mib-send-before-read deflate-offered small-messages ping-pong close-code concurrent)
+# The wspc clients' rows (autobahn/src/bin/interop_client.rs) against the peers' echo servers, and
+# against scripts/interop/hostile_server.py.
+CLIENT_ROWS=(subprotocol text-ascii text-nonascii text-split-codepoints binary-sizes fragmented
+    small-messages ping-pong close-code 16mib-send-before-read deflate)
+HOSTILE_ROWS=(refuse-extension refuse-subprotocol refuse-wrong-accept frame-with-101)
+# The subprotocol the wspc echo servers and the peers' echo servers speak.
+SUBPROTOCOL=chat
 CHROMIUM=/usr/bin/chromium
 CHROMIUM_ROWS=(subprotocol-offered text-ascii text-nonascii binary-0 binary-1 binary-125 binary-126
     binary-65535 binary-65536 binary-1mib binary-16mib small-messages close-code deflate-offered)
@@ -188,14 +235,17 @@ log "peers: Python websockets $WEBSOCKETS_USED (Python $PY_VERSION), Node ws $WS
 
 # ----- the wspc examples ----------------------------------------------------------------------
 
-log "building the examples"
+log "building the examples and the matrix client"
 cargo build --release --features tokio -p wspc --examples
+cargo build --release -p wspc-autobahn --bin interop_client
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
     "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 BIN=$TARGET_DIR/release/examples
 for b in echo_server tokio_echo_server client tokio_client; do
     [ -x "$BIN/$b" ] || die "$BIN/$b was not built"
 done
+MATRIX_CLIENT=$TARGET_DIR/release/interop_client
+[ -x "$MATRIX_CLIENT" ] || die "$MATRIX_CLIENT was not built"
 
 T0=$SECONDS
 rm -rf "$LOGS"
@@ -232,18 +282,20 @@ row() {
     echo "$line" >>"$RESULTS"
 }
 
-# Run a peer client's rows against a wspc server; a row the peer did not report is a FAIL.
-# Usage: run_peer SIDE PEER URL COMMAND...
+# Run a client's rows (the names in the array ROWS_VAR) against a server: COMMAND URL SIDE ROW...
+# prints one `PASS|FAIL SIDE PEER ROW (DETAIL)` line per row, and a row it did not report is a
+# FAIL. Usage: run_peer SIDE PEER URL ROWS_VAR COMMAND...
 run_peer() {
     local side=$1 peer=$2 url=$3 out status r
-    shift 3
+    local -n rows_=$4
+    shift 4
     out=$LOGS/$side-$peer.out
     set +e
-    timeout -k 5 $((ROW_TIMEOUT * ${#PEER_ROWS[@]} + 60)) "$@" "$url" "$side" "${PEER_ROWS[@]}" \
+    timeout -k 5 $((ROW_TIMEOUT * ${#rows_[@]} + 60)) "$@" "$url" "$side" "${rows_[@]}" \
         2>"$LOGS/$side-$peer.err" | tee -a "$RESULTS" | tee "$out"
     status=${PIPESTATUS[0]}
     set -e
-    for r in "${PEER_ROWS[@]}"; do
+    for r in "${rows_[@]}"; do
         grep -q "^[A-Z]* $side $peer $r " "$out" ||
             row FAIL "$side" "$peer" "$r" "no result: the peer exited with status $status; $(tail -n 3 "$LOGS/$side-$peer.err" | tr '\n' ' ')"
     done
@@ -316,12 +368,12 @@ PAGE_ADDR=$SERVER_ADDR
 log "chromium page on http://$PAGE_ADDR/chromium_page.html"
 
 for server in echo_server tokio_echo_server; do
-    start_server "$server" "$BIN/$server" 127.0.0.1:0
+    start_server "$server" "$BIN/$server" --subprotocol "$SUBPROTOCOL" 127.0.0.1:0
     pid=$SERVER_PID
     url=ws://$SERVER_ADDR/
     log "$server on $url"
-    run_peer "$server" python-websockets "$url" "$VENV/bin/python" scripts/interop/py_client.py
-    run_peer "$server" node-ws "$url" env NODE_PATH="$NODE_DIR/node_modules" node scripts/interop/node_client.js
+    run_peer "$server" python-websockets "$url" PEER_ROWS "$VENV/bin/python" scripts/interop/py_client.py
+    run_peer "$server" node-ws "$url" PEER_ROWS env NODE_PATH="$NODE_DIR/node_modules" node scripts/interop/node_client.js
     run_chromium "$server" "$url"
     # The server logs `PEER: closed` for a connection that ended well, `PEER: ERROR` otherwise.
     ended=$(grep -cE '^[0-9.]+:[0-9]+: ' "$LOGS/$server.log" || true)
@@ -339,17 +391,19 @@ done
 kill "$PAGE_PID" 2>/dev/null || true
 wait "$PAGE_PID" 2>/dev/null || true
 
-# ----- 2. peer echo servers, wspc clients -----------------------------------------------------
+# ----- 2. peer echo servers, the wspc example clients ----------------------------------------
 
+declare -A PEER_SERVER_PID PEER_SERVER_ADDR
 for peer in python-websockets node-ws; do
     case $peer in
     python-websockets) start_server "$peer-server" "$VENV/bin/python" scripts/interop/py_echo_server.py ;;
     node-ws) start_server "$peer-server" env NODE_PATH="$NODE_DIR/node_modules" node scripts/interop/node_echo_server.js ;;
     esac
-    pid=$SERVER_PID
+    PEER_SERVER_PID[$peer]=$SERVER_PID
+    PEER_SERVER_ADDR[$peer]=$SERVER_ADDR
     log "$peer echo server on ws://$SERVER_ADDR/"
     for client in client tokio_client; do
-        out=$LOGS/$client-$peer.out
+        out=$LOGS/$client-$peer.example.out
         set +e
         timeout -k 5 30 "$BIN/$client" "$SERVER_ADDR" >"$out" 2>&1
         status=$?
@@ -364,9 +418,44 @@ for peer in python-websockets node-ws; do
             row FAIL "$client" "$peer" example "exit $status; missing ${missing[*]:-nothing}; output: $(tr '\n' ' ' <"$out" | cut -c1-300)"
         fi
     done
+done
+
+# ----- 3. wspc clients (both drivers), the matrix ---------------------------------------------
+
+for peer in python-websockets node-ws; do
+    url=ws://${PEER_SERVER_ADDR[$peer]}/
+    run_peer client "$peer" "$url" CLIENT_ROWS "$MATRIX_CLIENT" --peer "$peer"
+    run_peer tokio_client "$peer" "$url" CLIENT_ROWS "$MATRIX_CLIENT" --peer "$peer" --tokio
+    pid=${PEER_SERVER_PID[$peer]}
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
 done
+
+# ----- 4. hostile servers ---------------------------------------------------------------------
+
+start_server hostile-server "$VENV/bin/python" scripts/interop/hostile_server.py 127.0.0.1:0
+pid=$SERVER_PID
+url=ws://$SERVER_ADDR/
+log "hostile server on $url"
+run_peer client hostile-server "$url" HOSTILE_ROWS "$MATRIX_CLIENT" --peer hostile-server
+run_peer tokio_client hostile-server "$url" HOSTILE_ROWS "$MATRIX_CLIENT" --peer hostile-server --tokio
+# The server logs, per connection it refused to upgrade properly, what the client did after the
+# 101: a client that refused it must have sent nothing and ended the stream. The line comes when
+# the server sees the end of the stream: give it a moment before stopping the server.
+expected=$((2 * 3)) # both drivers x the three refusal rows
+for ((i = 0; i < 40; i++)); do
+    [ "$(grep -cE ' (extension-not-offered|subprotocol-not-offered|wrong-accept): ' "$LOGS/hostile-server.log" || true)" -ge "$expected" ] && break
+    sleep 0.05
+done
+kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+refusals=$(grep -cE ' (extension-not-offered|subprotocol-not-offered|wrong-accept): ' "$LOGS/hostile-server.log" || true)
+quiet=$(grep -cE ' (extension-not-offered|subprotocol-not-offered|wrong-accept): the client sent 0 bytes after the 101, then ended the stream$' "$LOGS/hostile-server.log" || true)
+if [ "$refusals" = "$expected" ] && [ "$quiet" = "$expected" ]; then
+    row PASS both-clients hostile-server quiet-refusal "all $refusals refused connections: the client sent nothing after the bad 101 and ended the stream"
+else
+    row FAIL both-clients hostile-server quiet-refusal "$quiet of $refusals refused connections (expected $expected) ended quietly; first other: $(grep -E ' (extension-not-offered|subprotocol-not-offered|wrong-accept): ' "$LOGS/hostile-server.log" | grep -v 'sent 0 bytes' | head -n1)"
+fi
 
 # ----- the report -----------------------------------------------------------------------------
 
@@ -381,14 +470,16 @@ DIRTY=
     echo
     echo "Written by \`scripts/interop.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), in ${ELAPSED} s after the build."
     echo
-    echo "- wspc commit: \`$COMMIT\`$DIRTY; examples built with \`cargo build --release --features tokio -p wspc --examples\` ($(rustc --version 2>/dev/null || echo rustc))"
-    echo "- peers: Python \`websockets\` $WEBSOCKETS_USED (asyncio client and server, Python $PY_VERSION); Node \`ws\` $WS_USED (Node $NODE_VERSION); $CHROMIUM_VERSION, headless, its own \`WebSocket\` in a page served from 127.0.0.1"
+    echo "- wspc commit: \`$COMMIT\`$DIRTY; examples built with \`cargo build --release --features tokio -p wspc --examples\`, the matrix client with \`cargo build --release -p wspc-autobahn --bin interop_client\` ($(rustc --version 2>/dev/null || echo rustc))"
+    echo "- peers: Python \`websockets\` $WEBSOCKETS_USED (asyncio client and server, Python $PY_VERSION); Node \`ws\` $WS_USED (Node $NODE_VERSION); $CHROMIUM_VERSION, headless, its own \`WebSocket\` in a page served from 127.0.0.1; \`scripts/interop/hostile_server.py\` (Python $PY_VERSION, asyncio, no WebSocket library)"
     echo "- peers run without compression and without a message-size cap (websockets \`compression=None, max_size=None\`, ws \`perMessageDeflate: false, maxPayload: 0\`), except \`deflate-offered\`, which offers permessage-deflate with the peer's defaults; Chromium offers permessage-deflate on every connection (a page cannot turn that off)"
     echo "- each peer row is bounded by ${ROW_TIMEOUT} s; Chromium's rows together by ${CHROMIUM_BUDGET} s"
     echo
-    echo "Rows: \`16mib-send-before-read\` one 16 MiB binary message sent whole before reading, echoed equal as one message (websockets: one frame, via \`recv_streaming()\`); \`deflate-offered\` permessage-deflate offered, a text echoed; \`text-nonascii\` 1 MiB of \"é€😀\"; \`small-messages\` 1000 pipelined text/binary messages of 0–125 bytes, in order; \`ping-pong\` a ping with a payload gets its pong; \`close-code\` the peer closes with 4001 \"bye\" and the server's close echoes 4001; \`concurrent\` 50 clients × 200 pipelined messages; \`no-errors\` the server survived and logged no connection ending in an error; \`example\` the wspc example client against the peer's echo server exits 0 with its text, binary and pong back."
+    echo "Rows of the peer clients against the wspc echo servers (run with \`--subprotocol $SUBPROTOCOL\`): \`subprotocol\` offers ['chat'] and ['nope', 'chat'] select 'chat', no offer selects none, ['nope'] is answered with none (websockets connects without one; ws refuses, as browsers do); \`text-ascii\` 64 KiB of all 128 ASCII code points; \`text-nonascii\` 1 MiB of \"é€😀\"; \`text-split-codepoints\` a 64 KiB text in 9 fragments whose 8 boundaries cut 2-, 3- and 4-byte code points, echoed as one text; \`binary-sizes\` 0, 1, 125, 126, 65535, 65536 B, 1 MiB and 16 MiB, each echoed equal; \`fragmented\` 100 000 B in 5 fragments echoed as one message; \`16mib-send-before-read\` one 16 MiB binary message sent whole before reading, echoed equal as one message (websockets: one frame, via \`recv_streaming()\`); \`deflate-offered\` permessage-deflate offered, a text echoed; \`small-messages\` 1000 pipelined text/binary messages of 0–125 bytes, in order; \`ping-pong\` a ping with a payload gets its pong; \`close-code\` the peer closes with 4001 \"bye\" and the server's close echoes 4001; \`concurrent\` 50 clients × 200 pipelined messages; \`no-errors\` the server survived and logged no connection ending in an error."
     echo
-    echo "Chromium's rows (a page with the browser's \`WebSocket\`, verdict read from \`chromium --headless --dump-dom\`; a page can neither ping nor choose fragmentation, so no rows for those): \`subprotocol-offered\` \`new WebSocket(url, ['chat'])\`: the server selects none (the examples' default options speak no subprotocol) and Chromium fails a handshake whose offer got no answer (its reason checked in its net log); without an offer \`ws.protocol\` is '' and a text echoes; \`text-ascii\` 64 KiB of all 128 ASCII code points; \`text-nonascii\` 1 MiB of text with the edges of each UTF-8 length and astral-plane emoji; \`binary-N\` one binary message of N bytes (0, 1, 125, 126, 65535, 65536, 1 MiB, 16 MiB) echoed equal; \`small-messages\` 1000 pipelined text/binary messages of 0–125 bytes, in order; \`close-code\` \`ws.close(4001, reason)\`: \`onclose\` sees 4001 and \`wasClean\`; \`deflate-offered\` Chromium's permessage-deflate offer (checked in its net log) declined: \`ws.extensions\` is '' and data echoes."
+    echo "Rows of the wspc clients (\`client\`: \`wspc::io\`, \`tokio_client\`: \`wspc::tokio\`): \`example\` the example client against the peer's echo server exits 0 with its text, binary and pong back; then the matrix client \`autobahn/src/bin/interop_client.rs\` against the same echo servers (speaking 'chat' if offered), with the rows above seen from the client (\`text-split-codepoints\` and \`fragmented\` sent with the driver's \`send_piece\`; in \`subprotocol\` an offer answered with none is refused by wspc, \`SubprotocolNotSupported\`; \`close-code\` wspc closes with 4001 and the peer's close echoes it; \`deflate\` wspc offers no extension and the 101 selects none); against \`scripts/interop/hostile_server.py\`: \`refuse-extension\`, \`refuse-subprotocol\`, \`refuse-wrong-accept\` a 101 selecting an extension or a subprotocol that was not offered, or with a wrong \`Sec-WebSocket-Accept\`, fails connect with the matching handshake error; \`frame-with-101\` a text frame in the same write as the 101 is the first message; \`quiet-refusal\` the client sent nothing after a 101 it refused and ended the stream."
+    echo
+    echo "Chromium's rows (a page with the browser's \`WebSocket\`, verdict read from \`chromium --headless --dump-dom\`; a page can neither ping nor choose fragmentation, so no rows for those): \`subprotocol-offered\` \`new WebSocket(url, ['chat'])\` and \`(url, ['nope', 'chat'])\`: \`ws.protocol\` is 'chat' and a text echoes; \`(url, ['nope'])\`: the server selects none and Chromium fails a handshake whose offer got no answer (its reason checked in its net log); without an offer \`ws.protocol\` is '' and a text echoes; \`text-ascii\` 64 KiB of all 128 ASCII code points; \`text-nonascii\` 1 MiB of text with the edges of each UTF-8 length and astral-plane emoji; \`binary-N\` one binary message of N bytes (0, 1, 125, 126, 65535, 65536, 1 MiB, 16 MiB) echoed equal; \`small-messages\` 1000 pipelined text/binary messages of 0–125 bytes, in order; \`close-code\` \`ws.close(4001, reason)\`: \`onclose\` sees 4001 and \`wasClean\`; \`deflate-offered\` Chromium's permessage-deflate offer (checked in its net log) declined: \`ws.extensions\` is '' and data echoes."
     echo
     echo "| wspc side | peer | row | result | detail |"
     echo "|---|---|---|---|---|"

@@ -129,27 +129,36 @@
   // ----- the rows ------------------------------------------------------------------------------
 
   async function rowSubprotocol() {
-    // The echo servers run with ServerOptions::default(), which speaks no subprotocol: they
-    // answer an offer with no Sec-WebSocket-Protocol, as RFC 6455 allows. Chromium fails a
-    // handshake whose offer got no answer, so the offer must end before 'open' (1006); interop.sh
-    // finds Chromium's reason in its net log. Without an offer the same server must connect with
-    // ws.protocol '' and echo.
+    // interop.sh runs the echo servers with `--subprotocol chat`: they speak 'chat' and select it
+    // when it is offered, alone or after one they do not speak. An offer of only 'nope' gets no
+    // Sec-WebSocket-Protocol in the answer (RFC 6455 allows it), and Chromium fails a handshake
+    // whose offer got no answer, so that connection must end before 'open' (1006); interop.sh
+    // finds Chromium's reason in its net log. Without an offer ws.protocol is ''.
+    const selected = [];
+    for (const offer of [['chat'], ['nope', 'chat']]) {
+      const ws = await connect(offer);
+      const protocol = ws.protocol;
+      await echoOne(ws, `offered ${offer.join(',')}`);
+      await closeNormally(ws);
+      check(protocol === 'chat', `offered ${JSON.stringify(offer)}: ws.protocol '${protocol}', expected 'chat'`);
+      selected.push(`${JSON.stringify(offer)}: '${protocol}'`);
+    }
     let refused = null;
     try {
-      const ws = await connect(['chat']);
-      const selected = ws.protocol;
+      const ws = await connect(['nope']);
+      const protocol = ws.protocol;
       await closeNormally(ws);
-      throw new Fail(`offered ['chat']: the connection opened with ws.protocol '${selected}'; the server should select none`);
+      throw new Fail(`offered ['nope']: the connection opened with ws.protocol '${protocol}'; the server should select none`);
     } catch (e) {
       if (!(e instanceof Fail) || !e.message.startsWith('connection closed')) throw e;
       refused = e.message;
     }
     const ws = await connect();
-    const selected = ws.protocol;
+    const protocol = ws.protocol;
     await echoOne(ws, 'no subprotocol offered');
     await closeNormally(ws);
-    check(selected === '', `without an offer: ws.protocol '${selected}', expected ''`);
-    return `offered ['chat']: the server selected none and Chromium failed the handshake before open, ${refused}; without an offer: ws.protocol '', text echoed, closed 1000`;
+    check(protocol === '', `without an offer: ws.protocol '${protocol}', expected ''`);
+    return `offered ${selected.join(', ')}, text echoed, closed 1000; offered ['nope']: the server selected none and Chromium failed the handshake before open, ${refused}; without an offer: ws.protocol '', text echoed`;
   }
 
   async function rowTextAscii() {
