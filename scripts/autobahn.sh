@@ -398,6 +398,19 @@ run_server_role() {
     log "$role role done in $((SECONDS - t0)) s"
 }
 
+# After a client run: wait for the fuzzingserver to write its reports (they are written on
+# /updateReports), then stop it. Usage: end_fuzzingserver DIR PID
+end_fuzzingserver() {
+    local i
+    for i in $(seq 1 100); do
+        [ -f "$1/index.json" ] && break
+        sleep 0.1
+    done
+    sleep 1
+    kill "$2" 2>/dev/null || true
+    wait "$2" 2>/dev/null || true
+}
+
 # client, tokio-client: the `client` testee drives the testsuite's fuzzingserver.
 run_client_role() {
     local role=$1 dir="$REPORTS/$1" t0=$SECONDS url spec flag agent addr
@@ -417,15 +430,7 @@ run_client_role() {
     [ -z "$flag" ] || testee+=("$flag")
     local rc=0
     timeout "$RUN_TIMEOUT" "${testee[@]}" 2>"$dir/testee.log" || rc=$?
-    # The reports are written on /updateReports; give the testsuite a moment to finish writing.
-    local i
-    for i in $(seq 1 100); do
-        [ -f "$dir/index.json" ] && break
-        sleep 0.1
-    done
-    sleep 1
-    kill "$wpid" 2>/dev/null || true
-    wait "$wpid" 2>/dev/null || true
+    end_fuzzingserver "$dir" "$wpid"
     [ "$rc" = 0 ] || die "the client testee failed or timed out (exit $rc; see $dir/testee.log)"
     [ -f "$dir/index.json" ] || die "no $dir/index.json was written"
     write_meta "$role" $((SECONDS - t0)) "client $url $agent${flag:+ $flag}"
@@ -627,15 +632,7 @@ EOF
         PGIDS+=("$pid")
         wait "$pid" || status=$?
         stop_group "$pid"
-        # The reports are written on /updateReports; give the testsuite a moment to finish writing.
-        local i
-        for i in $(seq 1 100); do
-            [ -f "$dir/index.json" ] && break
-            sleep 0.1
-        done
-        sleep 1
-        kill "$wpid" 2>/dev/null || true
-        wait "$wpid" 2>/dev/null || true
+        end_fuzzingserver "$dir" "$wpid"
         case $status in
         0) ;;
         124) problems+="the client command timed out after $RUN_TIMEOUT s (see testee.log)"$'\n' ;;
