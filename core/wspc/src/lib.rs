@@ -162,7 +162,8 @@
 //! [`frame`] (header codec), [`mask`], [`utf8`] (streaming validator), [`close`], [`handshake`],
 //! [`session`] (the one state machine), [`properties`], [`error`], [`driver`] (what the drivers
 //! share: settings, messages, the HTTP upgrade, the pump), [`io`] (the blocking driver),
-//! `tokio` (the async driver, feature `tokio`), and [`divergences`] (where wspc and tungstenite
+//! `tokio` (the async driver, feature `tokio`), `deflate` (permessage-deflate, RFC 7692, feature
+//! `deflate`; not yet used by the session), and [`divergences`] (where wspc and tungstenite
 //! differ, and why).
 //!
 //! The crate is safe Rust throughout (the attribute below forbids the alternative); the C ABI,
@@ -171,6 +172,8 @@
 #![deny(missing_docs)]
 
 pub mod close;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod divergences;
 pub mod driver;
 pub mod error;
