@@ -1,0 +1,353 @@
+//! permessage-deflate from outside the crate: through the existing handshake functions, against
+//! an independent DEFLATE implementation (miniz_oxide, which shares no code with zlib-rs), and
+//! with every allocation counted, so that "memory bounded" is measured rather than assumed.
+//!
+//! The allocation counter is the only code here that needs `unsafe` (a global allocator); it
+//! forwards to the system allocator unchanged.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use miniz_oxide::deflate::core::{create_comp_flags_from_zip_params, CompressorOxide};
+use miniz_oxide::deflate::stream::deflate as miniz_deflate;
+use miniz_oxide::MZFlush;
+use wspc::deflate::{
+    accept_response, offer, respond, Compressor, Decompressor, DeflateConfig, DeflateError,
+    DeflateLimits, WindowBits,
+};
+use wspc::handshake::{client::ClientHandshake, server};
+use wspc::HeaderRef;
+
+// ---- allocation counting, per thread ----
+
+struct Counting;
+
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn note(delta: isize) {
+    let _ = LIVE.try_with(|live| {
+        let now = live.get() + delta;
+        live.set(now);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+    });
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so `System`'s
+// guarantees are ours; the bookkeeping touches only const-initialised thread-locals, which do not
+// allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `alloc`'s contract, which is `System.alloc`'s.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            note(layout.size() as isize);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            note(layout.size() as isize);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from this allocator, that is from `System`, with `layout`.
+        unsafe { System.dealloc(ptr, layout) };
+        note(-(layout.size() as isize));
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `ptr` came from `System` with `layout`; the caller upholds the rest.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            note(new_size as isize - layout.size() as isize);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` and returns its result, the bytes it left allocated on this thread, and the peak
+/// of bytes allocated above the start while it ran.
+fn measure<T>(f: impl FnOnce() -> T) -> (T, isize, isize) {
+    let start = LIVE.with(Cell::get);
+    PEAK.with(|p| p.set(start));
+    let r = f();
+    let live = LIVE.with(Cell::get) - start;
+    let peak = PEAK.with(Cell::get) - start;
+    (r, live, peak)
+}
+
+// ---- helpers ----
+
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+fn compress(c: &mut Compressor, msg: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    c.compress(msg, true, &mut out).unwrap();
+    out
+}
+
+/// Decompresses one message through an `out_size`-byte buffer.
+fn inflate(d: &mut Decompressor, payload: &[u8], out_size: usize) -> Result<Vec<u8>, DeflateError> {
+    let mut message = Vec::new();
+    let mut buf = vec![0u8; out_size];
+    let mut input = payload;
+    loop {
+        let (used, made) = d.decompress(input, &mut buf)?;
+        message.extend_from_slice(&buf[..made]);
+        input = &input[used..];
+        if input.is_empty() && made < buf.len() {
+            break;
+        }
+    }
+    loop {
+        let (made, done) = d.finish_message(&mut buf)?;
+        message.extend_from_slice(&buf[..made]);
+        if done {
+            return Ok(message);
+        }
+    }
+}
+
+/// Text-like messages with repeats within and across messages.
+fn messages(seed: u64, count: usize, len: usize) -> Vec<Vec<u8>> {
+    let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let words = [
+        "permessage",
+        "-deflate",
+        " window",
+        " 0123",
+        "\n",
+        "{\"k\":",
+        "~",
+    ];
+    (0..count)
+        .map(|_| {
+            let mut m = Vec::with_capacity(len);
+            while m.len() < len {
+                let r = next();
+                if r % 7 == 0 {
+                    m.push(r as u8);
+                } else {
+                    m.extend_from_slice(words[(r >> 8) as usize % words.len()].as_bytes());
+                }
+            }
+            m.truncate(len);
+            m
+        })
+        .collect()
+}
+
+/// miniz_oxide's compressor, raw DEFLATE with a 32 KiB window, used as RFC 7692 says: a sync
+/// flush per message, its `00 00 ff ff` removed.
+struct MinizSender(Box<CompressorOxide>);
+
+impl MinizSender {
+    fn new(level: i32) -> Self {
+        let flags = create_comp_flags_from_zip_params(level, -15, 0);
+        Self(Box::new(CompressorOxide::new(flags)))
+    }
+
+    fn message(&mut self, msg: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut input = msg;
+        let mut buf = [0u8; 4096];
+        loop {
+            let r = miniz_deflate(&mut self.0, input, &mut buf, MZFlush::Sync);
+            r.status.unwrap();
+            out.extend_from_slice(&buf[..r.bytes_written]);
+            input = &input[r.bytes_consumed..];
+            if input.is_empty() && r.bytes_written < buf.len() {
+                break;
+            }
+        }
+        assert!(out.ends_with(&TAIL), "{out:02x?}");
+        out.truncate(out.len() - TAIL.len());
+        out
+    }
+}
+
+// ---- the existing handshake, with deflate negotiated on top ----
+
+#[test]
+fn negotiated_through_the_existing_handshake_then_used_both_ways() {
+    let client_config = DeflateConfig::default();
+    let mut server_config = DeflateConfig::default();
+    server_config.client_max_window_bits = WindowBits::new(10);
+
+    // The client offers; the server reads the offer, answers, and the client checks it.
+    let client_offer = offer(&client_config);
+    let (hs, request) = ClientHandshake::begin([9; 16], &[], &[&client_offer], &[]).unwrap();
+    let mut request: Vec<HeaderRef<'_>> = request.iter().map(|h| h.as_header_ref()).collect();
+    request.push(HeaderRef {
+        name: b"Host",
+        value: b"example.com",
+    });
+    let offers: Vec<&[u8]> = request
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case(b"sec-websocket-extensions"))
+        .map(|h| h.value)
+        .collect();
+    let (server_params, answer) = respond(&server_config, &offers).expect("accepted");
+    assert_eq!(answer, "permessage-deflate; client_max_window_bits=10");
+    let response = server::accept(None, &[&answer], &request).unwrap();
+    let response: Vec<HeaderRef<'_>> = response.iter().map(|h| h.as_header_ref()).collect();
+    assert_eq!(hs.end(&response).unwrap().extensions, [0]);
+    let answers: Vec<&[u8]> = response
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case(b"sec-websocket-extensions"))
+        .map(|h| h.value)
+        .collect();
+    let client_params = accept_response(&client_config, &answers)
+        .unwrap()
+        .expect("agreed");
+    assert_eq!(client_params.local_max_window_bits, 10);
+    assert_eq!(server_params.remote_max_window_bits, 10);
+
+    // Each side's compressor feeds the other's decompressor.
+    let mut client_tx = client_params.compressor(&client_config);
+    let mut client_rx = client_params.decompressor(&client_config);
+    let mut server_tx = server_params.compressor(&server_config);
+    let mut server_rx = server_params.decompressor(&server_config);
+    for m in messages(1, 20, 3000) {
+        let up = compress(&mut client_tx, &m);
+        assert_eq!(inflate(&mut server_rx, &up, 512).unwrap(), m);
+        let down = compress(&mut server_tx, &m);
+        assert_eq!(inflate(&mut client_rx, &down, 512).unwrap(), m);
+    }
+}
+
+// ---- differential: miniz_oxide on the other side ----
+
+#[test]
+fn miniz_oxide_inflates_what_we_compress() {
+    for bits in 8..=15 {
+        for no_context_takeover in [false, true] {
+            let msgs = messages(u64::from(bits), 12, 5000);
+            let mut c = Compressor::new(bits, no_context_takeover, 6);
+            let mut stream = Vec::new();
+            for m in &msgs {
+                stream.extend(compress(&mut c, m));
+                stream.extend_from_slice(&TAIL);
+            }
+            // A final empty fixed block (BFINAL set) ends the stream for a one-shot inflater.
+            stream.extend_from_slice(&[0x03, 0x00]);
+            let got = miniz_oxide::inflate::decompress_to_vec(&stream).unwrap();
+            assert!(
+                got == msgs.concat(),
+                "{bits} bits, nct {no_context_takeover}"
+            );
+        }
+    }
+}
+
+#[test]
+fn we_inflate_what_miniz_oxide_compresses() {
+    for level in [1, 6, 9] {
+        let mut tx = MinizSender::new(level);
+        let mut rx = Decompressor::new(false, DeflateLimits::default());
+        for (i, m) in messages(level as u64, 30, 7000).iter().enumerate() {
+            let wire = tx.message(m);
+            let got = inflate(&mut rx, &wire, 1 + i * 37).unwrap();
+            assert!(got == *m, "level {level}, message {i}");
+        }
+        // An empty message: miniz's sync flush with nothing new.
+        let wire = tx.message(b"");
+        assert_eq!(inflate(&mut rx, &wire, 64).unwrap(), b"");
+    }
+}
+
+// ---- memory ----
+
+#[test]
+fn codec_state_sizes() {
+    let msg = messages(3, 1, 100_000).pop().unwrap();
+    let mut report = Vec::new();
+    for bits in [8, 9, 12, 15] {
+        let (_c, live, _) = measure(|| {
+            let mut c = Compressor::new(bits, false, 6);
+            compress(&mut c, &msg);
+            c
+        });
+        report.push(format!("compressor {bits} bits: {} KiB", live / 1024));
+        assert!(live < 400 << 10, "{bits} bits: {live}");
+    }
+    let (_d, live, _) = measure(|| {
+        let mut d = Decompressor::new(false, DeflateLimits::default());
+        let mut c = Compressor::new(15, false, 6);
+        let wire = compress(&mut c, &msg);
+        inflate(&mut d, &wire, 4096).unwrap();
+        d
+    });
+    report.push(format!("decompressor: {} KiB", live / 1024));
+    assert!(live < 64 << 10, "{live}");
+    eprintln!("{}", report.join(", "));
+}
+
+#[test]
+fn compressing_allocates_only_the_output() {
+    let msgs = messages(4, 10, 20_000);
+    let mut c = Compressor::new(15, false, 6);
+    compress(&mut c, &msgs[0]);
+    let mut out = Vec::with_capacity(1 << 20);
+    let ((), live, peak) = measure(|| {
+        for m in &msgs {
+            out.clear();
+            c.compress(m, true, &mut out).unwrap();
+        }
+    });
+    assert_eq!((live, peak), (0, 0));
+}
+
+/// A bomb of the default size: more than 64 MiB from about 64 KiB, drained through a
+/// 256-byte buffer, stops with TooBig one byte past the cap, and nothing is allocated on the way.
+#[test]
+fn a_default_cap_bomb_stops_at_the_cap_without_allocating() {
+    let cap = DeflateLimits::default().max_message_size.unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    let mut c = Compressor::new(15, false, 9);
+    let mut wire = Vec::new();
+    for _ in 0..(cap >> 20) {
+        c.compress(&zeros, false, &mut wire).unwrap();
+    }
+    c.compress(&zeros, true, &mut wire).unwrap();
+    assert!(wire.len() < 128 << 10, "{}", wire.len());
+
+    let mut d = Decompressor::new(false, DeflateLimits::default());
+    // The window is allocated when the decompressor is made; nothing after.
+    let (result, live, peak) = measure(|| {
+        let mut buf = [0u8; 256];
+        let mut input = &wire[..];
+        let mut total = 0u64;
+        loop {
+            match d.decompress(input, &mut buf) {
+                Ok((used, made)) => {
+                    total += made as u64;
+                    input = &input[used..];
+                }
+                Err(e) => return (e, total),
+            }
+        }
+    });
+    assert_eq!(result.0, DeflateError::TooBig);
+    assert!(result.1 <= cap);
+    assert_eq!(d.message_size(), cap + 1);
+    assert_eq!((live, peak), (0, 0));
+}
