@@ -84,16 +84,16 @@ impl Default for DeflateLimits {
 ///
 /// | field | client: what it offers | server: what it answers |
 /// |---|---|---|
-/// | `server_no_context_takeover` | requests it; a response without it is refused | always answers it (and answers it whenever offered) |
-/// | `client_no_context_takeover` | offers it and honours it whatever the answer | always answers it (and echoes it whenever offered) |
-/// | `server_max_window_bits` | `Some(n)`: requests `=n`; the answer must hold a value ≤ n | `Some(n)`: answers at most n, asked or not; `None`: the value asked, else 15 |
-/// | `client_max_window_bits` | `None`: not offered; `Some(15)`: offered without a value; `Some(n)`: offered as `=n`, and we compress with at most n | `Some(n < 15)`: asks at most n of a client that offered the parameter; otherwise echoes the client's value if it gave one |
+/// | `server_no_context_takeover` | `true`: requests it; an answer without it is refused | `true`: answers it to every offer; `false`: answers it when offered |
+/// | `client_no_context_takeover` | `true`: offers it, and honours it whatever the answer | `true`: answers it to every offer; `false`: echoes it when offered |
+/// | `server_max_window_bits` | `Some(n)`: requests `=n`; the answer must hold a value ≤ n | `Some(n)`: answers the smaller of n and the value asked, asked or not; `None`: the value asked, if any (15 otherwise) |
+/// | `client_max_window_bits` | `None`: not offered; `Some(15)`: offered without a value; `Some(n)`: offered as `=n`, and we compress with at most n | `Some(n < 15)`: asks the smaller of n and the client's value of a client that offered the parameter; otherwise echoes the client's value if it gave one |
 ///
 /// Defaults ([`DeflateConfig::DEFAULT`]): no `*_no_context_takeover`, no
 /// `server_max_window_bits`, `client_max_window_bits` offered without a value (what browsers
 /// offer), compression level 6, and [`DeflateLimits::DEFAULT`]. As a client, the default offer
 /// is `permessage-deflate; client_max_window_bits`; as a server, the default accepts the first
-/// valid offer with the windows it asks for.
+/// acceptable offer (see [`respond`](super::respond)) with the windows it asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct DeflateConfig {

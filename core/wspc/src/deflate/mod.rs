@@ -54,14 +54,14 @@
 //! A peer may end a message with a block whose BFINAL bit is set (§7.2.3.4): zlib's stream ends
 //! there, and the decompressor starts a new one, with an empty window, for what follows. A peer
 //! that then refers back across that block fails with [`DeflateError::Corrupt`] (zlib cannot be
-//! given its old window back through flate2); peers that set BFINAL, zlib-based ones, reset
-//! their window with it and do not.
+//! given its old window back through flate2); a zlib-based peer that ends messages with BFINAL
+//! (`Z_FINISH`) resets its own window with it, so it never does.
 //!
 //! # Limits
 //!
-//! Nothing here grows with what the peer sends: the decompressor's only memory is zlib's state,
-//! allocated when it is created (its window on first use), and output goes into the caller's
-//! slices. The compressor's is zlib's state and the caller's output `Vec`.
+//! Nothing here grows with what the peer sends: the decompressor's only memory is zlib's state
+//! with its window, allocated when it is created, and output goes into the caller's slices. The
+//! compressor's is zlib's state and the caller's output `Vec`.
 //!
 //! | limit | default | when exceeded |
 //! |---|---|---|
