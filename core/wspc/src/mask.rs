@@ -8,9 +8,11 @@
 ///
 /// Native-endian on both sides: byte j of a word read with `from_ne_bytes` meets byte j of the
 /// pattern, which is `key[(phase + j) % 4]`.
+#[inline]
 fn pattern(key: [u8; 4], phase: usize) -> ([u8; 4], u64) {
-    let mut k = key;
-    k.rotate_left(phase % 4);
+    // Little-endian, byte j sits at bits 8j: rotating right by 8 * phase bits moves
+    // `key[(j + phase) % 4]` to byte j (one instruction, where `<[u8]>::rotate_left` is a call).
+    let k = (u32::from_le_bytes(key).rotate_right(8 * (phase % 4) as u32)).to_le_bytes();
     let [a, b, c, d] = k;
     (k, u64::from_ne_bytes([a, b, c, d, a, b, c, d]))
 }

@@ -723,6 +723,9 @@ impl<B: Buffer, C> Session<B, C> {
         Some(self.view(id, plan))
     }
 
+    // Inlined into `get_action_with_capacity`, so that the plan and the view are built in place
+    // rather than moved through two calls (the moves were a fifth of a small send's time).
+    #[inline(always)]
     fn issue(&mut self, slot: Slot, plan: Plan) -> Action<'_, C> {
         self.next_id += 1;
         let id = self.next_id;
@@ -731,6 +734,7 @@ impl<B: Buffer, C> Session<B, C> {
     }
 
     /// Turn a plan into the borrowed view handed to the caller.
+    #[inline(always)]
     fn view(&mut self, id: ActionId, plan: Plan) -> Action<'_, C> {
         match plan {
             Plan::Write {
