@@ -241,7 +241,7 @@
     ws.close(4001, reason);
     const c = await ws.closed;
     // onclose carries the code of the close frame the server sent back (1006 if none came).
-    check(c.code === 4001, `sent 4001 '${reason}', onclose code ${c.code} reason '${c.reason}'`);
+    check(c.code === 4001 && c.reason === reason, `sent 4001 '${reason}', onclose code ${c.code} reason '${c.reason}'; want both echoed`);
     check(c.wasClean, `onclose code ${c.code} but wasClean false`);
     return `sent 4001 '${reason}'; onclose code ${c.code}, reason '${c.reason}', wasClean true`;
   }

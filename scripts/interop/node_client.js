@@ -182,7 +182,7 @@ async function rowClose(url) {
   ws.close(4001, 'bye');
   const { code, reason } = await ws.closed;
   // 'close' carries the code of the close frame the server sent back (1006 if none came).
-  check(code === 4001, `server answered close code ${code} reason '${reason}'`);
+  check(code === 4001 && String(reason) === 'bye', `server answered close code ${code} reason '${reason}'; want 4001 'bye' echoed`);
   return `sent 4001 'bye', server echoed code ${code} reason '${reason}', handshake complete`;
 }
 

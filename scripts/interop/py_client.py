@@ -151,7 +151,8 @@ async def row_close(url):
     check(sent is not None and sent.code == 4001 and sent.reason == "bye", f"sent close {sent}")
     check(rcvd is not None, "no close frame came back from the server")
     check(p.close_rcvd_then_sent is False, "the server closed first")
-    check(ws.close_code == 4001, f"server answered close code {ws.close_code} ({rcvd})")
+    check(ws.close_code == 4001 and rcvd is not None and rcvd.reason == "bye",
+          f"server answered close code {ws.close_code} ({rcvd}); want 4001 'bye' echoed")
     return f"sent 4001 'bye', server echoed code {rcvd.code} reason {rcvd.reason!r}, handshake complete"
 
 

@@ -324,7 +324,8 @@ impl Conn {
                     self.session.complete_action(id, 0)?;
                     if bt == BufferType::Close {
                         self.ended = true;
-                        self.answer_close(status);
+                        let reason = self.control.as_ref().map(|(_, _, r)| r.clone());
+                        self.answer_close(status, reason.unwrap_or_default());
                     } else if keepalive {
                         self.awaiting_pong = false;
                     }
@@ -348,14 +349,18 @@ impl Conn {
         }
     }
 
-    /// The peer's close arrived: answer it with the same status (RFC 6455 §5.5.1), or with an
-    /// empty close if it had none, unless ours is already out or the stream ended.
-    fn answer_close(&mut self, status: Option<CloseStatus>) {
+    /// The peer's close arrived: answer it with the same status and reason (RFC 6455 §5.5.1:
+    /// "typically echos the status code"; the reason is echoed too, as Python `websockets`
+    /// does, so the peer sees its own words back), or with an empty close if it had no status,
+    /// unless ours is already out or the stream ended. The engine has checked the reason: UTF-8,
+    /// at most 123 bytes.
+    fn answer_close(&mut self, status: Option<CloseStatus>, reason: Vec<u8>) {
         if self.session.close_sent() || self.session.is_aborted() {
             return;
         }
+        let reason = (!reason.is_empty()).then_some(reason);
         let sent = match status.filter(|s| s.is_valid_on_wire()) {
-            Some(s) => self.session.send_close(s, None, ()),
+            Some(s) => self.session.send_close(s, reason, ()),
             None => self.session.send(BufferType::Close, None, ()),
         };
         if sent.is_ok() {
