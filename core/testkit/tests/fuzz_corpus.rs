@@ -70,7 +70,8 @@ replay_tests!(
     utf8_stream,
     capi,
     http_head,
-    driver
+    driver,
+    deflate
 );
 
 /// Every target of `fuzz/fuzz_targets/` that has a harness here is replayed above.

@@ -14,12 +14,14 @@
 //! | `utf8_stream` | [`utf8_stream`] | streaming validator agrees with `std::str::from_utf8` on every prefix, whatever the splits |
 //! | `http_head` | [`http_head`] | the driver's upgrade (`wspc::io::accept`, `connect`) over reads of any size: at most `MAX_HEAD_BYTES` read; end of stream reported exactly when no head came; a `101` only for a `GET` with one key, answering it; refusals are one `400`/`426`/`431` head and its body; the client's request is well-formed |
 //! | `driver` | [`driver()`] | the drivers' receive path (`wspc::io::WebSocket` over the pump both drivers share) with any message cap and read size: messages are the reference parser's, in order, none over the cap; 1009 exactly when the next message is over it; errors as the reference's; pieces ≤ the receive buffer; writes are unmasked frames, a failure answered with its close; heap within cap + constant |
+//! | `deflate` | [`deflate()`] | permessage-deflate's codec on hostile streams, pieces and output slices of any size: no call writes past its slice or consumes past its input, each makes progress; the message cap holds (at most one byte over) and `TooBig` comes only within one output slice of it; errors are final; no allocation while inflating. On its own output: round trips, and `miniz_oxide` (independent) reads the same |
 //! | `capi` | [`capi()`] | the 13 C functions in any order with any arguments: documented HRESULTs only, never `E_FAIL`; outputs of failed calls; contexts in FIFO order; dead handles refused; no leak |
 //!
 //! Heap accounting needs the counting global allocator of [`crate::alloc`]: the fuzz crate and the
 //! replay test install it. Without it the memory bound is not checked.
 
 mod capi;
+mod deflate;
 mod driver;
 mod frame;
 mod handshake;
@@ -30,6 +32,7 @@ mod session;
 mod utf8;
 
 pub use capi::capi;
+pub use deflate::deflate;
 pub use driver::{driver, CAPS, STREAM_PER_INPUT};
 pub use frame::frame_header;
 pub use handshake::{handshake_request, handshake_response};
@@ -54,6 +57,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("capi", capi),
     ("http_head", http_head),
     ("driver", driver),
+    ("deflate", deflate),
 ];
 
 /// The live heap bytes of this thread, if the counting allocator is installed.

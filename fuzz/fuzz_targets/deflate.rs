@@ -1,0 +1,3 @@
+#![no_main]
+
+wspc_fuzz::target!(deflate);
