@@ -15,6 +15,7 @@
 
 pub mod inputs;
 pub mod mem;
+pub mod serve;
 
 pub mod fastws_impl;
 pub mod tungstenite_impl;

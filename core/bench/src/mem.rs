@@ -21,56 +21,16 @@ impl<'a> Mem<'a> {
     }
 }
 
-impl Read for Mem<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = buf.len().min(self.input.len());
-        buf[..n].copy_from_slice(&self.input[..n]);
+impl Ends for Mem<'_> {
+    fn read_with(&mut self, max: usize, f: impl FnOnce(&[u8])) -> usize {
+        let n = max.min(self.input.len());
+        f(&self.input[..n]);
         self.input = &self.input[n..];
-        Ok(n)
+        n
     }
-}
 
-impl Write for Mem<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    fn write_out(&mut self, buf: &[u8]) {
         self.output.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl AsyncRead for Mem<'_> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let n = buf.remaining().min(this.input.len());
-        buf.put_slice(&this.input[..n]);
-        this.input = &this.input[n..];
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for Mem<'_> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut().output.extend_from_slice(buf);
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
     }
 }
 
@@ -92,64 +52,18 @@ impl Pipe {
         }
         self.input.extend_from_slice(bytes);
     }
+}
 
-    fn take(&mut self, n: usize) -> &[u8] {
-        let n = n.min(self.input.len() - self.at);
-        let s = &self.input[self.at..self.at + n];
+impl Ends for Pipe {
+    fn read_with(&mut self, max: usize, f: impl FnOnce(&[u8])) -> usize {
+        let n = max.min(self.input.len() - self.at);
+        f(&self.input[self.at..self.at + n]);
         self.at += n;
-        s
+        n
     }
-}
 
-impl Read for Pipe {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let s = self.take(buf.len());
-        let n = s.len();
-        buf[..n].copy_from_slice(s);
-        Ok(n)
-    }
-}
-
-impl Write for Pipe {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    fn write_out(&mut self, buf: &[u8]) {
         self.output.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl AsyncRead for Pipe {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let s = this.take(buf.remaining());
-        buf.put_slice(s);
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for Pipe {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut().output.extend_from_slice(buf);
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
     }
 }
 
@@ -202,40 +116,83 @@ impl Link {
     }
 }
 
-impl AsyncRead for Link {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+impl Ends for Link {
+    fn read_with(&mut self, max: usize, f: impl FnOnce(&[u8])) -> usize {
         let mut wire = self.read.borrow_mut();
-        let n = buf.remaining().min(wire.bytes.len() - wire.at);
-        let at = wire.at;
-        buf.put_slice(&wire.bytes[at..at + n]);
+        let (at, n) = (wire.at, max.min(wire.bytes.len() - wire.at));
+        f(&wire.bytes[at..at + n]);
         wire.at += n;
         if wire.at == wire.bytes.len() {
             wire.bytes.clear();
             wire.at = 0;
         }
-        Poll::Ready(Ok(()))
+        n
     }
-}
 
-impl AsyncWrite for Link {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn write_out(&mut self, buf: &[u8]) {
         self.write.borrow_mut().bytes.extend_from_slice(buf);
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
     }
 }
+
+/// The two ends of an in-memory stream, from which the sync and async I/O traits are made once
+/// for every stream type here.
+trait Ends {
+    /// Hands at most `max` readable bytes to `f` and consumes them; their count.
+    fn read_with(&mut self, max: usize, f: impl FnOnce(&[u8])) -> usize;
+    /// Keeps `buf` as written.
+    fn write_out(&mut self, buf: &[u8]);
+}
+
+macro_rules! streams {
+    ($($t:ty),*) => {$(
+        impl Read for $t {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                Ok(self.read_with(buf.len(), |s| buf[..s.len()].copy_from_slice(s)))
+            }
+        }
+
+        impl Write for $t {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.write_out(buf);
+                Ok(buf.len())
+            }
+
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+
+        impl AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                let max = buf.remaining();
+                self.get_mut().read_with(max, |s| buf.put_slice(s));
+                Poll::Ready(Ok(()))
+            }
+        }
+
+        impl AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.get_mut().write_out(buf);
+                Poll::Ready(Ok(buf.len()))
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+        }
+    )*};
+}
+
+streams!(Mem<'_>, Pipe, Link);

@@ -45,48 +45,30 @@ async fn upgrade(stream: &mut TcpStream) -> Option<()> {
 }
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9102".into());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&addr).await?;
-        eprintln!("echo_fastwebsockets listening on {addr}");
-        let local = tokio::task::LocalSet::new();
-        local
-            .run_until(async move {
-                loop {
-                    let Ok((mut stream, _)) = listener.accept().await else {
-                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                        continue;
-                    };
-                    tokio::task::spawn_local(async move {
-                        let _ = stream.set_nodelay(true);
-                        if upgrade(&mut stream).await.is_none() {
+    wspc_bench::serve::serve(
+        "echo_fastwebsockets",
+        "127.0.0.1:9102",
+        |mut stream| async move {
+            if upgrade(&mut stream).await.is_none() {
+                return;
+            }
+            let mut ws = WebSocket::after_handshake(stream, Role::Server);
+            ws.set_writev(true);
+            ws.set_auto_close(true);
+            ws.set_auto_pong(true);
+            let mut ws = FragmentCollector::new(ws);
+            while let Ok(frame) = ws.read_frame().await {
+                match frame.opcode {
+                    OpCode::Close => return,
+                    OpCode::Text | OpCode::Binary => {
+                        let echo = Frame::new(true, frame.opcode, None, frame.payload);
+                        if ws.write_frame(echo).await.is_err() {
                             return;
                         }
-                        let mut ws = WebSocket::after_handshake(stream, Role::Server);
-                        ws.set_writev(true);
-                        ws.set_auto_close(true);
-                        ws.set_auto_pong(true);
-                        let mut ws = FragmentCollector::new(ws);
-                        while let Ok(frame) = ws.read_frame().await {
-                            match frame.opcode {
-                                OpCode::Close => return,
-                                OpCode::Text | OpCode::Binary => {
-                                    let echo = Frame::new(true, frame.opcode, None, frame.payload);
-                                    if ws.write_frame(echo).await.is_err() {
-                                        return;
-                                    }
-                                }
-                                _ => {}
-                            }
-                        }
-                    });
+                    }
+                    _ => {}
                 }
-            })
-            .await
-    })
+            }
+        },
+    )
 }
