@@ -194,18 +194,23 @@ pub enum ProtocolError {
     InvalidCloseStatus(u16),
     /// Text payload or close reason that is not valid UTF-8 (§8.1).
     InvalidUtf8,
-    /// A message longer than the limit the application set (close status 1009). The engine
-    /// itself never raises it yet: it streams messages of any length through its fixed buffers.
-    /// The drivers' message cap will.
+    /// A message longer than the limit the application set (close status 1009): the drivers'
+    /// message cap, or a permessage-deflate message that decompresses past
+    /// `wspc::deflate::DeflateLimits` (a decompression bomb). Uncompressed
+    /// messages of any length stream through the engine's fixed buffers.
     MessageTooBig,
+    /// A permessage-deflate message (RFC 7692) whose compressed payload is not valid DEFLATE
+    /// data, or refers back before its window or its message's independent start (close status
+    /// 1007, as Node's `ws` sends: the payload is not what its frame says it is).
+    InvalidCompressedData,
 }
 
 impl ProtocolError {
-    /// The close status to fail the connection with: 1007 for invalid UTF-8, 1009 for a message over
-    /// a limit, 1002 for everything else.
+    /// The close status to fail the connection with: 1007 for invalid UTF-8 and invalid compressed
+    /// data, 1009 for a message over a limit, 1002 for everything else.
     pub fn close_status(self) -> CloseStatus {
         match self {
-            Self::InvalidUtf8 => CloseStatus::INVALID_PAYLOAD,
+            Self::InvalidUtf8 | Self::InvalidCompressedData => CloseStatus::INVALID_PAYLOAD,
             Self::MessageTooBig => CloseStatus::MESSAGE_TOO_BIG,
             _ => CloseStatus::PROTOCOL_ERROR,
         }
@@ -231,6 +236,9 @@ impl fmt::Display for ProtocolError {
             }
             Self::InvalidUtf8 => f.write_str("invalid UTF-8 in a text message or close reason"),
             Self::MessageTooBig => f.write_str("message too big"),
+            Self::InvalidCompressedData => {
+                f.write_str("compressed message is not valid DEFLATE data")
+            }
         }
     }
 }
@@ -397,6 +405,7 @@ mod tests {
     fn protocol_errors_carry_rfc_close_status() {
         assert_eq!(ProtocolError::InvalidUtf8.close_status().0, 1007);
         assert_eq!(ProtocolError::MessageTooBig.close_status().0, 1009);
+        assert_eq!(ProtocolError::InvalidCompressedData.close_status().0, 1007);
         assert_eq!(ProtocolError::ReservedOpcode(3).close_status().0, 1002);
         assert_eq!(ProtocolError::ReservedBits(4).close_status().0, 1002);
         assert_eq!(

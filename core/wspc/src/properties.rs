@@ -1,4 +1,6 @@
-//! Per-handle properties (`WEB_SOCKET_PROPERTY` types 0–4) and global properties (types 5–6).
+//! Per-handle properties (`WEB_SOCKET_PROPERTY` types 0–4) and global properties (types 5–6),
+//! plus wspc's own per-handle property, permessage-deflate (type
+//! [`PERMESSAGE_DEFLATE_PROPERTY_TYPE`], outside the Windows range; cargo feature `deflate`).
 //!
 //! Every limit is a field here; see the table in the crate docs.
 
@@ -29,6 +31,18 @@ pub const MIN_KEEPALIVE_INTERVAL: u32 = 15_000;
 /// The environment variable read by [`keepalive_interval`] (the Linux stand-in for Windows'
 /// `HKLM\SOFTWARE\Microsoft\WebSocket\KeepaliveInterval`, §9 Q14).
 pub const KEEPALIVE_ENV: &str = "WSPC_KEEPALIVE_INTERVAL";
+
+/// The `WEB_SOCKET_PROPERTY_TYPE` value wspc reserves for its own permessage-deflate property
+/// (RFC 7692): `0x1000`, named `WSPC_PROPERTY_PERMESSAGE_DEFLATE` for C, far outside the Windows
+/// values (0–6), so that no future Windows type can collide with it.
+///
+/// In the Windows shape (`WEB_SOCKET_PROPERTY`) its value is a `ULONG` (`ulValueSize` 4): `0`
+/// leaves permessage-deflate off (exactly websocket.dll's behaviour, as without the property),
+/// `1` turns it on with `wspc::deflate::DeflateConfig::DEFAULT`; any
+/// other value is out of range. [`Property::from_wspc_type`] turns such a pair into a
+/// [`Property`]. A build without the cargo feature `deflate` refuses the type as unsupported.
+/// Not a [`PropertyType`]: that enum mirrors the Windows one exactly.
+pub const PERMESSAGE_DEFLATE_PROPERTY_TYPE: i32 = 0x1000;
 
 /// `WEB_SOCKET_PROPERTY_TYPE`, with the Windows values (exhaustive: it mirrors a fixed Windows
 /// enum).
@@ -95,17 +109,87 @@ pub enum Property {
     DisableMasking(bool),
     /// See [`Properties::disable_utf8_verification`].
     DisableUtf8Verification(bool),
+    /// wspc's own: see [`Properties::permessage_deflate`] (raw type
+    /// [`PERMESSAGE_DEFLATE_PROPERTY_TYPE`]).
+    #[cfg(feature = "deflate")]
+    PermessageDeflate(Option<crate::deflate::DeflateConfig>),
 }
 
 impl Property {
     /// The Windows type of this property.
+    ///
+    /// # Panics
+    ///
+    /// For [`Property::PermessageDeflate`], which is wspc's own and has no Windows type: use
+    /// [`raw_type`](Self::raw_type), which answers for every property.
     pub const fn property_type(&self) -> PropertyType {
         match self {
             Self::ReceiveBufferSize(_) => PropertyType::ReceiveBufferSize,
             Self::SendBufferSize(_) => PropertyType::SendBufferSize,
             Self::DisableMasking(_) => PropertyType::DisableMasking,
             Self::DisableUtf8Verification(_) => PropertyType::DisableUtf8Verification,
+            #[cfg(feature = "deflate")]
+            Self::PermessageDeflate(_) => {
+                panic!("PermessageDeflate has no Windows property type; use raw_type")
+            }
         }
+    }
+
+    /// The `WEB_SOCKET_PROPERTY_TYPE` value this property is passed with: the Windows value, or
+    /// [`PERMESSAGE_DEFLATE_PROPERTY_TYPE`] for wspc's own.
+    pub const fn raw_type(&self) -> i32 {
+        #[cfg(feature = "deflate")]
+        if let Self::PermessageDeflate(_) = self {
+            return PERMESSAGE_DEFLATE_PROPERTY_TYPE;
+        }
+        self.property_type() as i32
+    }
+
+    /// wspc's own properties in the Windows shape: the property of raw type `raw_type` whose
+    /// `ULONG` value is `value`. For [`PERMESSAGE_DEFLATE_PROPERTY_TYPE`], `0` gives
+    /// `PermessageDeflate(None)` (off) and `1` `PermessageDeflate(Some(DeflateConfig::DEFAULT))`.
+    /// (The Windows types are the caller's to map, through [`PropertyType::from_raw`].)
+    ///
+    /// # Errors
+    ///
+    /// [`PropertyError::UnsupportedType`] for any other type (the Windows ones included), and for
+    /// permessage-deflate in a build without the cargo feature `deflate`;
+    /// [`PropertyError::OutOfRange`] for a value other than 0 or 1.
+    pub fn from_wspc_type(raw_type: i32, value: u32) -> Result<Self, PropertyError> {
+        if raw_type != PERMESSAGE_DEFLATE_PROPERTY_TYPE {
+            return Err(PropertyError::UnsupportedType(raw_type));
+        }
+        Self::permessage_deflate_from_ulong(value)
+    }
+
+    #[cfg(feature = "deflate")]
+    fn permessage_deflate_from_ulong(value: u32) -> Result<Self, PropertyError> {
+        match value {
+            0 => Ok(Self::PermessageDeflate(None)),
+            1 => Ok(Self::PermessageDeflate(Some(
+                crate::deflate::DeflateConfig::DEFAULT,
+            ))),
+            _ => Err(PropertyError::OutOfRange {
+                property: PERMESSAGE_DEFLATE_PROPERTY_TYPE,
+                value: value.into(),
+            }),
+        }
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn permessage_deflate_from_ulong(_: u32) -> Result<Self, PropertyError> {
+        Err(PropertyError::UnsupportedType(
+            PERMESSAGE_DEFLATE_PROPERTY_TYPE,
+        ))
+    }
+
+    /// A bit of its own per type, for the duplicate check of [`Properties::from_list`].
+    const fn bit(&self) -> u8 {
+        #[cfg(feature = "deflate")]
+        if let Self::PermessageDeflate(_) = self {
+            return 1 << 7;
+        }
+        1 << (self.property_type() as i32)
     }
 }
 
@@ -138,6 +222,14 @@ pub struct Properties {
     pub disable_masking: bool,
     /// Skip UTF-8 validation of received text and close reasons. Default false.
     pub disable_utf8_verification: bool,
+    /// wspc's own: permessage-deflate (RFC 7692) with this configuration, `None` for off (the
+    /// default: the handle then behaves exactly as websocket.dll's). A client offers it in
+    /// `begin_client_handshake`, a server accepts an offer in `begin_server_handshake`; once
+    /// agreed, data messages are compressed and decompressed by the session (see the crate docs,
+    /// "permessage-deflate"). Its memory lies outside the block: see
+    /// [`block_size`](Self::block_size).
+    #[cfg(feature = "deflate")]
+    pub permessage_deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Properties {
@@ -151,6 +243,8 @@ impl Properties {
             },
             disable_masking: false,
             disable_utf8_verification: false,
+            #[cfg(feature = "deflate")]
+            permessage_deflate: None,
         }
     }
 
@@ -160,9 +254,9 @@ impl Properties {
         let mut props = Self::new(role);
         let mut seen = 0u8;
         for p in list {
-            let bit = 1u8 << (p.property_type() as i32);
+            let bit = p.bit();
             if seen & bit != 0 {
-                return Err(PropertyError::Duplicate(p.property_type() as i32));
+                return Err(PropertyError::Duplicate(p.raw_type()));
             }
             seen |= bit;
             match *p {
@@ -170,6 +264,8 @@ impl Properties {
                 Property::SendBufferSize(v) => props.send_buffer_size = v,
                 Property::DisableMasking(v) => props.disable_masking = v,
                 Property::DisableUtf8Verification(v) => props.disable_utf8_verification = v,
+                #[cfg(feature = "deflate")]
+                Property::PermessageDeflate(v) => props.permessage_deflate = v,
             }
         }
         props.validate()?;
@@ -202,7 +298,11 @@ impl Properties {
 
     /// Bytes of the handle's one memory block: receive buffer + send buffer +
     /// [`ALLOCATED_BUFFER_OVERHEAD`]. This is all the memory a session uses for data, whatever the
-    /// peer sends.
+    /// peer sends, unless permessage-deflate is agreed: its codec (zlib's state: about 420 KiB
+    /// with 15-bit windows, the default, and 290 KiB with 9), a buffer of the receive buffer size for
+    /// decompressed pieces, and a buffer for the compressed payload of the frame being sent
+    /// (reused, as large as the largest compressed frame) are allocated outside the block, once,
+    /// when the handshake agrees on it.
     pub const fn block_size(&self) -> usize {
         self.receive_buffer_size as usize
             + self.send_buffer_size as usize
@@ -317,5 +417,47 @@ mod tests {
         assert_eq!(PropertyType::from_raw(7), None);
         assert!(PropertyType::DisableUtf8Verification.is_per_handle());
         assert!(!PropertyType::KeepaliveInterval.is_per_handle());
+    }
+
+    #[test]
+    fn permessage_deflate_property_is_wspcs_own() {
+        assert!(PropertyType::from_raw(PERMESSAGE_DEFLATE_PROPERTY_TYPE).is_none());
+        assert_eq!(
+            Property::from_wspc_type(0, 1),
+            Err(PropertyError::UnsupportedType(0))
+        );
+        #[cfg(feature = "deflate")]
+        {
+            use crate::deflate::DeflateConfig;
+            let on = Property::from_wspc_type(PERMESSAGE_DEFLATE_PROPERTY_TYPE, 1).unwrap();
+            assert_eq!(
+                on,
+                Property::PermessageDeflate(Some(DeflateConfig::DEFAULT))
+            );
+            assert_eq!(on.raw_type(), 0x1000);
+            let off = Property::from_wspc_type(PERMESSAGE_DEFLATE_PROPERTY_TYPE, 0).unwrap();
+            assert_eq!(off, Property::PermessageDeflate(None));
+            assert_eq!(
+                Property::from_wspc_type(PERMESSAGE_DEFLATE_PROPERTY_TYPE, 2),
+                Err(PropertyError::OutOfRange {
+                    property: 0x1000,
+                    value: 2
+                })
+            );
+            // Off by default; the list sets it; twice is a duplicate of type 0x1000.
+            assert_eq!(Properties::new(Role::Client).permessage_deflate, None);
+            let p = Properties::from_list(Role::Server, &[on, Property::DisableMasking(true)]);
+            assert_eq!(p.unwrap().permessage_deflate, Some(DeflateConfig::DEFAULT));
+            assert_eq!(
+                Properties::from_list(Role::Client, &[on, off]),
+                Err(PropertyError::Duplicate(0x1000))
+            );
+        }
+        #[cfg(not(feature = "deflate"))]
+        assert_eq!(
+            Property::from_wspc_type(PERMESSAGE_DEFLATE_PROPERTY_TYPE, 1),
+            Err(PropertyError::UnsupportedType(0x1000))
+        );
+        assert_eq!(Property::DisableMasking(true).raw_type(), 2);
     }
 }
