@@ -99,6 +99,7 @@
 //! | control frame payload | — | ≤ 125 B (RFC 6455 §5.5) | [`ProtocolError::ControlFrameTooLong`], close 1002 |
 //! | close reason | — | ≤ 123 B ([`MAX_CLOSE_REASON_LENGTH`]) | [`Misuse::InvalidArgument`] on send |
 //! | message and frame length | — | up to 2⁶³ − 1 B (streamed) | — |
+//! | decompressed message, permessage-deflate only (`deflate::DeflateLimits`) | 64 MiB | any, or none; ratio cap optional | close 1009, [`ProtocolError::MessageTooBig`] |
 //! | handshake header count ([`handshake::MAX_HEADER_COUNT`]) | — | ≤ 128 | [`HandshakeError::Malformed`] |
 //! | handshake header bytes ([`handshake::MAX_HEADER_BYTES`]) | — | ≤ 16 KiB of names + values | [`HandshakeError::Malformed`] |
 //! | HTTP head read by the drivers ([`driver::upgrade::MAX_HEAD_BYTES`]) | — | ≤ 20 KiB | a server answers 431; [`driver::DriverError::Http`] |
@@ -121,8 +122,38 @@
 //! byte that makes it impossible is read.
 //!
 //! RSV bits are carried by [`frame::FrameHeader`] and judged by the receive side against the bits
-//! a negotiated extension has claimed (none yet): a set RSV bit fails with close 1002 until
-//! permessage-deflate lands.
+//! a negotiated extension has claimed: none, unless permessage-deflate was agreed (RSV1, on the
+//! first frame of a data message only). Any other set RSV bit fails with close 1002.
+//!
+//! ## permessage-deflate (RFC 7692)
+//!
+//! wspc's one addition to the Windows component, off by default: with the cargo feature
+//! `deflate` (on by default) and the per-handle property `Property::PermessageDeflate`
+//! (`Properties::permessage_deflate`; raw type [`properties::PERMESSAGE_DEFLATE_PROPERTY_TYPE`],
+//! `0x1000`, for the C ABI), a handle negotiates and uses permessage-deflate. Without the
+//! property everything is exactly as websocket.dll does it.
+//!
+//! - Handshake: a client's `begin_client_handshake` offers it after the application's own
+//!   extensions and `end_client_handshake` checks the answer against the offer; a server's
+//!   `begin_server_handshake` accepts the first acceptable offer and appends its answer after the
+//!   application's selected extensions (or declines quietly). The selected-extension indices
+//!   returned to a client count the application's extensions only. The application must not name
+//!   permessage-deflate among its own extensions while the property is on.
+//! - Send: each data frame's payload is compressed when the frame starts (one compressor call
+//!   per send, the caller's buffer untouched and returned as always), RSV1 set on the first frame
+//!   of each message; control frames are never compressed. A compressed message may be
+//!   fragmented over several sends, as any.
+//! - Receive: a message whose first frame has RSV1 is decompressed as its payload arrives, into a
+//!   buffer of the receive buffer size (or the caller's buffer), so pieces stay within both;
+//!   UTF-8 is checked on the decompressed text. Invalid compressed data fails with
+//!   [`ProtocolError::InvalidCompressedData`] (close 1007), a message past the decompression
+//!   limits (`deflate::DeflateLimits`: 64 MiB by default) with [`ProtocolError::MessageTooBig`]
+//!   (1009).
+//! - Memory: zlib's state and the two buffers are allocated once, outside the block, when the
+//!   handshake agrees (see [`Properties::block_size`]); so, unlike every other buffer, a
+//!   decompressed piece handed out from the internal buffer lies outside the caller-allocated
+//!   block, and a server's compressed payload is not the caller's memory. (.NET, the one caller
+//!   that checks containment, never sets the property.)
 //!
 //! ## Decisions on the open questions (spec §9)
 //!
@@ -139,7 +170,7 @@
 //! | Q9 | Received text and close reasons are checked (incrementally) unless UTF-8 verification is disabled; outgoing text is not; an outgoing close reason must be UTF-8 and ≤ 123 bytes. |
 //! | Q10 | The client fails with `E_SUBPROTOCOL_NOT_SUPPORTED` if the server selects a subprotocol it did not offer, or none when some were offered; the server refuses a selection the client did not offer. |
 //! | Q11 | Several sends and receives may be queued; they are served in FIFO order. |
-//! | Q12 | Extensions are negotiated by name only; extension buffer types are invalid arguments; RSV bits fail the connection. |
+//! | Q12 | Extensions are negotiated by name only; extension buffer types are invalid arguments; RSV bits fail the connection. The exception is wspc's own permessage-deflate property (above). |
 //! | Q13 | A short `SendToNetwork` completion cancels the send (`IndicateSendComplete` with `sent == false`); later sends fail with `E_INVALID_PROTOCOL_OPERATION`. |
 //! | Q14 | Global-only property types given to a constructor are invalid; the keep-alive interval comes from the `WSPC_KEEPALIVE_INTERVAL` environment variable (default 30000, clamped to ≥ 15000). |
 //! | Q15 | One frame per send; a client's masked payload streams in chunks of at most the send buffer, the first preceded by the header. |
@@ -163,7 +194,7 @@
 //! [`session`] (the one state machine), [`properties`], [`error`], [`driver`] (what the drivers
 //! share: settings, messages, the HTTP upgrade, the pump), [`io`] (the blocking driver),
 //! `tokio` (the async driver, feature `tokio`), `deflate` (permessage-deflate, RFC 7692, feature
-//! `deflate`; not yet used by the session), and [`divergences`] (where wspc and tungstenite
+//! `deflate`: negotiation and codec, used by the session when the property enables it), and [`divergences`] (where wspc and tungstenite
 //! differ, and why).
 //!
 //! The crate is safe Rust throughout (the attribute below forbids the alternative); the C ABI,

@@ -2,8 +2,9 @@
 //! `deflate`, on by default).
 //!
 //! This module stands alone: pure functions over `Sec-WebSocket-Extensions` values, and a
-//! [`Compressor`] and [`Decompressor`] over byte slices. Neither the handshake functions, the
-//! session, the drivers nor the C ABI use it yet; "Integration" below says how they will.
+//! [`Compressor`] and [`Decompressor`] over byte slices. The session uses it when a handle's
+//! `Properties::permessage_deflate` is set; the drivers and the C ABI do not yet.
+//! "Integration" below says how.
 //!
 //! # Negotiation (RFC 7692 §5, §7.1)
 //!
@@ -85,26 +86,29 @@
 //! type of the message", as Node's `ws` does (python-websockets sends 1002); a message past a
 //! limit with 1009.
 //!
-//! # Integration (the next step)
+//! # Integration
 //!
-//! - Handshake: with deflate enabled, the client appends [`offer`] to its extension strings and
-//!   runs [`accept_response`] on the response's `Sec-WebSocket-Extensions` values (after the
-//!   existing name check, passing only permessage-deflate elements if the application offered
-//!   other extensions by name); the server runs [`respond`] on the request's values and adds
-//!   its answer to the response. The session keeps the [`Params`] and builds
-//!   [`Params::compressor`] and [`Params::decompressor`].
+//! - Handshake (the session's handshake methods, when `Properties::permessage_deflate` is set):
+//!   the client appends [`offer`] to the application's extension strings, lets the name check of
+//!   `ClientHandshake::end` run as before, then runs [`accept_response`] on the response's
+//!   permessage-deflate elements only; the indices it reports stay the application's. The
+//!   server runs [`respond`] on the request's values after `handshake::server::accept`, and
+//!   appends its answer to the response's `Sec-WebSocket-Extensions`. The session keeps the
+//!   [`Params`] (`Session::permessage_deflate`) with a [`Compressor`] and a [`Decompressor`].
 //! - Receive: the session claims [`RSV_BIT`] on the first frame of a data message (a set RSV1
 //!   on a continuation or control frame stays a protocol error, §6). A compressed message's
 //!   unmasked payload goes through [`Decompressor::decompress`] into the piece's buffer (the
-//!   receive buffer or the caller's), called again with empty input while it fills the buffer,
-//!   so pieces stay at most the receive buffer size; after the final frame,
-//!   [`Decompressor::finish_message`] until done. UTF-8 is checked on the output. Errors map to
-//!   protocol errors with [`DeflateError::close_status`] (a new `ProtocolError` variant for
-//!   1007, and the existing `MessageTooBig` for 1009).
-//! - Send: each data send is one frame: [`Compressor::compress`]`(payload, fin, &mut buf)`,
-//!   then the frame goes out with `buf` as its payload and RSV1 set on a message's first frame.
-//!   Control frames are never compressed.
-//! - Drivers and the C ABI: a [`DeflateConfig`] in their options, and a wspc-specific property.
+//!   codec's buffer of the receive buffer size, or the caller's), called again with empty input
+//!   while it fills the buffer, so pieces stay at most the receive buffer size; after the final
+//!   frame, [`Decompressor::finish_message`] until done. UTF-8 is checked on the output. Errors
+//!   map to protocol errors with [`DeflateError::close_status`]
+//!   (`ProtocolError::InvalidCompressedData` for 1007, `ProtocolError::MessageTooBig` for 1009).
+//! - Send: each data send is one frame: [`Compressor::compress`]`(payload, fin, &mut buf)` as
+//!   the frame starts, then the frame goes out with `buf` as its payload and RSV1 set on a
+//!   message's first frame. Control frames are never compressed.
+//! - Drivers and the C ABI (next): a [`DeflateConfig`] in their options, and the wspc-specific
+//!   property type `PERMESSAGE_DEFLATE_PROPERTY_TYPE` (`0x1000`, a `ULONG`: 0 off, 1 on with the
+//!   defaults) through `Property::from_wspc_type`.
 
 mod codec;
 mod config;

@@ -48,9 +48,17 @@
 //!   not offer, or none while it offered some; a server fails with it when asked to select a
 //!   subprotocol the client did not offer.
 //! - §9 Q12: extensions are negotiated by name only; their parameters are passed through untouched.
+//!   The one exception is wspc's own: with `Properties::permessage_deflate` set (cargo feature
+//!   `deflate`), the session's handshake methods offer, answer and check permessage-deflate
+//!   (RFC 7692) themselves, around these functions, which are unchanged: the client's offer
+//!   follows the application's extensions, the server's answer follows the application's
+//!   selections, and the indices in [`Negotiated::extensions`] still count the application's
+//!   own extensions only (permessage-deflate is never among them).
 //! - §9 Q16: names match case-insensitively and repeated headers form one comma list.
 
 pub mod client;
+#[cfg(feature = "deflate")]
+pub(crate) mod deflate;
 pub mod key;
 pub mod server;
 

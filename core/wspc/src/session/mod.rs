@@ -25,10 +25,15 @@
 //!   the open outgoing message (`Option<DataKind>`), the automatic pong, and `broken` (a
 //!   cancelled write left a partial frame on the wire, §9 Q13: nothing more may be written);
 //! - the receive side (recv.rs): the parser over the receive buffer, the frame being read and the
-//!   open incoming message (`Option<DataKind>`);
+//!   open incoming message (its kind and, if compressed, where its decompression stands);
+//! - permessage-deflate (deflate.rs, RFC 7692): `codec`, `Some` once the handshake agreed on it
+//!   (wspc's own property, cargo feature `deflate`), owning the compressor, the decompressor and
+//!   their two buffers; the send and receive sides call it as frames start and as compressed
+//!   payload arrives;
 //! - the outstanding actions, one per `Slot`, each kept as the `Plan` it was issued from.
 
 pub mod action;
+mod deflate;
 mod recv;
 mod send;
 
@@ -40,6 +45,7 @@ use action::{
     Action, ActionId, BufferType, Completed, IndicateReceiveComplete, IndicateSendComplete, Queue,
     ReceiveFromNetwork, SendToNetwork,
 };
+use deflate::Codec;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use recv::RecvSide;
@@ -240,6 +246,8 @@ pub struct Session<B: Buffer = Vec<u8>, C = ()> {
     close: CloseState,
     send: SendSide<B, C>,
     recv: RecvSide<B, C>,
+    /// permessage-deflate, once agreed (always `None` without the cargo feature `deflate`).
+    codec: Option<Box<Codec>>,
     next_id: u64,
     outstanding: [Option<Outstanding>; 3],
 }
@@ -304,6 +312,7 @@ impl<B: Buffer, C> Session<B, C> {
             close: CloseState::Open,
             send: SendSide::new(),
             recv: RecvSide::new(),
+            codec: None,
             next_id: 0,
             outstanding: [None, None, None],
         })
@@ -344,6 +353,14 @@ impl<B: Buffer, C> Session<B, C> {
         self.close.fault()
     }
 
+    /// What the handshake agreed for permessage-deflate (RFC 7692), seen from this side; `None`
+    /// when [`Properties::permessage_deflate`] is off, the peer did not offer or accept it, or
+    /// the handshake has not got that far.
+    #[cfg(feature = "deflate")]
+    pub fn permessage_deflate(&self) -> Option<crate::deflate::Params> {
+        self.codec.as_ref().map(|c| c.params())
+    }
+
     fn rbs(&self) -> usize {
         self.props.receive_buffer_size as usize
     }
@@ -372,6 +389,11 @@ impl<B: Buffer, C> Session<B, C> {
     /// `WebSocketBeginClientHandshake`: returns the headers to add to the GET request. Client
     /// handles only, once ([`Misuse::InvalidState`] otherwise). Next: send the request, then call
     /// [`end_client_handshake`](Self::end_client_handshake) with the response headers.
+    ///
+    /// With `Properties::permessage_deflate` set (cargo feature `deflate`), the
+    /// `Sec-WebSocket-Extensions` header also offers permessage-deflate, after the application's
+    /// `extensions` (which must not name it: [`Misuse::InvalidArgument`]); without it, no offer
+    /// is made and the header is exactly as websocket.dll's.
     #[must_use = "the headers must go into the request"]
     pub fn begin_client_handshake(
         &mut self,
@@ -385,17 +407,51 @@ impl<B: Buffer, C> Session<B, C> {
         if !matches!(self.phase, Phase::Created) {
             return Err(Error::state("client handshake already begun"));
         }
+        // permessage-deflate, when enabled, is offered after the application's extensions.
+        let offer = self.deflate_offer(extensions)?;
+        let mut offered = extensions.to_vec();
+        offered.extend(offer.as_deref());
         let mut nonce = [0u8; 16];
         self.rng.fill_bytes(&mut nonce);
-        let (hs, headers) =
-            ClientHandshake::begin(nonce, subprotocols, extensions, initial_headers)?;
+        let (hs, headers) = ClientHandshake::begin(nonce, subprotocols, &offered, initial_headers)?;
         self.phase = Phase::ClientHandshake(Box::new(hs));
         Ok(headers)
+    }
+
+    /// The permessage-deflate offer of a client whose property enables it (the application's
+    /// `extensions` must not name it: [`Misuse::InvalidArgument`]).
+    fn deflate_offer(&self, extensions: &[&str]) -> Result<Option<String>, Error> {
+        #[cfg(feature = "deflate")]
+        if let Some(config) = &self.props.permessage_deflate {
+            return handshake::deflate::client_offer(config, extensions).map(Some);
+        }
+        #[cfg(not(feature = "deflate"))]
+        let _ = extensions;
+        Ok(None)
+    }
+
+    /// permessage-deflate was agreed: the codec is allocated, and the receive side lets RSV1
+    /// mark compressed messages.
+    #[cfg(feature = "deflate")]
+    fn agree_deflate(
+        &mut self,
+        params: crate::deflate::Params,
+        config: &crate::deflate::DeflateConfig,
+    ) {
+        self.codec = Some(Box::new(Codec::new(params, config, self.rbs())));
+        self.recv.allow_rsv(crate::frame::RSV1);
     }
 
     /// `WebSocketEndClientHandshake`: validates the response headers (the caller checked the
     /// status is 101) and opens the session. Returns the indices of the selected subprotocol and
     /// extensions. On error the handle stays in the handshake phase; delete it.
+    ///
+    /// With `Properties::permessage_deflate` set (cargo feature `deflate`), the server's
+    /// permessage-deflate answer, if any, is checked against the offer (an answer that does not
+    /// honour it is
+    /// [`HandshakeError::ExtensionNotSupported`](crate::HandshakeError::ExtensionNotSupported),
+    /// or `Malformed` for its syntax) and, when accepted, turns compression on; the extension
+    /// indices returned are the application's own, never permessage-deflate's.
     pub fn end_client_handshake(
         &mut self,
         response_headers: &[HeaderRef<'_>],
@@ -403,7 +459,17 @@ impl<B: Buffer, C> Session<B, C> {
         let Phase::ClientHandshake(hs) = &self.phase else {
             return Err(Error::state("client handshake not begun"));
         };
-        let negotiated = hs.end(response_headers)?;
+        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+        let mut negotiated = hs.end(response_headers)?;
+        #[cfg(feature = "deflate")]
+        if let Some(config) = self.props.permessage_deflate {
+            // Our offer was the last extension offered: its index is not the application's.
+            let ours = hs.extensions().len() - 1;
+            negotiated.extensions.retain(|&i| i != ours);
+            if let Some(params) = handshake::deflate::client_agreed(&config, response_headers)? {
+                self.agree_deflate(params, &config);
+            }
+        }
         self.phase = Phase::Open;
         Ok(negotiated)
     }
@@ -412,6 +478,12 @@ impl<B: Buffer, C> Session<B, C> {
     /// add to the `101` response. Server handles only, once. A version other than 13 is
     /// [`HandshakeError::UnsupportedVersion`](crate::HandshakeError::UnsupportedVersion): answer
     /// 426 with `Sec-WebSocket-Version: 13`.
+    ///
+    /// With `Properties::permessage_deflate` set (cargo feature `deflate`), the first acceptable
+    /// permessage-deflate offer of the request is accepted (none acceptable: no compression, and
+    /// no error) and its answer appended to the response's `Sec-WebSocket-Extensions`, after the
+    /// application's selected `extensions` (which must not name permessage-deflate:
+    /// [`Misuse::InvalidArgument`]).
     #[must_use = "the headers must go into the 101 response"]
     pub fn begin_server_handshake(
         &mut self,
@@ -425,7 +497,19 @@ impl<B: Buffer, C> Session<B, C> {
         if !matches!(self.phase, Phase::Created) {
             return Err(Error::state("server handshake already begun"));
         }
-        let headers = handshake::server::accept(subprotocol, extensions, request_headers)?;
+        #[cfg(feature = "deflate")]
+        if self.props.permessage_deflate.is_some() {
+            handshake::deflate::check_not_named(extensions)?;
+        }
+        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+        let mut headers = handshake::server::accept(subprotocol, extensions, request_headers)?;
+        #[cfg(feature = "deflate")]
+        if let Some(config) = self.props.permessage_deflate {
+            let agreed = handshake::deflate::server_agree(&config, request_headers, &mut headers)?;
+            if let Some(params) = agreed {
+                self.agree_deflate(params, &config);
+            }
+        }
         self.phase = Phase::ServerHandshake;
         Ok(headers)
     }
@@ -468,7 +552,9 @@ impl<B: Buffer, C> Session<B, C> {
     /// `WebSocketSend` for data, `PingPong` (an empty ping) and `UnsolicitedPong` (an empty pong),
     /// and `Close` without a body (`payload` must be `None`; use
     /// [`send_close`](Self::send_close) for a status). The payload is not copied: it is returned by
-    /// `complete_action` of the `IndicateSendComplete`. One call sends one frame.
+    /// `complete_action` of the `IndicateSendComplete`. One call sends one frame. (With
+    /// permessage-deflate agreed, a data frame's payload is compressed, into the session's own
+    /// buffer, when the frame starts; the caller's buffer is returned untouched all the same.)
     ///
     /// Errors: [`Misuse::InvalidState`] before the handshake, after an abort or a cancelled send,
     /// for anything but a close after a protocol error, for data after a close, and for switching
@@ -559,8 +645,9 @@ impl<B: Buffer, C> Session<B, C> {
         Ok(())
     }
 
-    /// `WebSocketReceive` into the internal buffer: the piece delivered points into it (no copy).
-    /// Errors: [`Misuse::InvalidState`] before the handshake, after an abort, after a close was
+    /// `WebSocketReceive` into the internal buffer: the piece delivered points into it (no copy;
+    /// a compressed message's pieces point into the session's buffer of decompressed bytes, of
+    /// the receive buffer size). Errors: [`Misuse::InvalidState`] before the handshake, after an abort, after a close was
     /// received, or after a protocol error.
     pub fn receive(&mut self, context: C) -> Result<(), Error> {
         self.receive_with(None, context)
@@ -569,7 +656,9 @@ impl<B: Buffer, C> Session<B, C> {
     /// `WebSocketReceive` into `buffer`: data pieces are copied (and unmasked in the same pass) into
     /// it, at most its length per piece; pong payloads and close reasons still point into the
     /// internal buffer. The buffer is returned by `complete_action` of the
-    /// `IndicateReceiveComplete`. An empty buffer is [`Misuse::InvalidArgument`].
+    /// `IndicateReceiveComplete`. An empty buffer is [`Misuse::InvalidArgument`]. A compressed
+    /// message (permessage-deflate) is decompressed straight into it, at most the receive buffer
+    /// size per piece.
     pub fn receive_into(&mut self, buffer: B, context: C) -> Result<(), Error> {
         if buffer.is_empty() {
             return Err(Error::arg("empty receive buffer"));
@@ -745,13 +834,14 @@ impl<B: Buffer, C> Session<B, C> {
                 ..
             } => {
                 let block = &self.block;
+                let codec = self.codec.as_deref();
                 let front = if pong { None } else { self.send.front() };
                 let seg = |s: Seg| -> &[u8] {
                     match s {
                         Seg::Block(a, b) => block.bytes(a..b),
-                        Seg::Payload(a, b) => front
-                            .and_then(|op| op.payload.as_ref())
-                            .map_or(&[][..], |p| p.bytes(a..b)),
+                        Seg::Payload(a, b) => {
+                            front.map_or(&[][..], |op| op.wire_bytes(codec, a..b))
+                        }
                     }
                 };
                 Action::SendToNetwork(SendToNetwork {
@@ -799,6 +889,7 @@ impl<B: Buffer, C> Session<B, C> {
                 let data = match data {
                     Data::Block(a, b) => self.block.bytes(a..b),
                     Data::Caller(n) => op.buffer.as_ref().map_or(&[][..], |b| b.bytes(0..n)),
+                    Data::Inflated(n) => self.codec.as_deref().map_or(&[][..], |c| c.inflated(n)),
                 };
                 Action::IndicateReceiveComplete(IndicateReceiveComplete {
                     id,
@@ -812,18 +903,21 @@ impl<B: Buffer, C> Session<B, C> {
     }
 }
 
-/// A buffer of a planned write: a range of the block or of the front send's payload.
+/// A buffer of a planned write: a range of the block or of the front send's wire payload (the
+/// caller's bytes, or their compressed form).
 #[derive(Clone, Copy, Debug)]
 enum Seg {
     Block(usize, usize),
     Payload(usize, usize),
 }
 
-/// Where delivered data lies: a range of the block, or the first `n` bytes of the caller's buffer.
+/// Where delivered data lies: a range of the block, the first `n` bytes of the caller's buffer,
+/// or the first `n` decompressed bytes in the codec's buffer.
 #[derive(Clone, Copy, Debug)]
 enum Data {
     Block(usize, usize),
     Caller(usize),
+    Inflated(usize),
 }
 
 /// What the receive side has to offer.
@@ -969,6 +1063,54 @@ mod tests {
         let mut s = LocalClosing;
         s.fail(error);
         assert!(s.sent() && s.fault() == Some(error));
+    }
+
+    #[cfg(feature = "deflate")]
+    #[test]
+    fn the_compressed_frame_buffer_is_reused_and_trimmed_back() {
+        let on = Property::PermessageDeflate(Some(crate::deflate::DeflateConfig::DEFAULT));
+        let (_, mut server) = open_pair(&[on]);
+        let capacity = |s: &Session<Vec<u8>, u8>| s.codec.as_ref().map(|c| c.deflated_capacity());
+        fn send(s: &mut Session<Vec<u8>, u8>, payload: Vec<u8>) {
+            s.send(BufferType::BinaryMessage, Some(payload.clone()), 1)
+                .unwrap();
+            let mut wire = Vec::new();
+            loop {
+                let (id, n) = match s.get_action(Queue::Send).unwrap() {
+                    Action::SendToNetwork(a) => {
+                        a.buffers().iter().for_each(|b| wire.extend_from_slice(b));
+                        (a.id, a.total_len())
+                    }
+                    Action::IndicateSendComplete(a) => (a.id, 0),
+                    _ => break,
+                };
+                let done = s.complete_action(id, n).unwrap();
+                if let Some(done) = done {
+                    // The caller's buffer comes back, not the compressed bytes.
+                    assert_eq!(done.buffer, Some(payload.clone()));
+                }
+            }
+            let Ok(Status::Complete((h, n))) = FrameHeader::decode(&wire) else {
+                panic!("no header")
+            };
+            assert_eq!(h.rsv, crate::frame::RSV1);
+            assert_eq!(wire.len() - n, h.payload_len as usize);
+        }
+        // Incompressible: the compressed frame is a little larger than the payload.
+        let mut noise = vec![0u8; 3 << 20];
+        let mut x = 0x9e37_79b9_u32;
+        for b in &mut noise {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *b = x as u8;
+        }
+        send(&mut server, noise);
+        assert!(capacity(&server).unwrap() > 3 << 20);
+        send(&mut server, b"small".to_vec());
+        assert!(capacity(&server).unwrap() <= 1 << 20);
+        send(&mut server, b"small again".to_vec());
+        assert!(capacity(&server).unwrap() > 0, "kept for the next frame");
     }
 
     #[test]

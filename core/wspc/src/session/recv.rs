@@ -5,12 +5,22 @@
 //! being copied into the caller's buffer) and handed out piece by piece as soon as they arrive;
 //! control frames are delivered once whole (at most 125 bytes). The memory used is the receive
 //! buffer, whatever the peer sends.
+//!
+//! A compressed message (permessage-deflate agreed, RSV1 on its first frame) takes one more
+//! step: its payload bytes, unmasked in place as any, go through the decompressor, and what
+//! comes out is the piece, written into the codec's output buffer (the receive buffer size) or
+//! the caller's buffer, so pieces stay within both. The decompressor may stop taking input when
+//! its output is full (the rest stays at the front of the receive buffer, already unmasked, for
+//! the next piece), and may hold output after its input is all taken (drained before anything
+//! else is read); after the final frame, `finish_message` ends the message, in as many pieces as
+//! its output needs. UTF-8 is checked on the decompressed bytes. [`Inflate`] keeps where this
+//! stands; the memory is still fixed: the receive buffer, the codec's buffer and zlib's state.
 
 use super::action::{BufferType, Completed};
 use super::{Buffer, CloseState, Data, DataKind, Phase, Plan, Received, Session};
 use crate::close::CloseStatus;
 use crate::error::{Error, ProtocolError};
-use crate::frame::{FrameHeader, Opcode, Status};
+use crate::frame::{FrameHeader, Opcode, Status, RSV1};
 use crate::mask::{apply_mask, mask_copy};
 use crate::properties::Role;
 use crate::utf8::Utf8Validator;
@@ -32,6 +42,34 @@ struct InFrame {
     phase: usize,
 }
 
+/// The open incoming message, from its first frame until its last piece is delivered.
+#[derive(Clone, Copy, Debug)]
+struct InMessage {
+    kind: DataKind,
+    /// `Some` for a compressed message (permessage-deflate: RSV1 on its first frame).
+    inflate: Option<Inflate>,
+}
+
+/// Where the decompression of a compressed message stands, between pieces.
+#[derive(Clone, Copy, Debug, Default)]
+struct Inflate {
+    /// Payload bytes at the front of the unconsumed receive buffer, already unmasked, that the
+    /// decompressor has not taken yet (its output was full).
+    pending: usize,
+    /// The decompressor's last call filled its output: it may hold more, which goes out before
+    /// it takes more input.
+    full: bool,
+    /// The final frame's payload is all in: once it is taken, `finish_message` ends the message.
+    ending: bool,
+}
+
+impl Inflate {
+    /// True when the decompressor can make a piece without reading another byte.
+    const fn has_work(self) -> bool {
+        self.pending > 0 || self.full || self.ending
+    }
+}
+
 #[derive(Debug)]
 pub(super) struct RecvSide<B, C> {
     pub(super) ops: VecDeque<RecvOp<B, C>>,
@@ -39,10 +77,11 @@ pub(super) struct RecvSide<B, C> {
     start: usize,
     pub(super) end: usize,
     frame: Option<InFrame>,
-    /// The kind of the open incoming message, from its first frame until its last.
-    message: Option<DataKind>,
+    /// The open incoming message.
+    message: Option<InMessage>,
     utf8: Utf8Validator,
-    /// RSV bits a negotiated extension has claimed (none until permessage-deflate lands).
+    /// RSV bits a negotiated extension has claimed on the first frame of a data message: RSV1
+    /// once permessage-deflate is agreed, none otherwise.
     rsv_allowed: u8,
 }
 
@@ -91,6 +130,12 @@ impl<B: Buffer, C> RecvSide<B, C> {
         Ok(())
     }
 
+    /// A negotiated extension claims `bits` on the first frame of data messages.
+    #[cfg_attr(not(feature = "deflate"), allow(dead_code))]
+    pub(super) fn allow_rsv(&mut self, bits: u8) {
+        self.rsv_allowed |= bits;
+    }
+
     pub(super) fn consume(&mut self, n: usize) {
         self.start += n;
         if self.start >= self.end {
@@ -107,14 +152,19 @@ impl<B: Buffer, C> RecvSide<B, C> {
     }
 
     /// RFC 6455 §5.2, §5.1, §5.4: judge a decoded header against the role, the extensions and
-    /// the open message.
+    /// the open message. An extension's RSV bits are allowed on the first frame of a data
+    /// message only (RFC 7692 §6: RSV1 on a continuation or control frame is an error).
     fn check(
         &mut self,
         h: &FrameHeader,
         role: Role,
         disable_masking: bool,
     ) -> Result<(), ProtocolError> {
-        if h.rsv & !self.rsv_allowed != 0 {
+        let claimed = match h.opcode {
+            Opcode::Text | Opcode::Binary => self.rsv_allowed,
+            _ => 0,
+        };
+        if h.rsv & !claimed != 0 {
             return Err(ProtocolError::ReservedBits(h.rsv));
         }
         match (role, h.mask.is_some()) {
@@ -130,10 +180,13 @@ impl<B: Buffer, C> RecvSide<B, C> {
                 Err(ProtocolError::ExpectedContinuation)
             }
             Opcode::Text | Opcode::Binary => {
-                self.message = Some(if h.opcode == Opcode::Text {
-                    DataKind::Text
-                } else {
-                    DataKind::Binary
+                self.message = Some(InMessage {
+                    kind: if h.opcode == Opcode::Text {
+                        DataKind::Text
+                    } else {
+                        DataKind::Binary
+                    },
+                    inflate: (h.rsv & RSV1 != 0).then(Inflate::default),
                 });
                 self.utf8.reset();
                 Ok(())
@@ -204,6 +257,11 @@ impl<B: Buffer, C> Session<B, C> {
     fn parse(&mut self) -> Result<Step, ProtocolError> {
         let verify = !self.props.disable_utf8_verification;
         loop {
+            // A compressed message's decompressor may have a piece to give before any byte is
+            // looked at (input it left, output it holds, or the message's end).
+            if let Some(step) = self.inflate_piece(verify)? {
+                return Ok(step);
+            }
             let (start, end) = (self.recv.start, self.recv.end);
             let frame = match self.recv.frame {
                 Some(f) => f,
@@ -271,13 +329,17 @@ impl<B: Buffer, C> Session<B, C> {
             if avail == 0 && frame.remaining > 0 {
                 return Ok(Step::NeedRead);
             }
+            if let Some(inflate) = self.recv.message.and_then(|m| m.inflate) {
+                self.take_compressed(frame, avail, inflate);
+                continue;
+            }
             if avail == 0 && !frame.fin {
                 // An empty non-final frame carries nothing to deliver.
                 self.recv.frame = None;
                 continue;
             }
             // Always open here: `check` opened it with the message's first frame.
-            let kind = self.recv.message.unwrap_or(DataKind::Binary);
+            let kind = self.recv.message.map_or(DataKind::Binary, |m| m.kind);
             let text = kind == DataKind::Text;
             let front = self.recv.ops.front_mut();
             let caller = front.and_then(|op| op.buffer.as_mut());
@@ -339,6 +401,121 @@ impl<B: Buffer, C> Session<B, C> {
                 close_status: None,
             });
         }
+    }
+
+    /// A compressed message: the `avail` payload bytes of `frame` at the front of the receive
+    /// buffer are unmasked in place and handed to the decompressor's side as pending input (it
+    /// has taken all earlier input: `inflate` has no work); the frame moves on past them.
+    fn take_compressed(&mut self, frame: InFrame, avail: usize, mut inflate: Inflate) {
+        let start = self.recv.start;
+        if let Some(k) = frame.key {
+            apply_mask(self.block.bytes_mut(start..start + avail), k, frame.phase);
+        }
+        let remaining = frame.remaining - avail as u64;
+        self.recv.frame = (remaining > 0).then_some(InFrame {
+            remaining,
+            phase: (frame.phase + avail) % 4,
+            ..frame
+        });
+        inflate.pending = avail;
+        inflate.ending = remaining == 0 && frame.fin;
+        if let Some(m) = self.recv.message.as_mut() {
+            m.inflate = Some(inflate);
+        }
+    }
+
+    /// The next piece of an open compressed message, if the decompressor can make one without
+    /// more input: it takes the pending input, drains what it holds and, once the final frame is
+    /// all taken, ends the message, until its output (the codec's buffer, or the caller's, at
+    /// most the receive buffer size) is full. `None` when it needs more input (it then has
+    /// taken all it was given), or no compressed message is open.
+    fn inflate_piece(&mut self, verify: bool) -> Result<Option<Step>, ProtocolError> {
+        let Some(InMessage {
+            kind,
+            inflate: Some(mut z),
+        }) = self.recv.message
+        else {
+            return Ok(None);
+        };
+        if !z.has_work() {
+            return Ok(None);
+        }
+        // RSV1 is claimed only once a codec exists.
+        let codec = self
+            .codec
+            .as_deref_mut()
+            .ok_or(ProtocolError::ReservedBits(RSV1))?;
+        let rbs = self.props.receive_buffer_size as usize;
+        let mut caller = self.recv.ops.front_mut().and_then(|op| op.buffer.as_mut());
+        let room = caller.as_ref().map_or(rbs, |b| b.len().min(rbs));
+        let (mut at, mut filled, mut last) = (self.recv.start, 0, false);
+        while filled < room {
+            let out = caller.as_mut().map(|b| b.bytes_mut(0..room));
+            if z.pending > 0 || z.full {
+                let input = self.block.bytes(at..at + z.pending);
+                let (used, made) = codec.inflate(input, out, filled)?;
+                at += used;
+                z.pending -= used;
+                filled += made;
+                z.full = filled == room;
+            } else if z.ending {
+                let before = filled;
+                let (made, done) = codec.finish(out, filled)?;
+                filled += made;
+                if done {
+                    last = true;
+                    break;
+                }
+                // Not done with room left would be a decompressor that neither ends the
+                // message nor fills its output; it cannot happen, and must not loop forever.
+                if filled < room && filled == before {
+                    return Err(ProtocolError::InvalidCompressedData);
+                }
+            } else {
+                break;
+            }
+        }
+        let taken = at - self.recv.start;
+        if kind == DataKind::Text && verify {
+            let piece = match caller {
+                Some(b) => b.bytes(0..filled),
+                None => codec.inflated(filled),
+            };
+            self.recv
+                .utf8
+                .feed(piece)
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+            if last {
+                // RFC 6455 §8.1: a text message must end on a character boundary.
+                self.recv
+                    .utf8
+                    .finish()
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+        }
+        self.recv.consume(taken);
+        self.recv.message = if last {
+            None
+        } else {
+            Some(InMessage {
+                kind,
+                inflate: Some(z),
+            })
+        };
+        if filled == 0 && !last {
+            return Ok(None);
+        }
+        let into_caller = self.recv.ops.front().is_some_and(|op| op.buffer.is_some());
+        Ok(Some(Step::Piece {
+            consume: 0,
+            buffer_type: kind.buffer_type(last),
+            data: if into_caller {
+                Data::Caller(filled)
+            } else {
+                Data::Inflated(filled)
+            },
+            close_status: None,
+        }))
     }
 
     /// RFC 6455 §5.5.1, §7.4: a whole, unmasked close payload at `[start, start + len)`.

@@ -3,12 +3,21 @@
 //! Each send is one frame, written in segments whose progress is its [`Progress`]. The automatic
 //! pong is owned here too (the receive side only asks for one when a ping arrives): it shares
 //! the wire with the sends, and a frame once begun must end before another may start.
+//!
+//! With permessage-deflate agreed, a data frame's payload is compressed when the frame starts
+//! (the front send leaving `Queued`: in wire order, so the compressor sees the messages as the
+//! peer will), into the codec's buffer; from then on the frame's wire payload is those bytes
+//! (`SendOp::wire_bytes`), sent exactly as a caller's payload would be: servers hand out slices
+//! of it, clients mask chunks of it into the send buffer. RSV1 marks the first frame of each
+//! message; control frames are never compressed. The caller's buffer is still what the
+//! `IndicateSendComplete` hands back.
 
 use super::action::{BufferType, Completed};
+use super::deflate::Codec;
 use super::{Buffer, CloseState, DataKind, Phase, Plan, Seg, Session, HEADER_AREA};
 use crate::close::{CloseStatus, MAX_CLOSE_REASON_LENGTH};
 use crate::error::Error;
-use crate::frame::{FrameHeader, Opcode, MAX_HEADER_LEN};
+use crate::frame::{FrameHeader, Opcode, MAX_HEADER_LEN, RSV1};
 use crate::mask::{apply_mask, mask_copy};
 use crate::utf8;
 use rand::RngCore;
@@ -47,11 +56,41 @@ pub(super) struct SendOp<B, C> {
     opcode: Opcode,
     fin: bool,
     progress: Progress,
+    /// permessage-deflate: the frame's payload was compressed into the codec's buffer, this
+    /// long (set when the frame starts).
+    deflated: Option<usize>,
 }
 
 impl<B: Buffer, C> SendOp<B, C> {
     fn payload_len(&self) -> usize {
         self.payload.as_ref().map_or(0, |p| p.len())
+    }
+
+    /// The length of the payload as it goes on the wire (after the close status, if any): the
+    /// caller's, or its compressed form.
+    fn wire_len(&self) -> usize {
+        self.deflated.unwrap_or_else(|| self.payload_len())
+    }
+
+    /// `range` of the payload as it goes on the wire: the caller's bytes, or the compressed ones
+    /// in `codec`'s buffer.
+    pub(super) fn wire_bytes<'a>(
+        &'a self,
+        codec: Option<&'a Codec>,
+        range: core::ops::Range<usize>,
+    ) -> &'a [u8] {
+        if self.deflated.is_some() {
+            codec.map_or(&[][..], |c| c.deflated().get(range).unwrap_or_default())
+        } else {
+            self.payload.as_ref().map_or(&[][..], |p| p.bytes(range))
+        }
+    }
+
+    fn is_data(&self) -> bool {
+        matches!(
+            self.opcode,
+            Opcode::Text | Opcode::Binary | Opcode::Continuation
+        )
     }
 
     fn prefix_len(&self) -> usize {
@@ -194,6 +233,7 @@ impl<B: Buffer, C> SendSide<B, C> {
             opcode,
             fin,
             progress: Progress::Queued,
+            deflated: None,
         });
         Ok(())
     }
@@ -215,7 +255,7 @@ impl<B: Buffer, C> SendSide<B, C> {
             // Writes are planned only while a frame is under way.
             Progress::Queued | Progress::Done { .. } => return,
         };
-        op.progress = if sent == op.payload_len() {
+        op.progress = if sent == op.wire_len() {
             Progress::Done { sent: true }
         } else {
             Progress::Payload { key, sent }
@@ -382,6 +422,39 @@ impl<B: Buffer, C> Session<B, C> {
         }
     }
 
+    /// permessage-deflate, as the front send's frame starts: a data frame's payload is
+    /// compressed into the codec's buffer, which becomes the frame's wire payload; returns the
+    /// RSV bits of its header (RSV1 on the first frame of a message). Without an agreed codec,
+    /// and for control frames, nothing happens and the bits are 0.
+    ///
+    /// `Err` if zlib failed (it does not on valid use): the frame is not sent (its
+    /// `IndicateSendComplete` reports `sent == false`) and, the compressor being unusable, the
+    /// send side is broken as after a cancelled write (§9 Q13): later sends fail.
+    fn compress_front(&mut self) -> Result<u8, ()> {
+        let (Some(codec), Some(op)) = (self.codec.as_deref_mut(), self.send.ops.front_mut()) else {
+            return Ok(0);
+        };
+        if !op.is_data() {
+            return Ok(0);
+        }
+        let payload = op.payload.as_ref().map_or(&[][..], |p| p.bytes(0..p.len()));
+        match codec.compress(payload, op.fin) {
+            Some(n) => {
+                op.deflated = Some(n);
+                Ok(if op.opcode == Opcode::Continuation {
+                    0
+                } else {
+                    RSV1
+                })
+            }
+            None => {
+                op.progress = Progress::Done { sent: false };
+                self.send.broken = true;
+                Err(())
+            }
+        }
+    }
+
     /// The next action of the send queue.
     pub(super) fn plan_send(&mut self, two: bool) -> Option<Plan> {
         let draining = matches!(self.phase, Phase::Aborted) || self.send.broken;
@@ -399,13 +472,17 @@ impl<B: Buffer, C> Session<B, C> {
                     return None;
                 }
                 let key = self.new_key();
+                let rsv = match self.compress_front() {
+                    Ok(rsv) => rsv,
+                    Err(()) => return Some(Plan::SendDone { sent: false }),
+                };
                 let front = self.send.ops.front()?;
                 let header = FrameHeader {
                     fin: front.fin,
-                    rsv: 0,
+                    rsv,
                     opcode: front.opcode,
                     mask: key,
-                    payload_len: (front.prefix_len() + front.payload_len()) as u64,
+                    payload_len: (front.prefix_len() + front.wire_len()) as u64,
                 };
                 let status = front.status;
                 let at = self.write_header(&header, status);
@@ -425,7 +502,7 @@ impl<B: Buffer, C> Session<B, C> {
             segs[0] = Seg::Block(at, send_at);
             count = 1;
         }
-        let remaining = op.payload_len() - from;
+        let remaining = op.wire_len() - from;
         let mut payload = 0;
         // With one buffer at a time, a masked chunk is coalesced with the header before it (it
         // is a copy anyway), keeping the whole buffer within the send buffer size.
@@ -439,10 +516,7 @@ impl<B: Buffer, C> Session<B, C> {
                 };
                 payload = remaining.min(room);
                 let phase = op.prefix_len() + from;
-                let src = op
-                    .payload
-                    .as_ref()
-                    .map_or(&[][..], |p| p.bytes(from..from + payload));
+                let src = op.wire_bytes(self.codec.as_deref(), from..from + payload);
                 mask_copy(
                     self.block.bytes_mut(send_at..send_at + payload),
                     src,
