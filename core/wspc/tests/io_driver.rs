@@ -292,6 +292,32 @@ fn the_close_frame_arrives_although_input_was_left_unread() {
 }
 
 #[test]
+fn a_close_is_answered_with_its_status_and_reason() {
+    // Verification on: the reason comes back; off: a reason that is not UTF-8 is left out, and
+    // the status still goes back.
+    for (verify, reason, echoed) in [
+        (true, &b"bye"[..], &b"bye"[..]),
+        (false, &b"\xff\xfe"[..], &b""[..]),
+    ] {
+        let mut options = ServerOptions::default();
+        options.config.properties = vec![Property::DisableUtf8Verification(!verify)];
+        let (addr, server) = echo_once(options);
+        let (mut stream, _) = peer::upgrade(&addr, "");
+        let mut payload = 4001u16.to_be_bytes().to_vec();
+        payload.extend_from_slice(reason);
+        stream
+            .write_all(&client_frame(true, Opcode::Close, &payload))
+            .unwrap();
+        let got = peer::read_to_end(&mut stream);
+        assert_eq!(got.frames.len(), 1, "{:?}", got.bytes);
+        let close = &got.frames[0];
+        assert_eq!((close.head.opcode, close_code(close)), (8, 4001));
+        assert_eq!(&close.payload[2..], echoed, "verification {verify}");
+        server.join().unwrap().unwrap();
+    }
+}
+
+#[test]
 fn heads_over_the_cap_get_431_and_bare_lf_heads_are_read() {
     let (addr, server) = echo_once(ServerOptions::default());
     let mut stream = TcpStream::connect(&addr).unwrap();

@@ -352,13 +352,13 @@ impl Conn {
     /// The peer's close arrived: answer it with the same status and reason (RFC 6455 §5.5.1:
     /// "typically echos the status code"; the reason is echoed too, as Python `websockets`
     /// does, so the peer sees its own words back), or with an empty close if it had no status,
-    /// unless ours is already out or the stream ended. The engine has checked the reason: UTF-8,
-    /// at most 123 bytes.
+    /// unless ours is already out or the stream ended. A reason that is not UTF-8 (possible only
+    /// with `DisableUtf8Verification`) is not echoed: the status goes back alone.
     fn answer_close(&mut self, status: Option<CloseStatus>, reason: Vec<u8>) {
         if self.session.close_sent() || self.session.is_aborted() {
             return;
         }
-        let reason = (!reason.is_empty()).then_some(reason);
+        let reason = (!reason.is_empty() && crate::utf8::validate(&reason)).then_some(reason);
         let sent = match status.filter(|s| s.is_valid_on_wire()) {
             Some(s) => self.session.send_close(s, reason, ()),
             None => self.session.send(BufferType::Close, None, ()),
