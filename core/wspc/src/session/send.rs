@@ -327,8 +327,8 @@ impl<B: Buffer, C> Session<B, C> {
             crate::properties::Role::Client if self.props.disable_masking => Some([0; 4]),
             crate::properties::Role::Client => {
                 // One word from the generator (`fill_bytes` of 4 bytes takes its slower
-                // chunked path).
-                Some(self.rng.next_u32().to_ne_bytes())
+                // chunked path), in the byte order `fill_bytes` used, whatever the machine's.
+                Some(self.rng.next_u32().to_le_bytes())
             }
         }
     }
