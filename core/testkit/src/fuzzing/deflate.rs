@@ -11,12 +11,12 @@
 //!   the output slice size times [`CALLS_PER_BYTE_OF_CAP`], so that an input costs a bounded
 //!   number of calls); bit 3:
 //!   a ratio cap of 10 past 1 KiB.
-//! - codec (round trip): window bits `9 + n % 7`, level `(n >> 4) % 10`.
+//! - codec (round trip): window bits `8 + n % 8` (8: stored blocks only), level `(n >> 4) % 10`.
 //!
 //! Invariants:
 //! - hostile mode: no panic; every call consumes at most its input and writes at most its
 //!   slice; the message never exceeds the cap by more than one byte, and `TooBig` comes only
-//!   within one slice of the cap (or past the ratio cap); an error is final (the next call returns it again); the
+//!   past the cap (or past the ratio cap); an error is final (the next call returns it again); the
 //!   heap does not grow after the decompressor is made; every message ends within a bounded
 //!   number of calls;
 //! - round-trip mode: what the compressor makes (one frame per input piece) decompresses to the
@@ -86,7 +86,7 @@ pub fn deflate(data: &[u8]) {
     if flags & 0x80 == 0 {
         hostile(&messages, no_context_takeover, limits, out_size, chunk);
     } else {
-        let bits = 9 + codec % 7;
+        let bits = 8 + codec % 8;
         let level = (codec >> 4) % 10;
         round_trip(&messages, no_context_takeover, bits, level, out_size, chunk);
     }
@@ -100,7 +100,7 @@ struct Inflated {
 }
 
 /// Feeds `payload` to `d` in pieces of `chunk`, draining into slices of `out_size`, then ends the
-/// message; checks the per-call invariants and that every call makes progress.
+/// message; checks the per-call invariants and that the calls make progress.
 fn inflate(
     d: &mut Decompressor,
     payload: &[u8],
@@ -121,6 +121,7 @@ fn inflate(
             got.out.extend_from_slice(&buf[..n]);
         }
     };
+    let mut stalled = 0;
     for piece in payload.chunks(chunk) {
         let mut input = piece;
         loop {
@@ -133,10 +134,14 @@ fn inflate(
                     if input.is_empty() && made < buf.len() {
                         break;
                     }
-                    assert!(
-                        used > 0 || made > 0,
-                        "a call with input and room made no progress"
-                    );
+                    // A call may stop at the end of a block with BFINAL set having used and
+                    // written nothing (the next one starts a new stream); never two in a row.
+                    if used == 0 && made == 0 {
+                        stalled += 1;
+                        assert!(stalled < 2, "calls with input and room make no progress");
+                    } else {
+                        stalled = 0;
+                    }
                 }
                 Err(e) => {
                     got.error = Some(e);
@@ -178,10 +183,11 @@ fn hostile(
     let base = heap();
     for &payload in messages {
         let got = inflate(&mut d, payload, chunk, out_size, false);
+        // `message_size` counts what the failing call wrote too.
+        let size = d.message_size();
         assert!(
-            got.size <= cap.saturating_add(1),
-            "{} bytes past the cap {cap}",
-            got.size
+            size <= cap.saturating_add(1),
+            "{size} bytes, past the cap {cap}"
         );
         if let (Some(base), Some(now)) = (base, heap()) {
             // The output slice is the only allocation per message (freed by now).
@@ -195,12 +201,9 @@ fn hostile(
             None => {}
             Some(e) => {
                 match e {
-                    // The failing call's own output is not reported (it returns `Err`), and
-                    // a call writes at most one slice: so the cap was within one slice.
                     DeflateError::TooBig => assert!(
-                        got.size + out_size as u64 > cap || limits.max_ratio.is_some(),
-                        "TooBig at {} bytes, cap {cap}",
-                        got.size
+                        size > cap || limits.max_ratio.is_some(),
+                        "TooBig at {size} bytes, cap {cap}"
                     ),
                     DeflateError::Corrupt => {}
                     other => panic!("an error no input may cause: {other}"),
