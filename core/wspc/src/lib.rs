@@ -184,6 +184,9 @@
 //! - Pong payloads and close reasons are always delivered from the internal receive buffer, even
 //!   for a [`Session::receive_into`]; data pieces go to the caller's buffer.
 //! - An empty non-final data frame is consumed without delivering an empty piece.
+//! - A compressed message (permessage-deflate) whose decompressed bytes fill its last piece
+//!   exactly ends with an empty `*_MESSAGE` piece: the decompressor cannot tell that nothing
+//!   follows until it is asked again.
 //! - Receives queued behind a received close stay queued until an abort drains them.
 //! - A client with masking disabled still sets the MASK bit, with the all-zero key (as Windows); a
 //!   client always refuses masked frames.

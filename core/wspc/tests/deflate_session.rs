@@ -14,7 +14,8 @@
 //! - the RFC 7692 §7.2.3 frames received by a server (masked) and by a client;
 //! - the failures: RSV1 without negotiation or on a continuation or control frame (1002),
 //!   invalid compressed data (1007), invalid UTF-8 after decompression (1007), a decompression
-//!   bomb stopped at the cap (1009).
+//!   bomb stopped at the cap (1009);
+//! - memory: once agreed, neither receiving nor sending (past the first large frame) allocates.
 #![cfg(feature = "deflate")]
 
 use wspc::deflate::{Compressor, DeflateConfig, WindowBits};
@@ -29,6 +30,10 @@ use wspc_testkit::pair::{data_type, message, open, Got, Pair, Side};
 use wspc_testkit::parse::parse_frames;
 
 type Ws = Session<Vec<u8>, u32>;
+
+// Counts this thread's live heap bytes, for the memory test at the end.
+#[global_allocator]
+static ALLOC: wspc_testkit::alloc::Counting = wspc_testkit::alloc::Counting;
 
 fn deflate(config: DeflateConfig) -> Property {
     Property::PermessageDeflate(Some(config))
@@ -760,4 +765,97 @@ fn a_decompression_bomb_stops_at_the_cap_with_1009() {
             );
         }
     }
+}
+
+// ----- memory ----------------------------------------------------------------------------------
+
+/// The bytes this thread has live on the heap.
+fn live() -> isize {
+    wspc_testkit::alloc::live().expect("the counting allocator is installed")
+}
+
+/// Serves `s`'s send queue until it is idle, appending what it writes to `wire`; returns the
+/// most heap bytes live (beyond `base`) after any action.
+fn drain_sends(s: &mut Ws, wire: &mut Vec<u8>, base: isize) -> isize {
+    let mut peak = 0;
+    loop {
+        let (id, n) = match s.get_action(wspc::Queue::Send).unwrap() {
+            wspc::Action::SendToNetwork(a) => {
+                a.buffers().iter().for_each(|b| wire.extend_from_slice(b));
+                (a.id, a.total_len())
+            }
+            wspc::Action::IndicateSendComplete(a) => (a.id, 0),
+            _ => return peak,
+        };
+        let done = s.complete_action(id, n).unwrap();
+        drop(done);
+        peak = peak.max(live() - base);
+    }
+}
+
+#[test]
+fn once_agreed_neither_receiving_nor_sending_allocates() {
+    let props = [on(), Property::ReceiveBufferSize(4096)];
+    let pair = Pair::new(&props, &props);
+    let (mut client, mut server) = (pair.client.session, pair.server.session);
+    let messages: Vec<Vec<u8>> = (0..6)
+        .map(|k| payload(k % 2 == 0, k % 3 != 0, k, 300_000))
+        .collect();
+    // The wire, big enough up front; a first large frame grows the compressed-frame buffer.
+    let primer = random_bytes(99, 300_000);
+    let mut wire = Vec::with_capacity(8 << 20);
+    client
+        .send(BufferType::BinaryMessage, Some(primer.clone()), 0)
+        .unwrap();
+    drain_sends(&mut client, &mut wire, 0);
+
+    // Sending: the payloads, made beforehand, move into the session and back out; nothing
+    // else is allocated.
+    let mut payloads: Vec<Vec<u8>> = messages.clone();
+    let base = live();
+    let mut peak = 0;
+    for (k, p) in payloads.drain(..).enumerate() {
+        let t = data_type(k % 2 == 0, true);
+        client.send(t, Some(p), k as u32).unwrap();
+        peak = peak.max(drain_sends(&mut client, &mut wire, base));
+    }
+    assert!(peak <= 0, "sending allocated {peak} bytes");
+
+    // Receiving: nothing at all, whatever the messages inflate to.
+    let base = live();
+    let (mut at, mut peak) = (0, 0);
+    for m in std::iter::once(&primer).chain(&messages) {
+        let mut got = 0;
+        // One receive per piece, until the piece that ends the message.
+        'message: loop {
+            server.receive(0).unwrap();
+            loop {
+                let (id, n, piece) = match server.get_action(wspc::Queue::Receive).unwrap() {
+                    wspc::Action::ReceiveFromNetwork(a) => {
+                        let n = a.buffer.len().min(wire.len() - at);
+                        a.buffer[..n].copy_from_slice(&wire[at..at + n]);
+                        at += n;
+                        (a.id, n, None)
+                    }
+                    wspc::Action::IndicateReceiveComplete(a) => {
+                        assert!(a.data == &m[got..got + a.data.len()]);
+                        got += a.data.len();
+                        (a.id, 0, Some(a.buffer_type))
+                    }
+                    other => panic!("{:?}", other.kind()),
+                };
+                let done = server.complete_action(id, n).unwrap();
+                drop(done);
+                peak = peak.max(live() - base);
+                match piece {
+                    Some(t) if t.is_final() => break 'message,
+                    Some(_) => break,
+                    None => {}
+                }
+            }
+        }
+        assert_eq!(got, m.len());
+    }
+    assert_eq!(at, wire.len());
+    assert_eq!(peak, 0, "receiving allocated");
 }
