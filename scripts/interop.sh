@@ -9,9 +9,9 @@
 # ~/.cache/wspc/interop; a later run reuses them if the versions match):
 #   venv/   a Python venv with websockets==17.4 from PyPI (python3 -m venv; pip)
 #   node/   Node ws@8.23.0 from the npm registry (npm install into that directory)
-# If python3 (with venv), node or npm is missing it installs the Debian packages (apt-get); if
-# /usr/bin/chromium is missing, the Debian package chromium (whatever version apt offers; the
-# report records it).
+# If python3 (with venv), node or npm is missing it installs the Debian packages (apt-get); if no
+# Chromium is found ($CHROMIUM, /usr/bin/chromium, chromium-browser, google-chrome), the Debian
+# package chromium (whatever version apt offers; the report records it).
 #
 # What it runs, after `cargo build --release --features tokio -p wspc --examples` and
 # `cargo build --release -p wspc-autobahn --bin interop_client`:
@@ -136,6 +136,7 @@ CLIENT_ROWS=(subprotocol text-ascii text-nonascii text-split-codepoints binary-s
 HOSTILE_ROWS=(refuse-extension refuse-subprotocol refuse-wrong-accept frame-with-101)
 # The subprotocol the wspc echo servers and the peers' echo servers speak.
 SUBPROTOCOL=chat
+CHROMIUM_SET=${CHROMIUM:-}
 CHROMIUM=/usr/bin/chromium
 CHROMIUM_ROWS=(subprotocol-offered text-ascii text-nonascii binary-0 binary-1 binary-125 binary-126
     binary-65535 binary-65536 binary-1mib binary-16mib small-messages close-code deflate-offered)
@@ -212,8 +213,20 @@ install_node_peer() {
     [ "$(ws_installed)" = "$WS_VERSION" ] || die "ws $WS_VERSION did not install (found '$(ws_installed)')"
 }
 
+# A Chromium already on the machine is used (CHROMIUM=path, or /usr/bin/chromium, or the
+# chromium-browser / google-chrome that Ubuntu machines and GitHub's runners have); otherwise
+# Debian's package chromium is installed.
 install_chromium() {
-    [ -x "$CHROMIUM" ] && return 0
+    local c
+    for c in "${CHROMIUM_SET:-}" /usr/bin/chromium chromium-browser google-chrome google-chrome-stable; do
+        [ -n "$c" ] || continue
+        c=$(command -v "$c" 2>/dev/null) || continue
+        # Ubuntu's chromium-browser may be a stub that only points at the snap: it must answer.
+        if timeout 20 "$c" --version >/dev/null 2>&1; then
+            CHROMIUM=$c
+            return 0
+        fi
+    done
     apt_install chromium
     [ -x "$CHROMIUM" ] || die "the Debian package chromium did not install $CHROMIUM"
 }
@@ -375,11 +388,16 @@ for server in echo_server tokio_echo_server; do
     run_peer "$server" python-websockets "$url" PEER_ROWS "$VENV/bin/python" scripts/interop/py_client.py
     run_peer "$server" node-ws "$url" PEER_ROWS env NODE_PATH="$NODE_DIR/node_modules" node scripts/interop/node_client.js
     run_chromium "$server" "$url"
-    # The server logs `PEER: closed` for a connection that ended well, `PEER: ERROR` otherwise.
+    # The server logs `PEER: closed` for a connection that ended well, `PEER: ERROR` otherwise;
+    # give it a moment to log the last ones.
+    sleep 0.5
     ended=$(grep -cE '^[0-9.]+:[0-9]+: ' "$LOGS/$server.log" || true)
     errors=$(grep -E '^[0-9.]+:[0-9]+: ' "$LOGS/$server.log" | grep -vc ': closed$' || true)
     if ! kill -0 "$pid" 2>/dev/null; then
         row FAIL "$server" all-peers no-errors "the server exited; log tail: $(tail -n 3 "$LOGS/$server.log" | tr '\n' ' ')"
+    elif [ "$ended" -lt 100 ]; then
+        # The peers above open over 100 connections: fewer logged means the log is not read right.
+        row FAIL "$server" all-peers no-errors "only $ended connections were logged as ended"
     elif [ "$errors" != 0 ]; then
         row FAIL "$server" all-peers no-errors "$errors of $ended connections ended in an error, first: $(grep -E '^[0-9.]+:[0-9]+: ' "$LOGS/$server.log" | grep -v ': closed$' | head -n1)"
     else

@@ -98,7 +98,8 @@ fn handshake(c: &mut Criterion) {
 
 fn mask(c: &mut Criterion) {
     for (place, size) in [("l1", 4096usize), ("dram", 64 << 20)] {
-        // Source and destination in one allocation, 4 KiB + 128 bytes apart: two separate
+        // Source and destination in one allocation, the destination starting 4 KiB + 128 bytes
+        // after the end of the source (never a multiple of 4 KiB from it): two separate
         // allocations land at whatever distance the allocator picks, and a multiple of 4 KiB
         // (loads that look like they alias the stores just made) halved memcpy in some runs.
         let mut both = vec![0u8; 2 * size + 4096 + 128];
