@@ -460,4 +460,11 @@ mod tests {
         );
         assert_eq!(Property::DisableMasking(true).raw_type(), 2);
     }
+
+    #[cfg(feature = "deflate")]
+    #[test]
+    #[should_panic(expected = "no Windows property type")]
+    fn permessage_deflate_has_no_windows_type() {
+        let _ = Property::PermessageDeflate(None).property_type();
+    }
 }

@@ -595,6 +595,31 @@ fn rfc7692_examples_received_by_a_server_and_by_a_client() {
 }
 
 #[test]
+fn rfc7692_hello_as_sent_by_a_server_and_by_a_client() {
+    for from in [Role::Server, Role::Client] {
+        let mut pair = Pair::new(&[on()], &[on()]);
+        let (tx, rx) = pair.sides(from);
+        tx.session
+            .send(BufferType::Utf8Message, Some(b"Hello".to_vec()), 1)
+            .unwrap();
+        tx.drive(&mut rx.inbox);
+        let frames = parse_frames(&tx.wire);
+        let f = &frames[0];
+        // §7.2.3.1: FIN, RSV1, text, and the payload f2 48 cd c9 c9 07 00.
+        assert_eq!(f.head.b0(), 0xc1);
+        assert_eq!(f.head.mask.is_some(), from == Role::Client);
+        assert_eq!(f.payload, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+        if from == Role::Server {
+            assert_eq!(
+                tx.wire,
+                [0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]
+            );
+        }
+        assert_eq!(text_message(&rx.receive_all().unwrap()), b"Hello");
+    }
+}
+
+#[test]
 fn compressed_frames_fed_one_byte_at_a_time_with_a_ping_between_fragments() {
     const HELLO: [u8; 7] = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
     for role in [Role::Server, Role::Client] {
