@@ -116,33 +116,26 @@ pub enum Property {
 }
 
 impl Property {
-    /// The Windows type of this property.
-    ///
-    /// # Panics
-    ///
-    /// For [`Property::PermessageDeflate`], which is wspc's own and has no Windows type: use
-    /// [`raw_type`](Self::raw_type), which answers for every property.
-    pub const fn property_type(&self) -> PropertyType {
-        match self {
+    /// The Windows type of this property; `None` for [`Property::PermessageDeflate`], which is
+    /// wspc's own ([`raw_type`](Self::raw_type) answers for every property).
+    pub const fn property_type(&self) -> Option<PropertyType> {
+        Some(match self {
             Self::ReceiveBufferSize(_) => PropertyType::ReceiveBufferSize,
             Self::SendBufferSize(_) => PropertyType::SendBufferSize,
             Self::DisableMasking(_) => PropertyType::DisableMasking,
             Self::DisableUtf8Verification(_) => PropertyType::DisableUtf8Verification,
             #[cfg(feature = "deflate")]
-            Self::PermessageDeflate(_) => {
-                panic!("PermessageDeflate has no Windows property type; use raw_type")
-            }
-        }
+            Self::PermessageDeflate(_) => return None,
+        })
     }
 
     /// The `WEB_SOCKET_PROPERTY_TYPE` value this property is passed with: the Windows value, or
     /// [`PERMESSAGE_DEFLATE_PROPERTY_TYPE`] for wspc's own.
     pub const fn raw_type(&self) -> i32 {
-        #[cfg(feature = "deflate")]
-        if let Self::PermessageDeflate(_) = self {
-            return PERMESSAGE_DEFLATE_PROPERTY_TYPE;
+        match self.property_type() {
+            Some(t) => t as i32,
+            None => PERMESSAGE_DEFLATE_PROPERTY_TYPE,
         }
-        self.property_type() as i32
     }
 
     /// wspc's own properties in the Windows shape: the property of raw type `raw_type` whose
@@ -185,11 +178,10 @@ impl Property {
 
     /// A bit of its own per type, for the duplicate check of [`Properties::from_list`].
     const fn bit(&self) -> u8 {
-        #[cfg(feature = "deflate")]
-        if let Self::PermessageDeflate(_) = self {
-            return 1 << 7;
+        match self.property_type() {
+            Some(t) => 1 << (t as i32),
+            None => 1 << 7,
         }
-        1 << (self.property_type() as i32)
     }
 }
 
@@ -463,8 +455,10 @@ mod tests {
 
     #[cfg(feature = "deflate")]
     #[test]
-    #[should_panic(expected = "no Windows property type")]
     fn permessage_deflate_has_no_windows_type() {
-        let _ = Property::PermessageDeflate(None).property_type();
+        let p = Property::PermessageDeflate(None);
+        assert_eq!(p.property_type(), None);
+        assert_eq!(p.raw_type(), PERMESSAGE_DEFLATE_PROPERTY_TYPE);
+        assert_eq!(Property::SendBufferSize(1).raw_type(), 1);
     }
 }

@@ -140,7 +140,7 @@ fn duplicate_property_is_refused() {
             Property::DisableUtf8Verification(true),
         ],
     ] {
-        let ty = list[0].property_type();
+        let ty = list[0].property_type().expect("a Windows property");
         let e = Session::<Vec<u8>, u32>::client(&list).unwrap_err();
         assert_eq!(
             e,
@@ -171,19 +171,19 @@ fn property_types_have_windows_values() {
     }
     assert_eq!(
         Property::ReceiveBufferSize(1).property_type(),
-        PropertyType::ReceiveBufferSize
+        Some(PropertyType::ReceiveBufferSize)
     );
     assert_eq!(
         Property::SendBufferSize(1).property_type(),
-        PropertyType::SendBufferSize
+        Some(PropertyType::SendBufferSize)
     );
     assert_eq!(
         Property::DisableMasking(true).property_type(),
-        PropertyType::DisableMasking
+        Some(PropertyType::DisableMasking)
     );
     assert_eq!(
         Property::DisableUtf8Verification(true).property_type(),
-        PropertyType::DisableUtf8Verification
+        Some(PropertyType::DisableUtf8Verification)
     );
 }
 
