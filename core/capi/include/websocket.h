@@ -105,6 +105,14 @@ typedef enum _WEB_SOCKET_PROPERTY_TYPE {
     WEB_SOCKET_SUPPORTED_VERSIONS_PROPERTY_TYPE = 6         /* ULONG[], global */
 } WEB_SOCKET_PROPERTY_TYPE;
 
+/* wspc's own, outside the Windows range (not in websocket.dll): permessage-deflate (RFC 7692),
+ * per handle, a ULONG: 0 off (the default: behaviour is exactly websocket.dll's), 1 on with
+ * wspc's defaults (a client offers "permessage-deflate; client_max_window_bits", a server
+ * accepts the first acceptable offer). Negotiated through the Begin and End handshake calls;
+ * it never appears among the selected extension indices. Decompressed pieces are handed out
+ * from memory of the handle's own, not from a WEB_SOCKET_ALLOCATED_BUFFER_PROPERTY_TYPE block. */
+#define WSPC_PROPERTY_PERMESSAGE_DEFLATE ((WEB_SOCKET_PROPERTY_TYPE)0x1000)
+
 typedef enum _WEB_SOCKET_ACTION_QUEUE {
     WEB_SOCKET_SEND_ACTION_QUEUE = 0x1,
     WEB_SOCKET_RECEIVE_ACTION_QUEUE = 0x2,

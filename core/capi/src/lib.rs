@@ -331,6 +331,15 @@ unsafe fn parse_properties(props: &[WEB_SOCKET_PROPERTY]) -> Result<Parsed, HRES
         block: None,
     };
     for p in props {
+        if p.Type.0 == properties::PERMESSAGE_DEFLATE_PROPERTY_TYPE {
+            // wspc's own (`WSPC_PROPERTY_PERMESSAGE_DEFLATE` in websocket.h): a ULONG, 0 off,
+            // 1 on with the defaults; refused in a build without the engine's `deflate` feature.
+            // SAFETY: forwarded contract.
+            let value = unsafe { read_u32(p) }?;
+            let prop = Property::from_wspc_type(p.Type.0, value).map_err(|_| E_INVALIDARG)?;
+            parsed.list.push(prop);
+            continue;
+        }
         let ty = PropertyType::from_raw(p.Type.0).ok_or(E_INVALIDARG)?;
         // SAFETY: forwarded contract (called only for the four 4-byte types).
         let value = || unsafe { read_u32(p) };

@@ -210,6 +210,11 @@ fn allocated_buffer_containment() {
 }
 
 #[test]
+fn permessage_deflate_property() {
+    assert!(build_and_run("deflate.c", Lang::C11).contains("deflate: ok"));
+}
+
+#[test]
 fn two_threads_on_one_handle() {
     let exe = build("threads.c", Lang::C11, "threads");
     for _ in 0..5 {

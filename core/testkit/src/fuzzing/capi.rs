@@ -239,8 +239,17 @@ impl Harness {
             let ctl = r.u8();
             let value = u32::from(r.u16()) * 2;
             let size: ULONG = [4, 4, 4, 0, 8, 1, 4, 4][usize::from(ctl % 8)];
-            // 0–7 (5 and 6 are global-only, 7 unknown), or one less from 128 up (so -1 too).
-            let kind = i32::from(ty % 8) - i32::from(ty >> 7);
+            // 0–7 (5 and 6 are global-only, 7 unknown), or one less from 128 up (so -1 too);
+            // wspc's own permessage-deflate for one type byte in eight (its ULONG: 0, 1 or 2,
+            // the last refused).
+            let (kind, value) = if ty & 0x70 == 0x70 {
+                (
+                    wspc::properties::PERMESSAGE_DEFLATE_PROPERTY_TYPE,
+                    value / 2 % 3,
+                )
+            } else {
+                (i32::from(ty % 8) - i32::from(ty >> 7), value)
+            };
             if let Ok(k @ 0..=1) = usize::try_from(kind) {
                 sizes[k] = value;
             }
