@@ -20,6 +20,8 @@ pub struct Counting;
 
 std::thread_local! {
     static LIVE: Cell<isize> = const { Cell::new(0) };
+    /// The highest `LIVE` since [`measure`] last reset it.
+    static PEAK: Cell<isize> = const { Cell::new(0) };
 }
 
 /// Set on the first allocation through [`Counting`]: the binary installed it.
@@ -28,7 +30,22 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 fn count(n: isize) {
     INSTALLED.store(true, Ordering::Relaxed);
     // A const-initialised thread-local without a destructor: no allocation, never torn down.
-    let _ = LIVE.try_with(|c| c.set(c.get() + n));
+    let _ = LIVE.try_with(|c| {
+        let now = c.get() + n;
+        c.set(now);
+        let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
+    });
+}
+
+/// Runs `f` on this thread and returns its result, the bytes it left allocated, and the peak of
+/// the bytes allocated above the start while it ran (both 0 if [`Counting`] is not installed).
+pub fn measure<T>(f: impl FnOnce() -> T) -> (T, isize, isize) {
+    let start = LIVE.with(Cell::get);
+    PEAK.with(|p| p.set(start));
+    let r = f();
+    let live = LIVE.with(Cell::get) - start;
+    let peak = PEAK.with(Cell::get) - start;
+    (r, live, peak)
 }
 
 /// The bytes currently allocated by this thread through [`Counting`] (`None` if the binary did not

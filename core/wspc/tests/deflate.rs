@@ -1,13 +1,7 @@
 //! permessage-deflate from outside the crate: through the existing handshake functions, against
 //! an independent DEFLATE implementation (miniz_oxide, which shares no code with zlib-rs), and
-//! with every allocation counted, so that "memory bounded" is measured rather than assumed.
-//!
-//! The allocation counter is the only code here that needs `unsafe` (a global allocator); it
-//! forwards to the system allocator unchanged.
-#![allow(unsafe_code)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+//! with every allocation counted (the test kit's counting allocator), so that "memory bounded"
+//! is measured rather than assumed.
 
 use miniz_oxide::deflate::core::{create_comp_flags_from_zip_params, CompressorOxide};
 use miniz_oxide::deflate::stream::deflate as miniz_deflate;
@@ -18,75 +12,11 @@ use wspc::deflate::{
 };
 use wspc::handshake::{client::ClientHandshake, server};
 use wspc::HeaderRef;
+use wspc_testkit::alloc::measure;
 
-// ---- allocation counting, per thread ----
-
-struct Counting;
-
-thread_local! {
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    static PEAK: Cell<isize> = const { Cell::new(0) };
-}
-
-fn note(delta: isize) {
-    let _ = LIVE.try_with(|live| {
-        let now = live.get() + delta;
-        live.set(now);
-        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
-    });
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so `System`'s
-// guarantees are ours; the bookkeeping touches only const-initialised thread-locals, which do not
-// allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `alloc`'s contract, which is `System.alloc`'s.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            note(layout.size() as isize);
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as for `alloc`.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            note(layout.size() as isize);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from this allocator, that is from `System`, with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
-        note(-(layout.size() as isize));
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: `ptr` came from `System` with `layout`; the caller upholds the rest.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            note(new_size as isize - layout.size() as isize);
-        }
-        p
-    }
-}
-
+// Counts this thread's heap bytes, for the memory tests.
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Runs `f` and returns its result, the bytes it left allocated on this thread, and the peak
-/// of bytes allocated above the start while it ran.
-fn measure<T>(f: impl FnOnce() -> T) -> (T, isize, isize) {
-    let start = LIVE.with(Cell::get);
-    PEAK.with(|p| p.set(start));
-    let r = f();
-    let live = LIVE.with(Cell::get) - start;
-    let peak = PEAK.with(Cell::get) - start;
-    (r, live, peak)
-}
+static ALLOC: wspc_testkit::alloc::Counting = wspc_testkit::alloc::Counting;
 
 // ---- helpers ----
 
