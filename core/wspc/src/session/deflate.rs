@@ -9,8 +9,8 @@
 //! Everything is allocated once, when the handshake agrees: the compressor and decompressor
 //! (zlib's state), the output buffer for decompressed pieces (the receive buffer size, so pieces
 //! stay within it), and the buffer for the compressed payload of the frame being sent (reused
-//! from frame to frame; it grows to the largest compressed frame, and is trimmed back to
-//! `KEEP_CAPACITY` (1 MiB) before a frame when a larger one made it grow past that).
+//! from frame to frame; a frame larger than `KEEP_CAPACITY` (1 MiB) grows it, and it is trimmed
+//! back to that as soon as that frame is on the wire).
 
 #[cfg(feature = "deflate")]
 mod imp {
@@ -18,7 +18,7 @@ mod imp {
     use crate::error::ProtocolError;
 
     /// The capacity the compressed-frame buffer keeps between frames (1 MiB): a larger frame
-    /// grows it, and the next frame trims it back, so one huge send does not pin its size.
+    /// grows it, and its completion trims it back, so one huge send does not pin its size.
     const KEEP_CAPACITY: usize = 1 << 20;
 
     /// The agreed permessage-deflate of one session.
@@ -59,10 +59,7 @@ mod imp {
         /// into the compressed-frame buffer, replacing the previous frame's bytes; returns the
         /// compressed length. `None` if zlib failed: the compressor is unusable from then on.
         pub(in crate::session) fn compress(&mut self, payload: &[u8], fin: bool) -> Option<usize> {
-            self.deflated.clear();
-            if self.deflated.capacity() > KEEP_CAPACITY {
-                self.deflated.shrink_to(KEEP_CAPACITY);
-            }
+            self.frame_done();
             self.compressor
                 .compress(payload, fin, &mut self.deflated)
                 .ok()
@@ -72,6 +69,15 @@ mod imp {
         /// The compressed payload of the frame being sent.
         pub(in crate::session) fn deflated(&self) -> &[u8] {
             &self.deflated
+        }
+
+        /// The frame being sent is finished (sent, cancelled or drained): its bytes are no
+        /// longer needed, and a buffer a large frame grew is trimmed back to `KEEP_CAPACITY`.
+        pub(in crate::session) fn frame_done(&mut self) {
+            self.deflated.clear();
+            if self.deflated.capacity() > KEEP_CAPACITY {
+                self.deflated.shrink_to(KEEP_CAPACITY);
+            }
         }
 
         /// The capacity the compressed-frame buffer holds on to.
@@ -142,6 +148,10 @@ mod imp {
         }
 
         pub(in crate::session) fn deflated(&self) -> &[u8] {
+            match *self {}
+        }
+
+        pub(in crate::session) fn frame_done(&mut self) {
             match *self {}
         }
 
