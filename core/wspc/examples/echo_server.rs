@@ -12,8 +12,12 @@
 //! server selects the first of its own list that the client offered, and none if the client
 //! offered none of them (or nothing).
 //!
-//! Run with `cargo run --example echo_server -- [--subprotocol NAME]... 127.0.0.1:9002
-//! [MAX_CONNECTIONS]`, then talk to it with `cargo run --example client -- 127.0.0.1:9002`.
+//! Compression: permessage-deflate is accepted when a client offers it (the drivers' default;
+//! browsers, Python `websockets` and Node `ws` clients offer it); `--no-deflate` declines every
+//! offer.
+//!
+//! Run with `cargo run --example echo_server -- [--subprotocol NAME]... [--no-deflate]
+//! 127.0.0.1:9002 [MAX_CONNECTIONS]`, then talk to it with `cargo run --example client -- 127.0.0.1:9002`.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -51,33 +55,39 @@ impl Drop for Active {
     }
 }
 
-/// The command line: `--subprotocol NAME` (repeatable, anywhere) and up to two positional
-/// arguments, the address and the connection cap.
+/// The command line: `--subprotocol NAME` (repeatable, anywhere), `--no-deflate`, and up to two
+/// positional arguments, the address and the connection cap.
 fn parse_args(
     args: impl IntoIterator<Item = String>,
-) -> Result<(Vec<String>, Vec<String>), String> {
-    let (mut subprotocols, mut positional) = (Vec::new(), Vec::new());
+) -> Result<(ServerOptions, Vec<String>), String> {
+    let (mut options, mut positional) = (ServerOptions::default(), Vec::new());
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         if let Some(name) = arg.strip_prefix("--subprotocol=") {
-            subprotocols.push(name.to_owned());
+            options.subprotocols.push(name.to_owned());
         } else if arg == "--subprotocol" {
-            subprotocols.push(args.next().ok_or("--subprotocol needs a name")?);
+            let name = args.next().ok_or("--subprotocol needs a name")?;
+            options.subprotocols.push(name);
+        } else if arg == "--no-deflate" {
+            #[cfg(feature = "deflate")]
+            {
+                options.config.deflate = None;
+            }
         } else if arg.starts_with("--") {
             return Err(format!("unknown option {arg}"));
         } else {
             positional.push(arg);
         }
     }
-    Ok((subprotocols, positional))
+    Ok((options, positional))
 }
 
 fn main() -> std::io::Result<()> {
-    let (subprotocols, positional) = match parse_args(std::env::args().skip(1)) {
+    let (options, positional) = match parse_args(std::env::args().skip(1)) {
         Ok(parsed) => parsed,
         Err(why) => {
             eprintln!("echo_server: {why}");
-            eprintln!("usage: echo_server [--subprotocol NAME]... [ADDR [MAX_CONNECTIONS]]");
+            eprintln!("usage: echo_server [--subprotocol NAME]... [--no-deflate] [ADDR [MAX_CONNECTIONS]]");
             std::process::exit(2);
         }
     };
@@ -87,8 +97,6 @@ fn main() -> std::io::Result<()> {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(MAX_CONNECTIONS);
-    let mut options = ServerOptions::default();
-    options.subprotocols = subprotocols;
     run_with(&addr, cap, options)
 }
 

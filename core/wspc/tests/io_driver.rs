@@ -506,3 +506,58 @@ fn a_non_blocking_stream_gets_would_block_and_keeps_its_session() {
     assert_eq!(ws.read_message().unwrap(), Message::Close(None));
     server.join().unwrap().unwrap();
 }
+
+/// A message that compresses well: 1 MiB of a repeated sentence.
+#[cfg(feature = "deflate")]
+fn compressible() -> String {
+    "the quick brown fox jumps over the lazy dog. ".repeat(1 << 20 / 45)
+}
+
+#[cfg(feature = "deflate")]
+#[test]
+fn the_drivers_negotiate_permessage_deflate_by_default_and_config_turns_it_off() {
+    // Default on both sides: offered, accepted, and a message round trips compressed.
+    let (addr, server) = echo_once(ServerOptions::default());
+    let stream = TcpStream::connect(&addr).unwrap();
+    let (mut ws, response) = connect(stream, &addr, "/", &ClientOptions::default()).unwrap();
+    let ext = response.header("sec-websocket-extensions").unwrap_or("");
+    assert!(ext.starts_with("permessage-deflate"), "{ext:?}");
+    assert!(ws.session().permessage_deflate().is_some());
+    let text = compressible();
+    ws.send(Message::text(text.clone())).unwrap();
+    assert_eq!(ws.read_message().unwrap(), Message::text(text.clone()));
+    ws.close(None).unwrap();
+    assert!(matches!(ws.read_message(), Err(DriverError::Closed)));
+    server.join().unwrap().unwrap();
+
+    // A server with `deflate: None` declines the default offer: no extension, same messages.
+    let mut config = Config::default();
+    config.deflate = None;
+    let (addr, server) = echo_once(server_options(config));
+    let stream = TcpStream::connect(&addr).unwrap();
+    let (mut ws, response) = connect(stream, &addr, "/", &ClientOptions::default()).unwrap();
+    assert_eq!(response.header("sec-websocket-extensions"), None);
+    assert!(ws.session().permessage_deflate().is_none());
+    ws.send(Message::text(text.clone())).unwrap();
+    assert_eq!(ws.read_message().unwrap(), Message::text(text.clone()));
+    ws.close(None).unwrap();
+    server.join().unwrap().unwrap();
+
+    // A client whose properties turn it off does not offer it, whatever `deflate` says.
+    let (addr, server) = serve_once(|s| {
+        let mut offered = None;
+        let ws = accept_with(s, &ServerOptions::default(), |request| {
+            offered = request.header("sec-websocket-extensions").map(String::from);
+            Ok(Accept::new())
+        })?;
+        assert_eq!(offered, None);
+        assert!(ws.session().permessage_deflate().is_none());
+        Ok(())
+    });
+    let mut options = ClientOptions::default();
+    options.config.properties = vec![Property::PermessageDeflate(None)];
+    let stream = TcpStream::connect(&addr).unwrap();
+    let (ws, _) = connect(stream, &addr, "/", &options).unwrap();
+    assert!(ws.session().permessage_deflate().is_none());
+    server.join().unwrap().unwrap();
+}

@@ -19,6 +19,7 @@
 //! | [`Config::write_timeout`] | 30 s | a write that makes no progress that long fails the connection |
 //! | [`Config::read_timeout`] | none | [`io`](crate::io) only: a read that waits that long returns [`DriverError::Timeout`] and leaves the session usable |
 //! | [`Config::max_write_buffer`] | 1 MiB | tokio only: `poll_ready` waits while more than this is queued and unwritten |
+//! | `Config::deflate` (cargo feature `deflate`) | on, [`DeflateConfig::DEFAULT`](crate::deflate::DeflateConfig::DEFAULT) | a client offers permessage-deflate, a server accepts an offer; see below |
 //! | HTTP head ([`upgrade::MAX_HEAD_BYTES`]) | 20 KiB | a server answers 431 and closes; a client fails with [`DriverError::Http`] |
 //!
 //! Pings from the peer are answered by the engine (the latest one, RFC 6455 §5.5.3) and are not
@@ -27,6 +28,23 @@
 //! none) before it is delivered as [`Message::Close`]; a stream that ends without a close is the
 //! end of the messages ([`DriverError::Closed`] for the blocking driver, `None` for the tokio
 //! stream), while piece-level reads see it as a `Close` piece with status 1006.
+//!
+//! # Compression
+//!
+//! With the cargo feature `deflate` (a default feature), both drivers negotiate permessage-deflate
+//! (RFC 7692) by default, as browsers, Python `websockets` and Node `ws` clients do: a client
+//! offers `permessage-deflate; client_max_window_bits`, a server accepts the first acceptable
+//! offer. Messages are then compressed and decompressed by the engine; what the application reads
+//! and writes is unchanged. Decompression is bounded per message by
+//! [`DeflateLimits`](crate::deflate::DeflateLimits) (64 MiB by default, close 1009 beyond it).
+//!
+//! The cost is memory and CPU on connections that agree on it: about 420 KiB per connection with
+//! the default 32 KiB windows (zlib's compressor state dominates), allocated when the handshake
+//! agrees and not before, so a server with many connections may want it off. Set
+//! `config.deflate = None` to never negotiate it (the C ABI's default, and websocket.dll's
+//! behaviour), or a [`DeflateConfig`](crate::deflate::DeflateConfig) with smaller windows or no
+//! context takeover. A `Property::PermessageDeflate` in [`Config::properties`] takes precedence
+//! over `Config::deflate`.
 
 pub(crate) mod conn;
 pub mod message;
@@ -68,6 +86,31 @@ pub struct Config {
     pub read_timeout: Option<Duration>,
     /// Tokio only: bytes queued for writing beyond which the sink applies backpressure.
     pub max_write_buffer: usize,
+    /// permessage-deflate: `Some` offers it (client) or accepts an offer (server) with these
+    /// settings, `None` never negotiates it. Default: `Some(DeflateConfig::DEFAULT)` (see the
+    /// [module docs](self#compression)).
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
+}
+
+impl Config {
+    /// The engine properties a session of this connection gets: [`Config::properties`], plus
+    /// [`Config::deflate`] unless `properties` already says something about permessage-deflate.
+    pub(crate) fn session_properties(&self) -> std::borrow::Cow<'_, [Property]> {
+        #[cfg(feature = "deflate")]
+        if !self
+            .properties
+            .iter()
+            .any(|p| matches!(p, Property::PermessageDeflate(_)))
+        {
+            if let Some(deflate) = self.deflate {
+                let mut all = self.properties.clone();
+                all.push(Property::PermessageDeflate(Some(deflate)));
+                return std::borrow::Cow::Owned(all);
+            }
+        }
+        std::borrow::Cow::Borrowed(&self.properties)
+    }
 }
 
 impl Default for Config {
@@ -82,6 +125,8 @@ impl Default for Config {
             write_timeout: Some(Duration::from_secs(30)),
             read_timeout: None,
             max_write_buffer: 1 << 20,
+            #[cfg(feature = "deflate")]
+            deflate: Some(crate::deflate::DeflateConfig::DEFAULT),
         }
     }
 }

@@ -275,7 +275,7 @@ pub(crate) fn client_request(
     for (n, v) in &options.headers {
         check_header(n, v)?;
     }
-    let mut session = Session::client(&options.config.properties)?;
+    let mut session = Session::client(&options.config.session_properties())?;
     let subprotocols: Vec<&str> = options.subprotocols.iter().map(String::as_str).collect();
     let extensions: Vec<&str> = options.extensions.iter().map(String::as_str).collect();
     // A `Host` among the application's headers replaces ours: it is never sent twice.
@@ -479,7 +479,7 @@ where
             .find(|p| offered.contains(&p.as_bytes()))
             .map(String::as_str)
     });
-    let mut session = match Session::server(&options.config.properties) {
+    let mut session = match Session::server(&options.config.session_properties()) {
         Ok(s) => s,
         Err(e) => return refused(&Refusal::new(500), e.into()),
     };
