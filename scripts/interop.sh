@@ -16,9 +16,10 @@
 # What it runs, after `cargo build --release --features tokio -p wspc --examples` and
 # `cargo build --release -p wspc-autobahn --bin interop_client`:
 #   1. The examples echo_server (blocking driver `wspc::io`) and tokio_echo_server (`wspc::tokio`),
-#      each on a free loopback port with `--subprotocol chat`, and against EACH of them the peers
-#      scripts/interop/py_client.py (websockets asyncio client) and scripts/interop/node_client.js
-#      (ws client), each running the rows
+#      each on a free loopback port with `--subprotocol chat` (accepting permessage-deflate, the
+#      drivers' default), each with a second instance started with `--no-deflate` (declining every
+#      offer), and against EACH of them the peers scripts/interop/py_client.py (websockets asyncio
+#      client) and scripts/interop/node_client.js (ws client), each running the rows
 #        subprotocol             offers ['chat'] and ['nope', 'chat'] select 'chat', no offer selects
 #                                none; ['nope'] is answered with no subprotocol (websockets then
 #                                connects without one, ws refuses the handshake as browsers do)
@@ -31,16 +32,37 @@
 #        fragmented              100 000 B sent as 5 fragments, echoed equal as one message
 #        16mib-send-before-read  one 16 MiB binary message sent whole before reading; the echo is
 #                                equal, one message (and, for websockets, one frame)
-#        deflate-offered         the peer offers permessage-deflate with its defaults; a text echoes
-#                                (wspc declines the extension)
 #        small-messages          1000 pipelined text/binary messages of 0-125 bytes, in order
 #        ping-pong               a ping with a payload gets its pong
 #        close-code              the peer closes with 4001 "bye"; the server's close echoes 4001
 #        concurrent              50 clients x 200 pipelined messages from one peer process
-#      (no compression and no message-size cap in the peers except where stated), each row bounded
-#      by $WSPC_INTEROP_ROW_TIMEOUT seconds (default 60); then headless Chromium, whose
-#      rows are run by a page (scripts/interop/chromium_page.html and .js) with the browser's own
-#      WebSocket, each on its own connection:
+#      (no compression: the peer offers none; no message-size cap in the peers), and the
+#      compressed rows, where the peer offers permessage-deflate with its defaults:
+#        deflate-accepted        the 101 agrees to permessage-deflate (websockets: the response's
+#                                Sec-WebSocket-Extensions and its negotiated extension; ws: the
+#                                header and ws.extensions); on that one connection 1 MiB of
+#                                non-ASCII text and binary of 0, 1, 125, 65536 B, 1 MiB
+#                                compressible, 1 MiB random and 16 MiB echo equal; the compressible
+#                                MiB comes back in under a quarter of its size (websockets also
+#                                sees RSV1 on every echo)
+#        deflate-fragmented      a text in 9 fragments cut inside code points and a binary in 5
+#                                fragments, compressed by the peer, each echoed equal as one message
+#        deflate-small-messages  1000 pipelined messages of 0-125 B sharing most of their bytes,
+#                                echoed equal and in order, in under half their size (the server's
+#                                context taken over from message to message)
+#        deflate-params          offered with server_no_context_takeover, client_no_context_takeover
+#                                and server_max_window_bits=10: the 101 agrees to exactly those; a
+#                                4 KiB random block x 4 comes back uncompressed in size (a 1 KiB
+#                                window finds no repeat; a reference beyond it would fail the peer's
+#                                10-bit inflater) and 200 small messages over half their size (no
+#                                context takeover)
+#        deflate-declined        against the --no-deflate instance: the offer gets no extension in
+#                                the 101; text and binary echo
+#      each row bounded by $WSPC_INTEROP_ROW_TIMEOUT seconds (default 60); then headless Chromium,
+#      whose rows are run by a page (scripts/interop/chromium_page.html and .js) with the
+#      browser's own WebSocket, each on its own connection (tagged `?row=NAME` in its URL).
+#      Chromium offers permessage-deflate on every connection and the server accepts it, so these
+#      rows run compressed, except deflate-declined:
 #        subprotocol-offered     new WebSocket(url, ['chat']) and (url, ['nope', 'chat']):
 #                                ws.protocol is 'chat' and a text echoes; (url, ['nope']): the
 #                                server selects none and Chromium, which requires an answer to an
@@ -53,9 +75,17 @@
 #                                16 MiB echoed equal (ArrayBuffer compare)
 #        small-messages          1000 pipelined text/binary messages of 0-125 bytes, in order
 #        close-code              ws.close(4001, reason): onclose sees code 4001 and wasClean true
-#        deflate-offered         Chromium offers permessage-deflate (confirmed in its net log);
-#                                ws.extensions is '' (declined); a text and a binary echo
-#      (a page can neither send pings nor choose how messages are fragmented: no rows for those).
+#        deflate-offered         ws.extensions names permessage-deflate; 1 MiB of text, 1 MiB of
+#                                compressible and 1 MiB of random binary echo; Chromium's net log
+#                                shows the offer, the 101's agreement and RSV1 on every message the
+#                                server sent
+#        deflate-declined        against the --no-deflate instance: ws.extensions is ''; 1 MiB of
+#                                text and of binary echo; the net log shows the offer, a 101
+#                                without Sec-WebSocket-Extensions and no RSV1 either way
+#      (a page can neither send pings nor choose how messages are fragmented: no rows for those),
+#      and from the net log (scripts/interop/netlog_ws.py)
+#        all-compressed          every connection to the deflating server that got a 101 agreed to
+#                                permessage-deflate and received only compressed messages
 #      How the verdict gets out: `chromium --headless --dump-dom PAGE_URL` prints the DOM once the
 #      page's load event has fired, and the page, served from 127.0.0.1 by
 #      scripts/interop/chromium_page_server.py, holds that event back with a frame the server
@@ -63,14 +93,16 @@
 #      (--virtual-time-budget does not do: virtual time runs out while real socket I/O is
 #      pending.) The page's rows share a budget of 40 s (CHROMIUM_BUDGET); a row missing from the
 #      dump is a FAIL. Then the row
-#        no-errors               the server still runs and its log has no connection ending in an
-#                                error (the browser's connections included; those Chromium and ws
-#                                drop after the 101 of an unanswered offer end as `closed`: the
-#                                drivers count a peer that ends the stream as closed)
+#        no-errors               both instances of the server still run and their logs have no
+#                                connection ending in an error (the browser's connections included;
+#                                those Chromium and ws drop after the 101 of an unanswered offer end
+#                                as `closed`: the drivers count a peer that ends the stream as closed)
 #   2. A websockets echo server (scripts/interop/py_echo_server.py) and a ws echo server
-#      (scripts/interop/node_echo_server.js), both speaking the subprotocol 'chat' if offered, and
-#      against each the examples client and tokio_client (text, binary, ping, close; exit 0), row
-#      `example`.
+#      (scripts/interop/node_echo_server.js), both speaking the subprotocol 'chat' if offered and
+#      without compression, and against each the examples client and tokio_client (text, binary,
+#      ping, close; exit 0), row `example`. A second instance of each runs with `--deflate`
+#      (websockets' default compression="deflate"; ws's perMessageDeflate with a threshold of 0,
+#      so that it compresses every echo) for the compressed rows below.
 #   3. Against the same two echo servers, the matrix client (autobahn/src/bin/interop_client.rs)
 #      as side `client` (blocking driver) and `tokio_client` (--tokio), running the rows
 #        subprotocol             offers ['chat'] and ['nope', 'chat'] select 'chat', no offer selects
@@ -83,11 +115,33 @@
 #        ping-pong               a ping with a payload is answered by a pong with that payload
 #        close-code              wspc closes with 4001 "bye"; the peer's close echoes 4001, then the
 #                                connection ends
-#        deflate                 wspc offers no extension and the peer's 101 selects none
+#        deflate-declined        wspc offers permessage-deflate (its default); the server without
+#                                compression selects none (permessage_deflate() is None) and data
+#                                echoes, written uncompressed
+#      and against the --deflate instance (bytes on the wire counted on the client's socket):
+#        deflate-accepted        the 101's Sec-WebSocket-Extensions names permessage-deflate and
+#                                permessage_deflate() is Some; 1 MiB of non-ASCII text, binary of
+#                                0, 1, 125, 126, 65535, 65536 B, 1 MiB, 16 MiB and 1 MiB
+#                                compressible echo equal on one connection; the compressible MiB
+#                                goes and comes back in under a quarter of its size
+#        deflate-fragmented      send_piece: a text in 9 pieces cut inside code points and a binary
+#                                in 5, compressed, each echoed equal as one message
+#        deflate-small-messages  1000 messages of 0-125 B sharing most bytes, sent before reading,
+#                                echoed equal and in order in under half their size both ways
+#                                (context takeover on both sides)
+#        deflate-off             config.deflate = None: nothing offered, nothing selected, data
+#                                echoes uncompressed
 #   4. scripts/interop/hostile_server.py (raw asyncio, no WebSocket library; the path picks the
 #      mode), and against it the matrix client, both drivers, running the rows
-#        refuse-extension        a 101 selecting permessage-deflate, not offered: connect fails
-#                                with ExtensionNotSupported
+#        refuse-extension        with config.deflate = None (nothing offered), a 101 selecting
+#                                permessage-deflate: connect fails with ExtensionNotSupported
+#        refuse-other-extension  with the default offer of permessage-deflate, a 101 selecting
+#                                x-webkit-deflate-frame: connect fails with ExtensionNotSupported
+#        refuse-deflate-answer   11 answers selecting permessage-deflate in a way the offer does not
+#                                allow (window bits 7, 20, 010; a parameter twice, unknown or with a
+#                                value; client_max_window_bits without a value or not offered; the
+#                                extension twice; a larger window or no server_no_context_takeover
+#                                than asked): each connect fails with a handshake error
 #        refuse-subprotocol      a 101 selecting 'chat' when nothing was offered: connect fails
 #                                with SubprotocolNotSupported
 #        refuse-wrong-accept     a 101 with a wrong Sec-WebSocket-Accept: connect fails with a
@@ -95,7 +149,7 @@
 #        frame-with-101          a correct 101 with a text frame "early" in the same write: it is
 #                                the first message; then a text echoes and the close completes
 #      then the row
-#        quiet-refusal           the server's log shows each of the 6 refused connections ending
+#        quiet-refusal           the server's log shows each of the 30 refused connections ending
 #                                with no byte sent by the client after the 101
 # Every row prints `PASS|FAIL <wspc side> <peer> <row> (<detail>)`. The report is
 # reports/interop/SUMMARY.md (date, versions, commit, the rows), ending `N passed, M failed`; the
@@ -128,18 +182,28 @@ LOGS=$CACHE/last-run
 VENV=$CACHE/venv
 NODE_DIR=$CACHE/node
 PEER_ROWS=(subprotocol text-ascii text-nonascii text-split-codepoints binary-sizes fragmented
-    16mib-send-before-read deflate-offered small-messages ping-pong close-code concurrent)
-# The wspc clients' rows (autobahn/src/bin/interop_client.rs) against the peers' echo servers, and
-# against scripts/interop/hostile_server.py.
+    16mib-send-before-read small-messages ping-pong close-code concurrent
+    deflate-accepted deflate-fragmented deflate-small-messages deflate-params deflate-declined)
+# The wspc clients' rows (autobahn/src/bin/interop_client.rs) against the peers' echo servers (the
+# deflate-accepted ... deflate-off rows against their --deflate instances), and against
+# scripts/interop/hostile_server.py.
 CLIENT_ROWS=(subprotocol text-ascii text-nonascii text-split-codepoints binary-sizes fragmented
-    small-messages ping-pong close-code 16mib-send-before-read deflate)
-HOSTILE_ROWS=(refuse-extension refuse-subprotocol refuse-wrong-accept frame-with-101)
+    small-messages ping-pong close-code 16mib-send-before-read deflate-declined
+    deflate-accepted deflate-fragmented deflate-small-messages deflate-off)
+HOSTILE_ROWS=(refuse-extension refuse-other-extension refuse-deflate-answer refuse-subprotocol
+    refuse-wrong-accept frame-with-101)
+# The hostile server's modes whose 101 the clients must refuse, as its log names them, and how
+# many refused connections each client makes: one per refuse-* row, and refuse-deflate-answer's
+# 11 answers (its cases in interop_client.rs).
+REFUSAL_MODES="(extension-not-offered|other-extension|deflate-answer '[^']*'|subprotocol-not-offered|wrong-accept)"
+REFUSALS_PER_CLIENT=$((4 + 11))
 # The subprotocol the wspc echo servers and the peers' echo servers speak.
 SUBPROTOCOL=chat
 CHROMIUM_SET=${CHROMIUM:-}
 CHROMIUM=/usr/bin/chromium
 CHROMIUM_ROWS=(subprotocol-offered text-ascii text-nonascii binary-0 binary-1 binary-125 binary-126
-    binary-65535 binary-65536 binary-1mib binary-16mib small-messages close-code deflate-offered)
+    binary-65535 binary-65536 binary-1mib binary-16mib small-messages close-code deflate-offered
+    deflate-declined)
 # Seconds: all of the page's rows together; the page server's hold backstop; Chromium's bound.
 CHROMIUM_BUDGET=40
 CHROMIUM_HOLD_LIMIT=45
@@ -327,16 +391,30 @@ netlog_confirm() {
     fi
 }
 
+# A PASS row of the Chromium page stays PASS only if scripts/interop/netlog_ws.py finds in the
+# net log what it claims (see that script); prints the row with the finding added to its detail,
+# or turned into a FAIL. Usage: netlog_check LINE NETLOG ARG ARG
+netlog_check() {
+    local line=$1 netlog=$2 found rest
+    if found=$("$VENV/bin/python" scripts/interop/netlog_ws.py "$netlog" "$3" "$4" 2>&1); then
+        echo "${line%)}; $found)"
+    else
+        rest=${line#PASS }
+        echo "FAIL ${rest%)}; but $found)"
+    fi
+}
+
 # Headless Chromium loads the page, which runs CHROMIUM_ROWS against a wspc server with the
-# browser's WebSocket; the rows come out of the dumped DOM, and a missing row is a FAIL.
-# Usage: run_chromium SIDE WS_URL
+# browser's WebSocket (deflate-declined against its --no-deflate instance); the rows come out of
+# the dumped DOM, and a missing row is a FAIL. Then the row all-compressed, from the net log.
+# Usage: run_chromium SIDE WS_URL NO_DEFLATE_WS_URL
 run_chromium() {
-    local side=$1 url=$2 base=$LOGS/$1-chromium t0=$SECONDS rows page profile status line r state error
+    local side=$1 url=$2 plain=$3 base=$LOGS/$1-chromium t0=$SECONDS rows page profile status line r state error found
     rows=$(
         IFS=,
         echo "${CHROMIUM_ROWS[*]}"
     )
-    page="http://$PAGE_ADDR/chromium_page.html?side=$side&run=$side&rows=$rows&timeout=$ROW_TIMEOUT&budget=$CHROMIUM_BUDGET&ws=$url"
+    page="http://$PAGE_ADDR/chromium_page.html?side=$side&run=$side&rows=$rows&timeout=$ROW_TIMEOUT&budget=$CHROMIUM_BUDGET&ws=$url&wsplain=$plain"
     profile=$(mktemp -d)
     set +e
     timeout -k 5 "$CHROMIUM_BOUND" "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic \
@@ -357,8 +435,10 @@ run_chromium() {
                 "Chromium's net log gives the reason: \"Sent non-empty 'Sec-WebSocket-Protocol' header but no response was received\"")
             ;;
         "PASS $side chromium deflate-offered "*)
-            line=$(netlog_confirm "$line" "$base.netlog.json" "Sec-WebSocket-Extensions: permessage-deflate" \
-                "the offer in Chromium's net log: '$(grep -o 'Sec-WebSocket-Extensions: [^"\\]*' "$base.netlog.json" | head -n1)'")
+            line=$(netlog_check "$line" "$base.netlog.json" deflate-offered accepted)
+            ;;
+        "PASS $side chromium deflate-declined "*)
+            line=$(netlog_check "$line" "$base.netlog.json" deflate-declined declined)
             ;;
         esac
         echo "$line"
@@ -369,6 +449,12 @@ run_chromium() {
         grep -q "^[A-Z]* $side chromium $r " "$base.out" ||
             row FAIL "$side" chromium "$r" "no result: chromium exited with status $status; the page's state '${state:-no dump}'${error:+, error '$error'}"
     done
+    r=${url#ws://}
+    if found=$("$VENV/bin/python" scripts/interop/netlog_ws.py "$base.netlog.json" all-accepted "${r%%/*}" 2>&1); then
+        row PASS "$side" chromium all-compressed "every connection of the rows above but deflate-declined: $found"
+    else
+        row FAIL "$side" chromium all-compressed "$found"
+    fi
     log "chromium against $side: $((SECONDS - t0)) s"
 }
 
@@ -385,45 +471,61 @@ for server in echo_server tokio_echo_server; do
     pid=$SERVER_PID
     url=ws://$SERVER_ADDR/
     log "$server on $url"
-    run_peer "$server" python-websockets "$url" PEER_ROWS "$VENV/bin/python" scripts/interop/py_client.py
-    run_peer "$server" node-ws "$url" PEER_ROWS env NODE_PATH="$NODE_DIR/node_modules" node scripts/interop/node_client.js
-    run_chromium "$server" "$url"
+    start_server "$server-no-deflate" "$BIN/$server" --subprotocol "$SUBPROTOCOL" --no-deflate 127.0.0.1:0
+    plain_pid=$SERVER_PID
+    plain_url=ws://$SERVER_ADDR/
+    log "$server --no-deflate on $plain_url"
+    run_peer "$server" python-websockets "$url" PEER_ROWS "$VENV/bin/python" scripts/interop/py_client.py --no-deflate-url "$plain_url"
+    run_peer "$server" node-ws "$url" PEER_ROWS env NODE_PATH="$NODE_DIR/node_modules" node scripts/interop/node_client.js --no-deflate-url "$plain_url"
+    run_chromium "$server" "$url" "$plain_url"
     # The server logs `PEER: closed` for a connection that ended well, `PEER: ERROR` otherwise;
     # give it a moment to log the last ones.
     sleep 0.5
     ended=$(grep -cE '^[0-9.]+:[0-9]+: ' "$LOGS/$server.log" || true)
     errors=$(grep -E '^[0-9.]+:[0-9]+: ' "$LOGS/$server.log" | grep -vc ': closed$' || true)
+    plain_ended=$(grep -cE '^[0-9.]+:[0-9]+: ' "$LOGS/$server-no-deflate.log" || true)
+    plain_errors=$(grep -E '^[0-9.]+:[0-9]+: ' "$LOGS/$server-no-deflate.log" | grep -vc ': closed$' || true)
     if ! kill -0 "$pid" 2>/dev/null; then
         row FAIL "$server" all-peers no-errors "the server exited; log tail: $(tail -n 3 "$LOGS/$server.log" | tr '\n' ' ')"
-    elif [ "$ended" -lt 100 ]; then
-        # The peers above open over 100 connections: fewer logged means the log is not read right.
-        row FAIL "$server" all-peers no-errors "only $ended connections were logged as ended"
-    elif [ "$errors" != 0 ]; then
-        row FAIL "$server" all-peers no-errors "$errors of $ended connections ended in an error, first: $(grep -E '^[0-9.]+:[0-9]+: ' "$LOGS/$server.log" | grep -v ': closed$' | head -n1)"
+    elif ! kill -0 "$plain_pid" 2>/dev/null; then
+        row FAIL "$server" all-peers no-errors "the --no-deflate instance exited; log tail: $(tail -n 3 "$LOGS/$server-no-deflate.log" | tr '\n' ' ')"
+    elif [ "$ended" -lt 100 ] || [ "$plain_ended" -lt 3 ]; then
+        # The peers above open over 100 connections to the server and one each (3) to the
+        # --no-deflate instance: fewer logged means the log is not read right.
+        row FAIL "$server" all-peers no-errors "only $ended connections (and $plain_ended to the --no-deflate instance) were logged as ended"
+    elif [ "$errors" != 0 ] || [ "$plain_errors" != 0 ]; then
+        row FAIL "$server" all-peers no-errors "$errors of $ended connections (and $plain_errors of $plain_ended to the --no-deflate instance) ended in an error, first: $(cat "$LOGS/$server.log" "$LOGS/$server-no-deflate.log" | grep -E '^[0-9.]+:[0-9]+: ' | grep -v ': closed$' | head -n1)"
     else
-        row PASS "$server" all-peers no-errors "still running; all $ended connections ended cleanly"
+        row PASS "$server" all-peers no-errors "both instances still running; all $ended connections (and the $plain_ended to the --no-deflate instance) ended cleanly"
     fi
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    for p in "$pid" "$plain_pid"; do
+        kill "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
 done
 kill "$PAGE_PID" 2>/dev/null || true
 wait "$PAGE_PID" 2>/dev/null || true
 
 # ----- 2. peer echo servers, the wspc example clients ----------------------------------------
 
-declare -A PEER_SERVER_PID PEER_SERVER_ADDR
+declare -A PEER_SERVER_PID PEER_SERVER_ADDR PEER_DEFLATE_PID PEER_DEFLATE_ADDR
 for peer in python-websockets node-ws; do
     case $peer in
-    python-websockets) start_server "$peer-server" "$VENV/bin/python" scripts/interop/py_echo_server.py ;;
-    node-ws) start_server "$peer-server" env NODE_PATH="$NODE_DIR/node_modules" node scripts/interop/node_echo_server.js ;;
+    python-websockets) server_cmd=("$VENV/bin/python" scripts/interop/py_echo_server.py) ;;
+    node-ws) server_cmd=(env NODE_PATH="$NODE_DIR/node_modules" node scripts/interop/node_echo_server.js) ;;
     esac
+    start_server "$peer-server" "${server_cmd[@]}"
     PEER_SERVER_PID[$peer]=$SERVER_PID
     PEER_SERVER_ADDR[$peer]=$SERVER_ADDR
     log "$peer echo server on ws://$SERVER_ADDR/"
+    start_server "$peer-deflate-server" "${server_cmd[@]}" --deflate
+    PEER_DEFLATE_PID[$peer]=$SERVER_PID
+    PEER_DEFLATE_ADDR[$peer]=$SERVER_ADDR
+    log "$peer echo server with permessage-deflate on ws://$SERVER_ADDR/"
     for client in client tokio_client; do
         out=$LOGS/$client-$peer.example.out
         set +e
-        timeout -k 5 30 "$BIN/$client" "$SERVER_ADDR" >"$out" 2>&1
+        timeout -k 5 30 "$BIN/$client" "${PEER_SERVER_ADDR[$peer]}" >"$out" 2>&1
         status=$?
         set -e
         missing=()
@@ -442,11 +544,13 @@ done
 
 for peer in python-websockets node-ws; do
     url=ws://${PEER_SERVER_ADDR[$peer]}/
-    run_peer client "$peer" "$url" CLIENT_ROWS "$MATRIX_CLIENT" --peer "$peer"
-    run_peer tokio_client "$peer" "$url" CLIENT_ROWS "$MATRIX_CLIENT" --peer "$peer" --tokio
-    pid=${PEER_SERVER_PID[$peer]}
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    deflate_url=ws://${PEER_DEFLATE_ADDR[$peer]}/
+    run_peer client "$peer" "$url" CLIENT_ROWS "$MATRIX_CLIENT" --peer "$peer" --deflate-url "$deflate_url"
+    run_peer tokio_client "$peer" "$url" CLIENT_ROWS "$MATRIX_CLIENT" --peer "$peer" --deflate-url "$deflate_url" --tokio
+    for pid in "${PEER_SERVER_PID[$peer]}" "${PEER_DEFLATE_PID[$peer]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
 done
 
 # ----- 4. hostile servers ---------------------------------------------------------------------
@@ -460,19 +564,19 @@ run_peer tokio_client hostile-server "$url" HOSTILE_ROWS "$MATRIX_CLIENT" --peer
 # The server logs, per connection it refused to upgrade properly, what the client did after the
 # 101: a client that refused it must have sent nothing and ended the stream. The line comes when
 # the server sees the end of the stream: give it a moment before stopping the server.
-expected=$((2 * 3)) # both drivers x the three refusal rows
+expected=$((2 * REFUSALS_PER_CLIENT)) # both drivers
 for ((i = 0; i < 40; i++)); do
-    [ "$(grep -cE ' (extension-not-offered|subprotocol-not-offered|wrong-accept): ' "$LOGS/hostile-server.log" || true)" -ge "$expected" ] && break
+    [ "$(grep -cE " $REFUSAL_MODES: " "$LOGS/hostile-server.log" || true)" -ge "$expected" ] && break
     sleep 0.05
 done
 kill "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
-refusals=$(grep -cE ' (extension-not-offered|subprotocol-not-offered|wrong-accept): ' "$LOGS/hostile-server.log" || true)
-quiet=$(grep -cE ' (extension-not-offered|subprotocol-not-offered|wrong-accept): the client sent 0 bytes after the 101, then ended the stream$' "$LOGS/hostile-server.log" || true)
+refusals=$(grep -cE " $REFUSAL_MODES: " "$LOGS/hostile-server.log" || true)
+quiet=$(grep -cE " $REFUSAL_MODES: the client sent 0 bytes after the 101, then ended the stream\$" "$LOGS/hostile-server.log" || true)
 if [ "$refusals" = "$expected" ] && [ "$quiet" = "$expected" ]; then
     row PASS both-clients hostile-server quiet-refusal "all $refusals refused connections: the client sent nothing after the bad 101 and ended the stream"
 else
-    row FAIL both-clients hostile-server quiet-refusal "$quiet of $refusals refused connections (expected $expected) ended quietly; first other: $(grep -E ' (extension-not-offered|subprotocol-not-offered|wrong-accept): ' "$LOGS/hostile-server.log" | grep -v 'sent 0 bytes' | head -n1)"
+    row FAIL both-clients hostile-server quiet-refusal "$quiet of $refusals refused connections (expected $expected) ended quietly; first other: $(grep -E " $REFUSAL_MODES: " "$LOGS/hostile-server.log" | grep -v 'sent 0 bytes' | head -n1)"
 fi
 
 # ----- the report -----------------------------------------------------------------------------
@@ -490,14 +594,15 @@ DIRTY=
     echo
     echo "- wspc commit: \`$COMMIT\`$DIRTY; examples built with \`cargo build --release --features tokio -p wspc --examples\`, the matrix client with \`cargo build --release -p wspc-autobahn --bin interop_client\` ($(rustc --version 2>/dev/null || echo rustc))"
     echo "- peers: Python \`websockets\` $WEBSOCKETS_USED (asyncio client and server, Python $PY_VERSION); Node \`ws\` $WS_USED (Node $NODE_VERSION); $CHROMIUM_VERSION, headless, its own \`WebSocket\` in a page served from 127.0.0.1; \`scripts/interop/hostile_server.py\` (Python $PY_VERSION, asyncio, no WebSocket library)"
-    echo "- peers run without compression and without a message-size cap (websockets \`compression=None, max_size=None\`, ws \`perMessageDeflate: false, maxPayload: 0\`), except \`deflate-offered\`, which offers permessage-deflate with the peer's defaults; Chromium offers permessage-deflate on every connection (a page cannot turn that off)"
+    echo "- permessage-deflate (RFC 7692): the wspc echo servers accept it (the drivers' default) and a second instance of each, started with \`--no-deflate\`, declines it; the wspc clients offer it (\`permessage-deflate; client_max_window_bits\`) unless \`config.deflate = None\`. The peers run without compression (websockets \`compression=None\`, ws \`perMessageDeflate: false\`) except in the \`deflate-*\` rows, where the peer clients offer it with their defaults (websockets \`compression=\"deflate\"\`, ws \`perMessageDeflate: true\`) and the wspc clients meet a second instance of each peer echo server started with \`--deflate\` (websockets' default \`compression=\"deflate\"\`, which answers \`server_max_window_bits=12; client_max_window_bits=12\`; ws \`perMessageDeflate: { threshold: 0 }\`, so that it compresses every echo). Chromium offers permessage-deflate on every connection (a page cannot turn that off), so all its rows but \`deflate-declined\` run compressed"
+    echo "- the peers have no message-size cap (websockets \`max_size=None\`, ws \`maxPayload: 0\`)"
     echo "- each peer row is bounded by ${ROW_TIMEOUT} s; Chromium's rows together by ${CHROMIUM_BUDGET} s"
     echo
-    echo "Rows of the peer clients against the wspc echo servers (run with \`--subprotocol $SUBPROTOCOL\`): \`subprotocol\` offers ['chat'] and ['nope', 'chat'] select 'chat', no offer selects none, ['nope'] is answered with none (websockets connects without one; ws refuses, as browsers do); \`text-ascii\` 64 KiB of all 128 ASCII code points; \`text-nonascii\` 1 MiB of \"é€😀\"; \`text-split-codepoints\` a 64 KiB text in 9 fragments whose 8 boundaries cut 2-, 3- and 4-byte code points, echoed as one text; \`binary-sizes\` 0, 1, 125, 126, 65535, 65536 B, 1 MiB and 16 MiB, each echoed equal; \`fragmented\` 100 000 B in 5 fragments echoed as one message; \`16mib-send-before-read\` one 16 MiB binary message sent whole before reading, echoed equal as one message (websockets: one frame, via \`recv_streaming()\`); \`deflate-offered\` permessage-deflate offered, a text echoed; \`small-messages\` 1000 pipelined text/binary messages of 0–125 bytes, in order; \`ping-pong\` a ping with a payload gets its pong; \`close-code\` the peer closes with 4001 \"bye\" and the server's close echoes 4001; \`concurrent\` 50 clients × 200 pipelined messages; \`no-errors\` the server survived and logged no connection ending in an error."
+    echo "Rows of the peer clients against the wspc echo servers (run with \`--subprotocol $SUBPROTOCOL\`): \`subprotocol\` offers ['chat'] and ['nope', 'chat'] select 'chat', no offer selects none, ['nope'] is answered with none (websockets connects without one; ws refuses, as browsers do); \`text-ascii\` 64 KiB of all 128 ASCII code points; \`text-nonascii\` 1 MiB of \"é€😀\"; \`text-split-codepoints\` a 64 KiB text in 9 fragments whose 8 boundaries cut 2-, 3- and 4-byte code points, echoed as one text; \`binary-sizes\` 0, 1, 125, 126, 65535, 65536 B, 1 MiB and 16 MiB, each echoed equal; \`fragmented\` 100 000 B in 5 fragments echoed as one message; \`16mib-send-before-read\` one 16 MiB binary message sent whole before reading, echoed equal as one message (websockets: one frame, via \`recv_streaming()\`); \`small-messages\` 1000 pipelined text/binary messages of 0–125 bytes, in order; \`ping-pong\` a ping with a payload gets its pong; \`close-code\` the peer closes with 4001 \"bye\" and the server's close echoes 4001; \`concurrent\` 50 clients × 200 pipelined messages. Compressed (the peer offers permessage-deflate with its defaults): \`deflate-accepted\` the 101 agrees to it (the response's \`Sec-WebSocket-Extensions\`, and websockets' negotiated extension or ws's \`ws.extensions\`), then on one connection 1 MiB of non-ASCII text and binary of 0, 1, 125, 65536 B, 1 MiB compressible, 1 MiB random and 16 MiB echo equal, the compressible MiB coming back in under a quarter of its size (websockets: RSV1 seen on every echo, the frames read before its extension decodes them; ws: the socket's \`bytesRead\`); \`deflate-fragmented\` a text in 9 fragments cut inside code points and a binary in 5 fragments, compressed by the peer, each echoed equal as one message; \`deflate-small-messages\` 1000 pipelined messages of 0–125 B sharing most of their bytes echoed equal and in order, in under half their size (the server's context taken over between messages); \`deflate-params\` offered with \`server_no_context_takeover\`, \`client_no_context_takeover\` and \`server_max_window_bits=10\`: the 101 agrees to exactly those, a 4 KiB random block × 4 comes back at full size (a 1 KiB window finds no repeat, and a reference beyond it would fail the peer's 10-bit inflater) and 200 small messages at over half their size (no context takeover); \`deflate-declined\` against the \`--no-deflate\` instance: no extension in the 101, text and binary echo. \`no-errors\` both instances of the server survived and logged no connection ending in an error."
     echo
-    echo "Rows of the wspc clients (\`client\`: \`wspc::io\`, \`tokio_client\`: \`wspc::tokio\`): \`example\` the example client against the peer's echo server exits 0 with its text, binary and pong back; then the matrix client \`autobahn/src/bin/interop_client.rs\` against the same echo servers (speaking 'chat' if offered), with the rows above seen from the client (\`text-split-codepoints\` and \`fragmented\` sent with the driver's \`send_piece\`; in \`subprotocol\` an offer answered with none is refused by wspc, \`SubprotocolNotSupported\`; \`close-code\` wspc closes with 4001 and the peer's close echoes it; \`deflate\` wspc offers no extension and the 101 selects none); against \`scripts/interop/hostile_server.py\`: \`refuse-extension\`, \`refuse-subprotocol\`, \`refuse-wrong-accept\` a 101 selecting an extension or a subprotocol that was not offered, or with a wrong \`Sec-WebSocket-Accept\`, fails connect with the matching handshake error; \`frame-with-101\` a text frame in the same write as the 101 is the first message; \`quiet-refusal\` the client sent nothing after a 101 it refused and ended the stream."
+    echo "Rows of the wspc clients (\`client\`: \`wspc::io\`, \`tokio_client\`: \`wspc::tokio\`): \`example\` the example client against the peer's echo server exits 0 with its text, binary and pong back; then the matrix client \`autobahn/src/bin/interop_client.rs\` against the same echo servers (speaking 'chat' if offered), with the rows above seen from the client (\`text-split-codepoints\` and \`fragmented\` sent with the driver's \`send_piece\`; in \`subprotocol\` an offer answered with none is refused by wspc, \`SubprotocolNotSupported\`; \`close-code\` wspc closes with 4001 and the peer's close echoes it; \`deflate-declined\` wspc's default offer of permessage-deflate is declined by the server without compression, \`permessage_deflate()\` is \`None\` and data echoes, written uncompressed). Against the peer's \`--deflate\` echo server (bytes counted on the client's socket, headers included): \`deflate-accepted\` the 101's \`Sec-WebSocket-Extensions\` names permessage-deflate and \`permessage_deflate()\` is \`Some\` (the detail gives the agreed windows), then on one connection 1 MiB of non-ASCII text, binary of 0, 1, 125, 126, 65535, 65536 B, 1 MiB and 16 MiB and 1 MiB compressible echo equal, the compressible MiB written and read in under a quarter of its size; \`deflate-fragmented\` a text in 9 pieces cut inside code points and a binary in 5 (\`send_piece\`), compressed, each echoed equal as one message; \`deflate-small-messages\` 1000 messages of 0–125 B sharing most of their bytes, sent before reading, echoed equal and in order, in under half their size both ways (context takeover on both sides); \`deflate-off\` \`config.deflate = None\`: nothing offered, nothing selected, data echoes uncompressed. Against \`scripts/interop/hostile_server.py\`: \`refuse-extension\` (with \`config.deflate = None\`, nothing offered) a 101 selecting permessage-deflate, \`refuse-other-extension\` (the default offer of permessage-deflate) a 101 selecting \`x-webkit-deflate-frame\`: connect fails with \`ExtensionNotSupported\`; \`refuse-deflate-answer\` 11 answers selecting permessage-deflate in a way the offer does not allow (window bits 7, 20 or \`010\`, a parameter twice, unknown or with a value, \`client_max_window_bits\` without a value or not offered, the extension twice, a larger \`server_max_window_bits\` than asked, \`server_no_context_takeover\` asked and not answered): each connect fails with a handshake error; \`refuse-subprotocol\`, \`refuse-wrong-accept\` a 101 selecting a subprotocol that was not offered, or with a wrong \`Sec-WebSocket-Accept\`, fails connect with the matching handshake error; \`frame-with-101\` a text frame in the same write as the 101 is the first message; \`quiet-refusal\` the client sent nothing after each 101 it refused and ended the stream."
     echo
-    echo "Chromium's rows (a page with the browser's \`WebSocket\`, verdict read from \`chromium --headless --dump-dom\`; a page can neither ping nor choose fragmentation, so no rows for those): \`subprotocol-offered\` \`new WebSocket(url, ['chat'])\` and \`(url, ['nope', 'chat'])\`: \`ws.protocol\` is 'chat' and a text echoes; \`(url, ['nope'])\`: the server selects none and Chromium fails a handshake whose offer got no answer (its reason checked in its net log); without an offer \`ws.protocol\` is '' and a text echoes; \`text-ascii\` 64 KiB of all 128 ASCII code points; \`text-nonascii\` 1 MiB of text with the edges of each UTF-8 length and astral-plane emoji; \`binary-N\` one binary message of N bytes (0, 1, 125, 126, 65535, 65536, 1 MiB, 16 MiB) echoed equal; \`small-messages\` 1000 pipelined text/binary messages of 0–125 bytes, in order; \`close-code\` \`ws.close(4001, reason)\`: \`onclose\` sees 4001 and \`wasClean\`; \`deflate-offered\` Chromium's permessage-deflate offer (checked in its net log) declined: \`ws.extensions\` is '' and data echoes."
+    echo "Chromium's rows (a page with the browser's \`WebSocket\`, verdict read from \`chromium --headless --dump-dom\`; a page can neither ping nor choose fragmentation, so no rows for those): \`subprotocol-offered\` \`new WebSocket(url, ['chat'])\` and \`(url, ['nope', 'chat'])\`: \`ws.protocol\` is 'chat' and a text echoes; \`(url, ['nope'])\`: the server selects none and Chromium fails a handshake whose offer got no answer (its reason checked in its net log); without an offer \`ws.protocol\` is '' and a text echoes; \`text-ascii\` 64 KiB of all 128 ASCII code points; \`text-nonascii\` 1 MiB of text with the edges of each UTF-8 length and astral-plane emoji; \`binary-N\` one binary message of N bytes (0, 1, 125, 126, 65535, 65536, 1 MiB, 16 MiB) echoed equal; \`small-messages\` 1000 pipelined text/binary messages of 0–125 bytes, in order; \`close-code\` \`ws.close(4001, reason)\`: \`onclose\` sees 4001 and \`wasClean\`; these rows all run compressed, as Chromium offers permessage-deflate and the server accepts it. \`deflate-offered\` \`ws.extensions\` names permessage-deflate and 1 MiB of text, 1 MiB of compressible and 1 MiB of random binary echo; Chromium's net log (\`scripts/interop/netlog_ws.py\`, each row's connections tagged \`?row=NAME\`) shows the offer, the 101's agreement and RSV1 on every message the server sent; \`deflate-declined\` against the \`--no-deflate\` instance: \`ws.extensions\` is '', text and binary echo, and the net log shows the offer, a 101 without \`Sec-WebSocket-Extensions\` and no RSV1 either way; \`all-compressed\` (from the net log) every connection of the other rows that got a 101 agreed to permessage-deflate and received only compressed messages."
     echo
     echo "| wspc side | peer | row | result | detail |"
     echo "|---|---|---|---|---|"

@@ -1,7 +1,8 @@
 // Interop peer: the browser's WebSocket (headless Chromium) against a wspc echo server.
 //
 // Loaded by chromium_page.html; the query string says what to do:
-//   ws       the server's URL (ws://127.0.0.1:PORT/)
+//   ws       the server's URL (ws://127.0.0.1:PORT/), which accepts permessage-deflate
+//   wsplain  the URL of the same server started with --no-deflate, for the row deflate-declined
 //   side     the server's name, printed in each row
 //   rows     comma-separated rows to run (all by default)
 //   run      the ID of the /hold frame that keeps the page's load event back (see
@@ -9,10 +10,16 @@
 //   timeout  bound for each row, seconds (default 60)
 //   budget   bound for all rows together, seconds (default 40); rows that would start after it
 //            fail without running
-// Each row runs on its own connection(s) and adds a line to #verdict:
+// Each row runs on its own connection(s), whose URLs carry `?row=<row>` so that interop.sh can
+// find them in Chromium's net log (scripts/interop/netlog_ws.py), and adds a line to #verdict:
 //   PASS|FAIL <side> chromium <row> (<detail>)
 // When all rows are done, #state says "done in N s" and the page asks the server to release the
 // hold: the load event fires and `chromium --dump-dom` prints the DOM with the verdict in it.
+//
+// Compression: Chromium offers `permessage-deflate; client_max_window_bits` on every connection
+// (a page cannot turn it off), and the wspc server at `ws` accepts it, so every row but
+// deflate-declined runs compressed. What the page sees of it is ws.extensions; the frames' RSV1
+// bits are checked in the net log by interop.sh.
 //
 // Not here, because the WebSocket API cannot express them: pings (a page can neither send a ping
 // nor see a pong; Chromium answers the server's pings by itself) and fragmentation (the page hands
@@ -24,6 +31,7 @@
   const MIB = 1 << 20;
   const query = new URLSearchParams(location.search);
   const WS_URL = query.get('ws');
+  const WS_PLAIN_URL = query.get('wsplain');
   const SIDE = query.get('side') || 'unknown-server';
   const RUN = query.get('run') || 'default';
   const ROW_TIMEOUT = Number(query.get('timeout') || 60) * 1000;
@@ -52,12 +60,17 @@
 
   // Every socket a row opened, closed if the row fails.
   let open = [];
+  // The row running: its connections' URLs carry it.
+  let currentRow = '';
+  const tagged = (base) => `${base}${base.includes('?') ? '&' : '?'}row=${encodeURIComponent(currentRow)}`;
 
-  // Connect; resolves on 'open' with the WebSocket, which gets `next()` (the next message, in
-  // order: a string or an ArrayBuffer) and `closed` (a promise of { code, reason, wasClean }).
-  function connect(protocols) {
+  // Connect to `base` (the deflating server by default); resolves on 'open' with the WebSocket,
+  // which gets `next()` (the next message, in order: a string or an ArrayBuffer) and `closed` (a
+  // promise of { code, reason, wasClean }).
+  function connect(protocols, base = WS_URL) {
     return new Promise((resolve, reject) => {
-      const ws = protocols === undefined ? new WebSocket(WS_URL) : new WebSocket(WS_URL, protocols);
+      const url = tagged(base);
+      const ws = protocols === undefined ? new WebSocket(url) : new WebSocket(url, protocols);
       ws.binaryType = 'arraybuffer';
       open.push(ws);
       const inbox = [];
@@ -246,17 +259,46 @@
     return `sent 4001 '${reason}'; onclose code ${c.code}, reason '${c.reason}', wasClean true`;
   }
 
+  // 1 MiB of text that compresses well: the edges of each UTF-8 length and emoji, repeated.
+  function compressibleText() {
+    const unit = 'permessage-deflate: \u0080\u07ff\u0800\uffff\u{10000}\u{10ffff} é€中😀; ';
+    return unit.repeat(Math.floor(MIB / utf8.encode(unit).length));
+  }
+
+  // n bytes that compress well: numbered lines of one sentence.
+  function compressibleBytes(n) {
+    let s = '';
+    for (let i = 0; s.length < n; i++) s += `line ${String(i).padStart(7, '0')}: the quick brown fox jumps over the lazy dog\n`;
+    return utf8.encode(s).subarray(0, n);
+  }
+
   async function rowDeflate() {
-    // Chromium offers `permessage-deflate; client_max_window_bits` on every connection; the page
-    // cannot see the request, only what the server agreed to (ws.extensions).
+    // Chromium offers `permessage-deflate; client_max_window_bits` on every connection and the
+    // server accepts it; the page sees only what was agreed (ws.extensions). interop.sh checks
+    // in the net log that the offer was made and that the server's messages came compressed.
     const ws = await connect();
     const extensions = ws.extensions;
-    const text = 'permessage-deflate offered; '.repeat(40);
+    check(/permessage-deflate/.test(extensions), `ws.extensions '${extensions}': the server did not accept permessage-deflate`);
+    const text = compressibleText();
     await echoOne(ws, text);
-    await echoOne(ws, randomBytes(4096));
+    await echoOne(ws, compressibleBytes(MIB));
+    await echoOne(ws, randomBytes(MIB));
     await closeNormally(ws);
-    check(extensions === '', `server accepted '${extensions}', expected it declined (wspc has no permessage-deflate)`);
-    return `Chromium offers permessage-deflate (always); ws.extensions '' (declined); ${text.length}-char text and 4096 B binary echoed equal`;
+    return `ws.extensions '${extensions}'; on one connection ${utf8.encode(text).length} B of UTF-8 text, 1 MiB of compressible binary and 1 MiB of random binary echoed equal`;
+  }
+
+  async function rowDeflateDeclined() {
+    // The same server started with --no-deflate declines Chromium's offer: no extension, and
+    // data still echoes (interop.sh checks in the net log that no frame had RSV1).
+    check(WS_PLAIN_URL, 'no wsplain= (the --no-deflate server) in the query');
+    const ws = await connect(undefined, WS_PLAIN_URL);
+    const extensions = ws.extensions;
+    check(extensions === '', `ws.extensions '${extensions}': the --no-deflate server accepted an extension`);
+    const text = compressibleText();
+    await echoOne(ws, text);
+    await echoOne(ws, compressibleBytes(MIB));
+    await closeNormally(ws);
+    return `against the --no-deflate server: ws.extensions '' (declined); ${utf8.encode(text).length} B of UTF-8 text and 1 MiB of binary echoed equal`;
   }
 
   const ROWS = {
@@ -274,6 +316,7 @@
     'small-messages': rowSmall,
     'close-code': rowClose,
     'deflate-offered': rowDeflate,
+    'deflate-declined': rowDeflateDeclined,
   };
 
   // ----- the runner ----------------------------------------------------------------------------
@@ -296,6 +339,7 @@
         continue;
       }
       open = [];
+      currentRow = name;
       const bound = Math.min(ROW_TIMEOUT, left);
       let timer;
       const timeout = new Promise((_, rej) => {

@@ -8,7 +8,12 @@ library would not. Prints `hostile server listening on ws://ADDR` once listening
 path chooses the mode:
 
     /extension-not-offered    101 with `Sec-WebSocket-Extensions: permessage-deflate`, which the
-                              client did not offer
+                              client did not offer (the row's client has permessage-deflate off)
+    /other-extension          101 with `Sec-WebSocket-Extensions: x-webkit-deflate-frame`, an
+                              extension no client here offers (they offer permessage-deflate)
+    /deflate-answer?ext=V     101 with `Sec-WebSocket-Extensions: V` (V percent-decoded): the
+                              client's row chooses a permessage-deflate answer it must refuse (a
+                              window size outside 8-15, a parameter twice or unknown, ...)
     /subprotocol-not-offered  101 with `Sec-WebSocket-Protocol: chat`, whatever the client offered
                               (the rows offer none)
     /wrong-accept             101 whose Sec-WebSocket-Accept answers a different key
@@ -26,9 +31,17 @@ import base64
 import hashlib
 import struct
 import sys
+from urllib.parse import parse_qs
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-MODES = ("extension-not-offered", "subprotocol-not-offered", "wrong-accept", "frame-with-101")
+MODES = (
+    "extension-not-offered",
+    "other-extension",
+    "deflate-answer",
+    "subprotocol-not-offered",
+    "wrong-accept",
+    "frame-with-101",
+)
 WAIT = 10.0
 
 
@@ -92,6 +105,7 @@ async def handle(reader, writer):
         lines = head.decode("latin-1").split("\r\n")
         target = lines[0].split(" ")[1] if len(lines[0].split(" ")) == 3 else ""
         mode = target.split("?")[0].lstrip("/")
+        query = parse_qs(target.split("?", 1)[1]) if "?" in target else {}
         headers = {}
         for line in lines[1:]:
             if ":" in line:
@@ -112,6 +126,13 @@ async def handle(reader, writer):
         ]
         if mode == "extension-not-offered":
             response.append("Sec-WebSocket-Extensions: permessage-deflate")
+        if mode == "other-extension":
+            response.append("Sec-WebSocket-Extensions: x-webkit-deflate-frame")
+        if mode == "deflate-answer":
+            # parse_qs has percent-decoded it; a CR or LF would end the header early.
+            answer = query.get("ext", [""])[0].replace("\r", "").replace("\n", "")
+            response.append(f"Sec-WebSocket-Extensions: {answer}")
+            mode = f"deflate-answer '{answer}'"
         if mode == "subprotocol-not-offered":
             response.append("Sec-WebSocket-Protocol: chat")
         out = ("\r\n".join(response) + "\r\n\r\n").encode()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Interop peer: the Python `websockets` asyncio client against a wspc echo server.
 
-    python py_client.py URL SERVER_NAME [ROW ...]
+    python py_client.py [--no-deflate-url URL2] URL SERVER_NAME [ROW ...]
 
 Runs each row (all by default) on its own connection(s), bounded by WSPC_INTEROP_ROW_TIMEOUT
 seconds (default 60), and prints one line per row:
@@ -9,6 +9,29 @@ seconds (default 60), and prints one line per row:
     PASS|FAIL <SERVER_NAME> python-websockets <row> (<detail>)
 
 Exits 0 if every row passed. Run by scripts/interop.sh with the websockets it installed.
+
+The plain rows run without compression (compression=None). The deflate-* rows offer
+permessage-deflate against URL, a server that accepts it, except deflate-declined, which goes
+to URL2, the same server started with --no-deflate:
+    deflate-accepted        websockets' default offer is accepted (the 101's
+                            Sec-WebSocket-Extensions and the negotiated extension say so); on that
+                            one connection 1 MiB of non-ASCII text and binary of 0, 1, 125, 65536
+                            B, 1 MiB compressible, 1 MiB random and 16 MiB echo equal; the
+                            server's frames carry RSV1 and the compressible MiB came back in under
+                            a quarter of its size
+    deflate-fragmented      a compressed text in 9 fragments cut inside code points and a
+                            compressed binary in 5 fragments, each echoed equal as one message
+    deflate-small-messages  1000 pipelined text/binary messages of 0-125 B sharing most of their
+                            bytes, echoed equal and in order; the server's frames total under half
+                            the payload (its context taken over from message to message)
+    deflate-params          offered with server_no_context_takeover, client_no_context_takeover
+                            and server_max_window_bits=10: the 101 agrees to exactly those; a 16
+                            KiB message repeating a 4 KiB block comes back uncompressible (no
+                            back-reference reaches 4 KiB behind in a 1 KiB window, and one that
+                            did would fail websockets' inflater); 200 small messages come back
+                            over half their size (no context takeover)
+    deflate-declined        against URL2: the offer gets no extension in the 101, and text and
+                            binary echo
 """
 
 import asyncio
@@ -19,10 +42,14 @@ import time
 
 import websockets
 from websockets.asyncio.client import connect
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+from websockets.frames import Opcode
 
 PEER = "python-websockets"
 ROW_TIMEOUT = float(os.environ.get("WSPC_INTEROP_ROW_TIMEOUT", "60"))
 MIB = 1 << 20
+# The URL of the --no-deflate instance of the server (--no-deflate-url), for deflate-declined.
+NO_DEFLATE_URL = None
 
 
 class Fail(Exception):
@@ -30,7 +57,7 @@ class Fail(Exception):
 
 
 def options(**overrides):
-    """Connection options: no compression (wspc has no permessage-deflate yet), no cap on
+    """Connection options: no compression unless a row asks for it (the plain matrix), no cap on
     message size, no proxy from the environment."""
     base = dict(compression=None, max_size=None, proxy=None, open_timeout=10, close_timeout=10)
     base.update(overrides)
@@ -63,21 +90,6 @@ async def row_16mib(url):
     check(echoed == payload, "echo differs from what was sent")
     check(len(fragments) == 1, f"echo arrived in {len(fragments)} frames, expected 1")
     return f"{len(payload)} bytes echoed equal in 1 message of 1 frame, {dt:.2f} s"
-
-
-async def row_deflate(url):
-    text = "permessage-deflate offered; " * 40
-    # The client's defaults: compression="deflate" offers permessage-deflate.
-    async with connect(url, **options(compression="deflate")) as ws:
-        offered = ws.request.headers.get("Sec-WebSocket-Extensions")
-        accepted = ws.response.headers.get("Sec-WebSocket-Extensions")
-        negotiated = [e.name for e in ws.protocol.extensions]
-        await ws.send(text)
-        echo = await ws.recv()
-    check(offered and "permessage-deflate" in offered, f"the client did not offer it ({offered!r})")
-    check(echo == text, f"echo differs: {describe(echo)}")
-    how = "declined" if not negotiated else f"accepted {accepted!r}"
-    return f"offered {offered!r}; server {how}; {len(text)}-char text echoed equal"
 
 
 async def row_text(url):
@@ -212,12 +224,12 @@ async def row_text_ascii(url):
     return f"{len(text)} chars (U+0000-U+007F x 512) echoed equal"
 
 
-def split_codepoint_fragments(data):
+def split_codepoint_fragments(data, start=0):
     """Cut UTF-8 `data` (a repeated 'aé€😀') into fragments whose boundaries fall inside code
-    points: after every byte of the first 'é€😀' that is not its last, then twice more in the
-    rest, each moved forward onto a continuation byte. Returns the fragments and how many
-    boundaries cut a code point."""
-    cuts = [i for i in range(1, 10) if data[i] & 0xC0 == 0x80]
+    points: after every byte of the first 'é€😀' at or after `start` (a multiple of 10) that is
+    not its last, then twice more in the rest, each moved forward onto a continuation byte.
+    Returns the fragments and how many boundaries cut a code point."""
+    cuts = [i for i in range(start + 1, start + 10) if data[i] & 0xC0 == 0x80]
     for at in (len(data) // 3, 2 * len(data) // 3):
         while data[at] & 0xC0 != 0x80:
             at += 1
@@ -271,6 +283,248 @@ async def row_fragmented(url):
     return f"{len(payload)} B sent in {len(fragments)} fragments ({sizes} B, + an empty final one), echoed equal as one message"
 
 
+# ----- permessage-deflate (RFC 7692) -----------------------------------------------------------
+
+
+def deflate_options(**overrides):
+    """A compressed connection: websockets' default offer (compression="deflate" offers
+    `permessage-deflate; client_max_window_bits`), no cap on message size."""
+    return options(compression="deflate", **overrides)
+
+
+def negotiated(ws):
+    """The offer and the 101's answer; fails unless permessage-deflate was offered and agreed."""
+    offer = ws.request.headers.get("Sec-WebSocket-Extensions")
+    answer = ws.response.headers.get("Sec-WebSocket-Extensions")
+    names = [e.name for e in ws.protocol.extensions]
+    check(offer and "permessage-deflate" in offer, f"websockets did not offer permessage-deflate ({offer!r})")
+    check(answer and "permessage-deflate" in answer, f"offered {offer!r}; the 101 answered Sec-WebSocket-Extensions {answer!r}")
+    check(names == ["permessage-deflate"], f"the 101 answered {answer!r} but websockets negotiated {names}")
+    return offer, answer
+
+
+class Wire:
+    """The server's data frames as they came off the wire, before websockets' permessage-deflate
+    extension decoded them: (first frame of a message, RSV1, payload length). Installed right after
+    the handshake, before anything is sent, by wrapping the negotiated extension's decode()."""
+
+    def __init__(self, ws):
+        self.frames = []
+        ext = ws.protocol.extensions[0]
+        decode = ext.decode
+
+        def spy(frame, *, max_size=None):
+            if frame.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
+                self.frames.append((frame.opcode is not Opcode.CONT, frame.rsv1, len(frame.data)))
+            return decode(frame, max_size=max_size)
+
+        ext.decode = spy
+
+    def take(self):
+        """Since the last take: (messages, of which compressed (RSV1), payload bytes on the wire)."""
+        frames, self.frames = self.frames, []
+        firsts = [f for f in frames if f[0]]
+        return len(firsts), sum(1 for f in firsts if f[1]), sum(f[2] for f in frames)
+
+
+def size_of(m):
+    return len(m.encode() if isinstance(m, str) else m)
+
+
+def compressible_bytes(n):
+    """n bytes that compress well: numbered lines of one sentence."""
+    lines, size, i = [], 0, 0
+    while size < n:
+        line = f"line {i:07d}: the quick brown fox jumps over the lazy dog\n".encode()
+        lines.append(line)
+        size += len(line)
+        i += 1
+    return b"".join(lines)[:n]
+
+
+def deflate_small_messages(n):
+    """n messages of 0-125 B, alternating text and binary (every 50th an empty text), that share
+    most of their bytes: a number, then a prefix of one random 120-byte string (letters for the
+    texts, bytes for the binaries). Alone each compresses hardly at all; with the context of the
+    messages before it, to a few bytes."""
+    rng = random.Random(7692)
+    shared_text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(120))
+    shared_bin = rng.randbytes(123)
+    out = []
+    for i in range(n):
+        if i % 50 == 0:
+            out.append("")
+        elif i % 2:
+            out.append(i.to_bytes(2, "big") + shared_bin[: rng.randint(0, 123)])
+        else:
+            out.append(f"{i:04d} " + shared_text[: rng.randint(0, 120)])
+    return out
+
+
+async def echo_pipelined(ws, messages):
+    """Send every message while reading the echoes; check them equal and in order."""
+
+    async def sender():
+        for m in messages:
+            await ws.send(m)
+
+    async def receiver():
+        return [await ws.recv() for _ in messages]
+
+    _, echoes = await asyncio.gather(sender(), receiver())
+    for i, (m, e) in enumerate(zip(messages, echoes)):
+        check(type(m) is type(e) and m == e, f"message {i}: sent {describe(m)}, got {describe(e)}")
+
+
+async def row_deflate_accepted(url):
+    rng = random.Random(1692)
+    unit = "é€😀"
+    text = unit * (MIB // len(unit.encode()))
+    messages = [
+        text,
+        b"",
+        rng.randbytes(1),
+        rng.randbytes(125),
+        rng.randbytes(65536),
+        compressible_bytes(MIB),
+        rng.randbytes(MIB),
+        rng.randbytes(16 * MIB),
+    ]
+    async with connect(url, **deflate_options()) as ws:
+        offer, answer = negotiated(ws)
+        wire = Wire(ws)
+        t0 = time.monotonic()
+        seen = []
+        for m in messages:
+            await echo_one(ws, m)
+            seen.append(wire.take())
+        dt = time.monotonic() - t0
+    for m, (n, compressed, _) in zip(messages, seen):
+        check(n == 1 and compressed == 1, f"the echo of {describe(m)} came as {n} message(s), {compressed} with RSV1")
+    text_wire, compressible_wire = seen[0][2], seen[5][2]
+    check(compressible_wire < MIB // 4, f"the echo of 1 MiB of compressible binary took {compressible_wire} B on the wire")
+    return (
+        f"offered {offer!r}, the 101 answered {answer!r}; on one connection {size_of(text)} B of "
+        f"non-ASCII text ({text_wire} B on the wire) and binary of 0, 1, 125, 65536 B, 1 MiB "
+        f"compressible ({compressible_wire} B on the wire), 1 MiB random ({seen[6][2]} B) and 16 MiB "
+        f"({seen[7][2]} B) echoed equal, every echo compressed (RSV1), {dt:.2f} s"
+    )
+
+
+async def row_deflate_fragmented(url):
+    text = "aé€😀" * 6554
+    data = text.encode()
+    text_fragments, inside = split_codepoint_fragments(data, start=4000)
+    rng = random.Random(5)
+    payload = rng.randbytes(50_000) + compressible_bytes(50_000)
+    bounds = [0, 4096, 4097, 4223, 65788, len(payload)]
+    binary_fragments = [payload[a:b] for a, b in zip(bounds, bounds[1:])]
+    async with connect(url, **deflate_options()) as ws:
+        negotiated(ws)
+        wire = Wire(ws)
+        # websockets compresses the fragments of one message as one stream (RSV1 on the first).
+        await ws.send(text_fragments, text=True)
+        echo = await ws.recv()
+        check(isinstance(echo, str) and echo == text, f"the fragmented text came back as {describe(echo)}, not equal")
+        t = wire.take()
+        await ws.send(binary_fragments)
+        echo = await ws.recv()
+        check(isinstance(echo, bytes) and echo == payload, f"the fragmented binary came back as {describe(echo)}, not equal")
+        b = wire.take()
+    check(t[:2] == (1, 1) and b[:2] == (1, 1), f"echoes: text {t[:2]}, binary {b[:2]} (messages, with RSV1)")
+    return (
+        f"compressed text of {len(data)} B in {len(text_fragments)} fragments ({inside} boundaries "
+        f"inside code points) and binary of {len(payload)} B in {len(binary_fragments)} fragments "
+        f"({', '.join(str(len(f)) for f in binary_fragments)} B), each echoed equal as one "
+        f"compressed message ({t[2]} and {b[2]} B on the wire)"
+    )
+
+
+async def row_deflate_small(url):
+    messages = deflate_small_messages(1000)
+    raw = sum(size_of(m) for m in messages)
+    async with connect(url, **deflate_options()) as ws:
+        negotiated(ws)
+        wire = Wire(ws)
+        await echo_pipelined(ws, messages)
+    n, compressed, on_wire = wire.take()
+    check(n == len(messages) and compressed == n, f"{n} echoes, {compressed} with RSV1")
+    check(on_wire < raw / 2, f"the {n} echoes took {on_wire} B on the wire for {raw} B: context not taken over?")
+    return (
+        f"{len(messages)} messages of 0-125 B sharing most bytes, pipelined, echoed equal and in "
+        f"order, every echo compressed; {raw} B of payload came back as {on_wire} B "
+        f"({100 * on_wire / raw:.0f}%: the server's context taken over between messages)"
+    )
+
+
+def parse_answer(answer):
+    """permessage-deflate's parameters in an answer, as {name: value or None}."""
+    _, *params = [p.strip() for p in answer.split(";")]
+    out = {}
+    for p in params:
+        name, _, value = p.partition("=")
+        out[name.strip().lower()] = value.strip().strip('"') or None
+    return out
+
+
+async def row_deflate_params(url):
+    factory = ClientPerMessageDeflateFactory(
+        server_no_context_takeover=True, client_no_context_takeover=True, server_max_window_bits=10
+    )
+    rng = random.Random(10)
+    block = rng.randbytes(4096)
+    far = block * 4
+    small = deflate_small_messages(200)
+    raw = sum(size_of(m) for m in small)
+    async with connect(url, **options(extensions=[factory])) as ws:
+        offer, answer = negotiated(ws)
+        got = parse_answer(answer)
+        want = {"server_no_context_takeover": None, "client_no_context_takeover": None, "server_max_window_bits": "10"}
+        check(
+            {k: got.get(k, "absent") for k in want} == want and set(got) <= set(want) | {"client_max_window_bits"},
+            f"offered {offer!r}; the 101 answered {answer!r}",
+        )
+        ext = ws.protocol.extensions[0]
+        check(
+            ext.remote_no_context_takeover and ext.local_no_context_takeover and ext.remote_max_window_bits == 10,
+            f"websockets agreed to {ext!r}",
+        )
+        wire = Wire(ws)
+        await echo_one(ws, far)
+        f = wire.take()
+        await echo_pipelined(ws, small)
+        s = wire.take()
+    # A 4 KiB block seen 4 times: only a window of 4 KiB or more finds the repeats.
+    check(f[:2] == (1, 1) and f[2] > 0.9 * len(far), f"the echo of {len(far)} B (a 4 KiB block x 4) took {f[2]} B on the wire, messages {f[:2]}")
+    check(s[:2] == (len(small), len(small)), f"{s[0]} echoes of the small messages, {s[1]} with RSV1")
+    check(s[2] > raw / 2, f"the {len(small)} echoes took {s[2]} B on the wire for {raw} B: context taken over?")
+    return (
+        f"offered {offer!r}, the 101 answered {answer!r}; a 4 KiB random block x 4 came back as "
+        f"{f[2]} B on the wire (no repeat found in a 1 KiB window; websockets inflates with 10 bits), "
+        f"{len(small)} small messages echoed equal as {s[2]} B for {raw} B of payload (no context "
+        f"takeover: {100 * s[2] / raw:.0f}%)"
+    )
+
+
+async def row_deflate_declined(url):
+    check(NO_DEFLATE_URL, "no --no-deflate-url (the server started with --no-deflate) given")
+    unit = "é€😀"
+    text = unit * (MIB // len(unit.encode()))
+    async with connect(NO_DEFLATE_URL, **deflate_options()) as ws:
+        offer = ws.request.headers.get("Sec-WebSocket-Extensions")
+        answer = ws.response.headers.get("Sec-WebSocket-Extensions")
+        names = [e.name for e in ws.protocol.extensions]
+        check(offer and "permessage-deflate" in offer, f"websockets did not offer permessage-deflate ({offer!r})")
+        check(answer is None and not names, f"the --no-deflate server answered {answer!r} ({names})")
+        await echo_one(ws, text)
+        await echo_one(ws, compressible_bytes(MIB))
+        await echo_one(ws, random.Random(3).randbytes(65536))
+    return (
+        f"offered {offer!r} to the --no-deflate server: no Sec-WebSocket-Extensions in the 101, "
+        f"nothing negotiated; {size_of(text)} B of text, 1 MiB and 64 KiB of binary echoed equal"
+    )
+
+
 ROWS = {
     "subprotocol": row_subprotocol,
     "text-ascii": row_text_ascii,
@@ -278,7 +532,11 @@ ROWS = {
     "binary-sizes": row_binary_sizes,
     "fragmented": row_fragmented,
     "16mib-send-before-read": row_16mib,
-    "deflate-offered": row_deflate,
+    "deflate-accepted": row_deflate_accepted,
+    "deflate-fragmented": row_deflate_fragmented,
+    "deflate-small-messages": row_deflate_small,
+    "deflate-params": row_deflate_params,
+    "deflate-declined": row_deflate_declined,
     "text-nonascii": row_text,
     "small-messages": row_small,
     "ping-pong": row_ping,
@@ -288,6 +546,14 @@ ROWS = {
 
 
 async def main(argv):
+    global NO_DEFLATE_URL
+    if "--no-deflate-url" in argv:
+        i = argv.index("--no-deflate-url")
+        if i + 1 >= len(argv):
+            print(__doc__, file=sys.stderr)
+            return 2
+        NO_DEFLATE_URL = argv[i + 1]
+        argv = argv[:i] + argv[i + 2 :]
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
