@@ -105,10 +105,12 @@ impl Compressor {
     /// Compresses one frame's `payload` and appends the frame's compressed payload to `out`
     /// (which grows as needed; nothing else is allocated).
     ///
-    /// - `fin == false` (a non-final frame of a fragmented message): the bytes zlib has emitted
-    ///   so far. zlib keeps some input back to find matches in it, so a non-final frame may
-    ///   carry few or no bytes; the rest comes with later frames. An empty non-final frame is
-    ///   valid (RFC 6455 §5.4).
+    /// - `fin == false` (a non-final frame of a fragmented message): all of `payload`, ended
+    ///   with a sync flush whose `00 00 ff ff` stays in the frame, so that the peer can inflate
+    ///   every byte of this frame as soon as it arrives (as Python `websockets` does). Without
+    ///   the flush zlib would keep input back to find matches in it, and a streaming sender's
+    ///   fragment could reach the peer only with a later one. The cost is about 5 bytes per
+    ///   fragment and matches that do not cross a fragment boundary's flush point.
     /// - `fin == true`: ends the message with a sync flush and removes the trailing
     ///   `00 00 ff ff` (§7.2.1). A message with no data at all compresses to the single byte
     ///   `00`, an empty stored block with its length removed (§7.2.3.6). Without context
@@ -141,11 +143,12 @@ impl Compressor {
         out: &mut Vec<u8>,
     ) -> Result<(), DeflateError> {
         let start = out.len();
-        let flush = if fin {
-            FlushCompress::Sync
-        } else {
-            FlushCompress::None
-        };
+        if payload.is_empty() && !fin {
+            // Every frame ends with a sync flush, so nothing is pending: an empty non-final
+            // frame stays empty (zlib would emit an empty stored block after a reset).
+            self.in_message = true;
+            return Ok(());
+        }
         let mut rest = payload;
         loop {
             if out.capacity() - out.len() < MIN_SPARE {
@@ -155,7 +158,7 @@ impl Compressor {
             let (in_before, out_before) = (self.z.total_in(), out.len());
             let status = self
                 .z
-                .compress_vec(rest, out, flush)
+                .compress_vec(rest, out, FlushCompress::Sync)
                 .map_err(|_| DeflateError::Internal("zlib failed to compress"))?;
             let used = usize::try_from(self.z.total_in() - in_before).unwrap_or(usize::MAX);
             rest = rest.get(used..).unwrap_or_default();

@@ -3,7 +3,8 @@
 //!
 //! This module stands alone: pure functions over `Sec-WebSocket-Extensions` values, and a
 //! [`Compressor`] and [`Decompressor`] over byte slices. The session uses it when a handle's
-//! `Properties::permessage_deflate` is set; the drivers and the C ABI do not yet.
+//! `Properties::permessage_deflate` is set, which the drivers do by default
+//! (`driver::Config::deflate`) and the C ABI on request (`WSPC_PROPERTY_PERMESSAGE_DEFLATE`).
 //! "Integration" below says how.
 //!
 //! # Negotiation (RFC 7692 §5, §7.1)
@@ -46,8 +47,8 @@
 //! # Codec (RFC 7692 §7.2)
 //!
 //! [`Compressor::compress`] takes one frame's payload at a time and appends its compressed
-//! bytes to a `Vec`; the final frame ends the message with a sync flush whose `00 00 ff ff` it
-//! removes. [`Decompressor::decompress`] takes compressed bytes in pieces of any size and writes
+//! bytes to a `Vec`, each frame ended with a sync flush so that it inflates on arrival; the
+//! final frame's `00 00 ff ff` is removed. [`Decompressor::decompress`] takes compressed bytes in pieces of any size and writes
 //! into slices of any size; [`Decompressor::finish_message`] appends the `00 00 ff ff` and
 //! drains the rest. With context takeover (the default) both keep their window from one message
 //! to the next; without it, the side concerned starts each message with an empty window.
@@ -106,8 +107,12 @@
 //! - Send: each data send is one frame: [`Compressor::compress`]`(payload, fin, &mut buf)` as
 //!   the frame starts, then the frame goes out with `buf` as its payload and RSV1 set on a
 //!   message's first frame. Control frames are never compressed.
-//! - Drivers and the C ABI (next): a [`DeflateConfig`] in their options, and the wspc-specific
-//!   property type `PERMESSAGE_DEFLATE_PROPERTY_TYPE` (`0x1000`, a `ULONG`: 0 off, 1 on with the
+//!   Every data message is compressed, incompressible ones included (a few bytes larger than
+//!   they are: RFC 7692 lets a sender choose per message, but with context takeover the
+//!   decision would have to come before the bytes are known).
+//! - Drivers: `driver::Config::deflate`, on by default with [`DeflateConfig::DEFAULT`]
+//!   (`None` turns it off); the C ABI: the wspc-specific property type
+//!   `PERMESSAGE_DEFLATE_PROPERTY_TYPE` (`0x1000`, a `ULONG`: 0 off, the default, 1 on with the
 //!   defaults) through `Property::from_wspc_type`.
 
 mod codec;

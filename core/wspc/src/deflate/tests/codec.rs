@@ -258,10 +258,12 @@ fn fragmented_messages_round_trip() {
             c.compress(b"", true, &mut out).unwrap();
             assert!(!c.in_message());
             wire_frames.push(out);
-            // The receiver decompresses frame by frame, as the payloads arrive.
+            // The receiver decompresses frame by frame, as the payloads arrive; each non-final
+            // frame is sync-flushed, so it inflates to all of its payload at once.
             let mut got = Vec::new();
             let mut buf = [0u8; 97];
-            for wf in &wire_frames {
+            let mut sent = 0;
+            for (i, wf) in wire_frames.iter().enumerate() {
                 let mut input = &wf[..];
                 loop {
                     let (used, made) = d.decompress(input, &mut buf).unwrap();
@@ -270,6 +272,10 @@ fn fragmented_messages_round_trip() {
                     if input.is_empty() && made < buf.len() {
                         break;
                     }
+                }
+                if let Some(f) = frames.get(i) {
+                    sent += f.len();
+                    assert_eq!(got, msg[..sent], "frame {i} of {}", frames.len());
                 }
             }
             loop {
