@@ -667,6 +667,60 @@ fn a_few_compressed_bytes_that_inflate_to_many_pieces() {
     }
 }
 
+#[test]
+fn an_uncompressed_message_between_two_compressed_ones_stays_out_of_the_window() {
+    const HELLO: [u8; 7] = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+    // §7.2.3.2's second message copies the 5 bytes before it in the window: "Hello" only if
+    // the uncompressed "XYZZY" between them did not enter the window (RFC 7692 §6: only
+    // compressed messages use it).
+    let shared = [0xf2, 0x00, 0x11, 0x00, 0x00];
+    for role in [Role::Server, Role::Client] {
+        let mut side = negotiated(role, 256);
+        assert_eq!(
+            text_message(&side.feed(&frame(role, 0xc1, &HELLO)).unwrap()),
+            b"Hello"
+        );
+        assert_eq!(
+            text_message(&side.feed(&frame(role, 0x81, b"XYZZY")).unwrap()),
+            b"XYZZY"
+        );
+        assert_eq!(
+            text_message(&side.feed(&frame(role, 0xc1, &shared)).unwrap()),
+            b"Hello"
+        );
+    }
+}
+
+#[test]
+fn messages_that_fill_the_receive_buffer_exactly_end_with_a_final_piece() {
+    // Decompressed lengths of exact multiples of the receive buffer: the output fills the
+    // buffer just as the compressed input runs out, and the message must still end with one
+    // *_MESSAGE piece (possibly empty), never a fragment left hanging.
+    for role in [Role::Server, Role::Client] {
+        for rbs in [256u32, 4096] {
+            for k in [1usize, 2, 7] {
+                for compressible in [true, false] {
+                    let msg = payload(false, compressible, k as u64, k * rbs as usize);
+                    let mut z = Vec::new();
+                    Compressor::new(15, false, 6)
+                        .compress(&msg, true, &mut z)
+                        .unwrap();
+                    let mut side = negotiated(role, rbs);
+                    let got = side.feed(&frame(role, 0xc2, &z)).unwrap();
+                    assert!(got
+                        .iter()
+                        .all(|g| matches!(g, Got::Piece(_, d) if d.len() <= rbs as usize)));
+                    assert_eq!(
+                        message(&got),
+                        (BufferType::BinaryMessage, msg),
+                        "{role:?} rbs {rbs} k {k}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 // ----- failures --------------------------------------------------------------------------------
 
 fn fails(side: &mut Side, bytes: &[u8]) -> ProtocolError {
@@ -692,6 +746,12 @@ fn rsv1_without_negotiation_or_off_the_first_data_frame_fails_1002() {
         let mut bytes = frame(role, 0x41, &HELLO[..3]);
         bytes.extend(frame(role, 0xc0, &HELLO[3..]));
         assert_eq!(fails(&mut side, &bytes), ProtocolError::ReservedBits(RSV1));
+        // A new compressed data frame while a compressed message is still open.
+        let mut side = negotiated(role, 256);
+        let mut bytes = frame(role, 0x41, &HELLO[..3]);
+        bytes.extend(frame(role, 0xc1, &HELLO));
+        let e = fails(&mut side, &bytes);
+        assert_eq!(e.close_status(), CloseStatus::PROTOCOL_ERROR, "{e:?}");
         for b0 in [0xc9, 0xca, 0xc8, 0xa1, 0x91] {
             let mut side = negotiated(role, 256);
             let e = fails(&mut side, &frame(role, b0, &[]));

@@ -510,7 +510,7 @@ fn a_non_blocking_stream_gets_would_block_and_keeps_its_session() {
 /// A message that compresses well: 1 MiB of a repeated sentence.
 #[cfg(feature = "deflate")]
 fn compressible() -> String {
-    "the quick brown fox jumps over the lazy dog. ".repeat(1 << 20 / 45)
+    "the quick brown fox jumps over the lazy dog. ".repeat((1 << 20) / 45)
 }
 
 #[cfg(feature = "deflate")]
