@@ -13,6 +13,7 @@
 //! largest is 16 MiB) and answer pings and closes themselves.
 
 use futures_util::{SinkExt, StreamExt};
+use wspc::deflate::DeflateConfig;
 use wspc::driver::{Config, DriverError, Message};
 use wspc::io::{Transport, WebSocket};
 use wspc::tokio::WebSocketStream;
@@ -25,10 +26,16 @@ pub const RECEIVE_BUFFER_SIZE: u32 = 65536;
 /// The connection settings of both testees: the drivers' defaults, with the largest receive
 /// buffer and without keep-alive pings (a ping of ours in the middle of a case would be a frame
 /// the testsuite did not ask for; the cases never idle long enough anyway).
+///
+/// permessage-deflate is on with the default [`DeflateConfig`] (the drivers' default, set here
+/// explicitly so that the testees do not depend on it): the client testee offers it on every case (the fuzzingserver accepts
+/// it only in sections 12 and 13) and the server testee accepts the offers of sections 12 and
+/// 13, whose 216 cases all vary the offer and its parameters.
 pub fn config() -> Config {
     let mut config = Config::default();
     config.properties = vec![Property::ReceiveBufferSize(RECEIVE_BUFFER_SIZE)];
     config.ping_interval = None;
+    config.deflate = Some(DeflateConfig::DEFAULT);
     config
 }
 

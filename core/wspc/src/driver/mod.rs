@@ -228,8 +228,10 @@ pub struct ClientOptions {
     pub config: Config,
     /// Subprotocols to offer, in order of preference.
     pub subprotocols: Vec<String>,
-    /// Extensions to offer (by name; none is implemented yet, so a server selecting one is
-    /// refused unless offered).
+    /// Other extensions to offer, as `Sec-WebSocket-Extensions` elements. The engine implements
+    /// none of them: they are for an application that handles one itself. A server selecting an
+    /// extension that was not offered is refused. permessage-deflate is not named here but
+    /// through [`Config::deflate`].
     pub extensions: Vec<String>,
     /// More headers for the GET request (`Origin`, cookies, authorisation…). A `Host` here
     /// replaces the default one; names and values are checked (no CR, LF or NUL).
