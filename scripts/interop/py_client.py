@@ -127,17 +127,7 @@ def small_messages(seed, n, max_len):
 async def row_small(url):
     messages = small_messages(1000, 1000, 125)
     async with connect(url, **options()) as ws:
-
-        async def sender():
-            for m in messages:
-                await ws.send(m)
-
-        async def receiver():
-            return [await ws.recv() for _ in messages]
-
-        _, echoes = await asyncio.gather(sender(), receiver())
-    for i, (m, e) in enumerate(zip(messages, echoes)):
-        check(type(m) is type(e) and m == e, f"message {i}: sent {describe(m)}, got {describe(e)}")
+        await echo_pipelined(ws, messages)
     empty = sum(1 for m in messages if len(m) == 0)
     texts = sum(1 for m in messages if isinstance(m, str))
     return f"{len(messages)} messages ({texts} text, {len(messages) - texts} binary, {empty} empty) echoed equal, in order"

@@ -906,28 +906,43 @@ async fn row_16mib<D: Driver>(d: &D, t: &Target) -> RowResult {
     ))
 }
 
+/// Connects to `host`/`path` with `opts`, echoes `text` and 1 MiB of compressible binary, and
+/// checks that no compression was agreed and the binary went both ways uncompressed (`why`
+/// says why none was expected). Returns the bytes read and written for the binary.
+async fn echo_uncompressed<D: Driver>(
+    d: &D,
+    (host, path): (&str, &str),
+    opts: &ClientOptions,
+    text: &str,
+    why: &str,
+) -> Result<(u64, u64), String> {
+    let (mut ws, response) = d.connect(host, path, opts).await.ctx("connect")?;
+    let params = ws.deflate();
+    echo_one(&mut ws, Message::text(text.to_owned())).await?;
+    let (read, written) = echo_measured(&mut ws, Message::Binary(compressible_bytes(MIB))).await?;
+    close_normally(&mut ws).await?;
+    let header = response.header("sec-websocket-extensions");
+    check(header.is_none() && response.extensions.is_empty(), || {
+        format!("{why}, yet the server's 101 selected {header:?}")
+    })?;
+    check(params.is_none(), || {
+        format!("{why}, yet permessage_deflate() is {params:?}")
+    })?;
+    check(written >= MIB as u64 && read >= MIB as u64, || {
+        format!("1 MiB of compressible binary took {written} B to write and {read} B to read: compressed?")
+    })?;
+    Ok((read, written))
+}
+
 async fn row_deflate_declined<D: Driver>(d: &D, t: &Target) -> RowResult {
     let opts = options();
     check(opts.config.deflate.is_some(), || {
         "the client options do not offer permessage-deflate".into()
     })?;
     let offer = offer_of(&opts);
-    let (mut ws, response) = d.connect(&t.host, &t.path, &opts).await.ctx("connect")?;
-    let params = ws.deflate();
     let text = "no permessage-deflate; ".repeat(40);
-    echo_one(&mut ws, Message::text(text.clone())).await?;
-    let (read, written) = echo_measured(&mut ws, Message::Binary(compressible_bytes(MIB))).await?;
-    close_normally(&mut ws).await?;
-    let header = response.header("sec-websocket-extensions");
-    check(header.is_none() && response.extensions.is_empty(), || {
-        format!("wspc offered '{offer}'; the server's 101 selected {header:?}")
-    })?;
-    check(params.is_none(), || {
-        format!("no extension in the 101, but permessage_deflate() is {params:?}")
-    })?;
-    check(written >= MIB as u64 && read >= MIB as u64, || {
-        format!("1 MiB of compressible binary took {written} B to write and {read} B to read: compressed?")
-    })?;
+    let why = format!("wspc offered '{offer}' to a server without compression");
+    let (read, written) = echo_uncompressed(d, (&t.host, &t.path), &opts, &text, &why).await?;
     Ok(format!(
         "wspc offered '{offer}'; the 101 had no Sec-WebSocket-Extensions and permessage_deflate() is None; {}-char text and 1 MiB of compressible binary echoed equal, uncompressed ({written} B written, {read} B read)",
         text.len()
@@ -1049,23 +1064,10 @@ async fn row_deflate_small<D: Driver>(d: &D, t: &Target) -> RowResult {
 
 async fn row_deflate_off<D: Driver>(d: &D, t: &Target) -> RowResult {
     let c = t.compressing()?;
-    let opts = without_deflate();
-    let (mut ws, response) = d.connect(&c.host, &c.path, &opts).await.ctx("connect")?;
-    let params = ws.deflate();
     let text = "permessage-deflate off; ".repeat(40);
-    echo_one(&mut ws, Message::text(text.clone())).await?;
-    let (read, written) = echo_measured(&mut ws, Message::Binary(compressible_bytes(MIB))).await?;
-    close_normally(&mut ws).await?;
-    let header = response.header("sec-websocket-extensions");
-    check(header.is_none() && response.extensions.is_empty(), || {
-        format!("config.deflate = None, yet the compressing server's 101 selected {header:?}")
-    })?;
-    check(params.is_none(), || {
-        format!("permessage_deflate() is {params:?}")
-    })?;
-    check(written >= MIB as u64 && read >= MIB as u64, || {
-        format!("1 MiB of compressible binary took {written} B to write and {read} B to read: compressed?")
-    })?;
+    let why = "config.deflate = None against the compressing server";
+    let (read, written) =
+        echo_uncompressed(d, (&c.host, &c.path), &without_deflate(), &text, why).await?;
     Ok(format!(
         "config.deflate = None: nothing offered, and the compressing server's 101 selected nothing; {}-char text and 1 MiB of compressible binary echoed equal, uncompressed ({written} B written, {read} B read)",
         text.len()
