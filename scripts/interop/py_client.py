@@ -164,18 +164,8 @@ async def row_concurrent(url):
     async def one(k):
         messages = small_messages(k, per_client, 1024)
         async with connect(url, **options()) as ws:
-
-            async def sender():
-                for m in messages:
-                    await ws.send(m)
-
-            async def receiver():
-                return [await ws.recv() for _ in messages]
-
-            _, echoes = await asyncio.gather(sender(), receiver())
-        for i, (m, e) in enumerate(zip(messages, echoes)):
-            check(type(m) is type(e) and m == e, f"client {k} message {i}: sent {describe(m)}, got {describe(e)}")
-        return len(echoes)
+            await echo_pipelined(ws, messages, f"client {k} ")
+        return len(messages)
 
     t0 = time.monotonic()
     counts = await asyncio.gather(*(one(k) for k in range(clients)))
@@ -351,8 +341,9 @@ def deflate_small_messages(n):
     return out
 
 
-async def echo_pipelined(ws, messages):
-    """Send every message while reading the echoes; check them equal and in order."""
+async def echo_pipelined(ws, messages, who=""):
+    """Send every message while reading the echoes; check them equal and in order (`who`
+    prefixes the failure message)."""
 
     async def sender():
         for m in messages:
@@ -363,7 +354,7 @@ async def echo_pipelined(ws, messages):
 
     _, echoes = await asyncio.gather(sender(), receiver())
     for i, (m, e) in enumerate(zip(messages, echoes)):
-        check(type(m) is type(e) and m == e, f"message {i}: sent {describe(m)}, got {describe(e)}")
+        check(type(m) is type(e) and m == e, f"{who}message {i}: sent {describe(m)}, got {describe(e)}")
 
 
 async def row_deflate_accepted(url):

@@ -452,10 +452,26 @@ fn split_codepoints(data: &[u8], start: usize) -> (Vec<&[u8]>, usize) {
     let mut bounds = vec![0];
     bounds.extend(&cuts);
     bounds.push(data.len());
-    (
-        bounds.windows(2).map(|w| &data[w[0]..w[1]]).collect(),
-        inside,
-    )
+    (cut(data, &bounds), inside)
+}
+
+/// `data` cut at `bounds` (sorted, from 0 to `data.len()`): the pieces between them.
+fn cut<'a>(data: &'a [u8], bounds: &[usize]) -> Vec<&'a [u8]> {
+    bounds.windows(2).map(|w| &data[w[0]..w[1]]).collect()
+}
+
+/// Sends `pieces` as one message with `send_piece` (text or binary), the last one final.
+async fn send_pieces<W: Ws>(ws: &mut W, text: bool, pieces: &[&[u8]]) -> Result<(), String> {
+    for (i, piece) in pieces.iter().enumerate() {
+        let kind = match (text, i + 1 == pieces.len()) {
+            (true, true) => BufferType::Utf8Message,
+            (true, false) => BufferType::Utf8Fragment,
+            (false, true) => BufferType::BinaryMessage,
+            (false, false) => BufferType::BinaryFragment,
+        };
+        ws.send_piece(kind, piece).await.ctx("send_piece")?;
+    }
+    Ok(())
 }
 
 /// `n` bytes that compress well: numbered lines of one sentence.
@@ -726,15 +742,7 @@ async fn row_text_split<D: Driver>(d: &D, t: &Target) -> RowResult {
     let text = "aé€😀".repeat(6554);
     let (pieces, inside) = split_codepoints(text.as_bytes(), 0);
     let mut ws = connect(d, t).await?;
-    let last = pieces.len() - 1;
-    for (i, piece) in pieces.iter().enumerate() {
-        let kind = if i == last {
-            BufferType::Utf8Message
-        } else {
-            BufferType::Utf8Fragment
-        };
-        ws.send_piece(kind, piece).await.ctx("send_piece")?;
-    }
+    send_pieces(&mut ws, true, &pieces).await?;
     let echo = ws.read().await.ctx("read the echo")?;
     close_normally(&mut ws).await?;
     check(echo == Message::Text(text.clone()), || {
@@ -767,16 +775,7 @@ async fn row_fragmented<D: Driver>(d: &D, t: &Target) -> RowResult {
     let payload = Rng(0x5EED_0005).bytes(100_000);
     let bounds = [0, 1, 126, 252, 65788, payload.len()];
     let mut ws = connect(d, t).await?;
-    for (i, w) in bounds.windows(2).enumerate() {
-        let kind = if i == bounds.len() - 2 {
-            BufferType::BinaryMessage
-        } else {
-            BufferType::BinaryFragment
-        };
-        ws.send_piece(kind, &payload[w[0]..w[1]])
-            .await
-            .ctx("send_piece")?;
-    }
+    send_pieces(&mut ws, false, &cut(&payload, &bounds)).await?;
     let echo = ws.read().await.ctx("read the echo")?;
     close_normally(&mut ws).await?;
     check(echo == Message::Binary(payload.clone()), || {
@@ -981,15 +980,7 @@ async fn row_deflate_fragmented<D: Driver>(d: &D, t: &Target) -> RowResult {
     let text = "aé€😀".repeat(6554);
     let (pieces, inside) = split_codepoints(text.as_bytes(), 4000);
     let (r0, w0) = ws.wire();
-    let last = pieces.len() - 1;
-    for (i, piece) in pieces.iter().enumerate() {
-        let kind = if i == last {
-            BufferType::Utf8Message
-        } else {
-            BufferType::Utf8Fragment
-        };
-        ws.send_piece(kind, piece).await.ctx("send_piece")?;
-    }
+    send_pieces(&mut ws, true, &pieces).await?;
     let echo = ws.read().await.ctx("read the text's echo")?;
     check(echo == Message::Text(text.clone()), || {
         format!("sent text of {} B, got {}", text.len(), describe(&echo))
@@ -998,16 +989,7 @@ async fn row_deflate_fragmented<D: Driver>(d: &D, t: &Target) -> RowResult {
     let mut payload = Rng(0x5EED_0005).bytes(50_000);
     payload.extend(compressible_bytes(50_000));
     let bounds = [0, 4096, 4097, 4223, 65788, payload.len()];
-    for (i, w) in bounds.windows(2).enumerate() {
-        let kind = if i == bounds.len() - 2 {
-            BufferType::BinaryMessage
-        } else {
-            BufferType::BinaryFragment
-        };
-        ws.send_piece(kind, &payload[w[0]..w[1]])
-            .await
-            .ctx("send_piece")?;
-    }
+    send_pieces(&mut ws, false, &cut(&payload, &bounds)).await?;
     let echo = ws.read().await.ctx("read the binary's echo")?;
     check(echo == Message::Binary(payload.clone()), || {
         format!(
