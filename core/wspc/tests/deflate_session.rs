@@ -906,10 +906,11 @@ fn once_agreed_neither_receiving_nor_sending_allocates() {
     }
     assert!(peak <= 0, "sending allocated {peak} bytes");
 
-    // Receiving: nothing at all, whatever the messages inflate to.
-    let base = live();
+    // Receiving: nothing at all, whatever the messages inflate to, once the first compressed
+    // message (the primer) has made the decompressor and the piece buffer.
+    let mut base = live();
     let (mut at, mut peak) = (0, 0);
-    for m in std::iter::once(&primer).chain(&messages) {
+    for (i, m) in std::iter::once(&primer).chain(&messages).enumerate() {
         let mut got = 0;
         // One receive per piece, until the piece that ends the message.
         'message: loop {
@@ -940,7 +941,37 @@ fn once_agreed_neither_receiving_nor_sending_allocates() {
             }
         }
         assert_eq!(got, m.len());
+        if i == 0 {
+            let first = peak;
+            assert!(
+                (40 << 10..200 << 10).contains(&first),
+                "the first compressed message allocated {first} bytes"
+            );
+            (base, peak) = (live(), 0);
+        }
     }
     assert_eq!(at, wire.len());
     assert_eq!(peak, 0, "receiving allocated");
+}
+
+#[test]
+fn an_agreed_codec_allocates_each_direction_on_first_use() {
+    // Agreement alone allocates next to nothing: the compressor (hundreds of KiB) and the
+    // decompressor come with the first compressed message each way.
+    let props = [on(), Property::ReceiveBufferSize(4096)];
+    let (_, plain, _) = wspc_testkit::alloc::measure(|| Pair::new(&[], &[]));
+    let (mut pair, agreed, _) = wspc_testkit::alloc::measure(|| Pair::new(&props, &props));
+    assert!(pair.client.session.permessage_deflate().is_some());
+    assert!(
+        agreed - plain < 4096,
+        "agreeing cost {} bytes more than a plain pair",
+        agreed - plain
+    );
+    let before = live();
+    round_trip(&mut pair, Role::Client, false, b"first", 1 << 20, 4096);
+    let used = live() - before;
+    assert!(
+        used > 200 << 10,
+        "the first message each way made codec state of only {used} bytes"
+    );
 }

@@ -6,11 +6,14 @@
 //! empty enum and every method below is unreachable). The send side (send.rs) and the receive
 //! side (recv.rs) call it; neither knows about zlib.
 //!
-//! Everything is allocated once, when the handshake agrees: the compressor and decompressor
-//! (zlib's state), the output buffer for decompressed pieces (the receive buffer size, so pieces
-//! stay within it), and the buffer for the compressed payload of the frame being sent (reused
-//! from frame to frame; a frame larger than `KEEP_CAPACITY` (1 MiB) grows it, and it is trimmed
-//! back to that as soon as that frame is on the wire).
+//! Everything is allocated once, on first use, not when the handshake agrees, so that a
+//! connection that never sends (or never receives) a compressed message does not pay for that
+//! direction: the compressor (zlib's state, about 370 KiB at 15 bits) with the first compressed
+//! send; the decompressor (about 46 KiB) with the first compressed message received; the output
+//! buffer for decompressed pieces (the receive buffer size, so pieces stay within it) with the
+//! first piece that goes to the internal buffer; and the buffer for the compressed payload of
+//! the frame being sent (reused from frame to frame; a frame larger than `KEEP_CAPACITY` (1 MiB)
+//! grows it, and it is trimmed back to that as soon as that frame is on the wire).
 
 #[cfg(feature = "deflate")]
 mod imp {
@@ -25,17 +28,22 @@ mod imp {
     #[derive(Debug)]
     pub(in crate::session) struct Codec {
         params: Params,
-        compressor: Compressor,
-        decompressor: Decompressor,
+        config: DeflateConfig,
+        receive_buffer_size: usize,
+        /// Made with the first compressed send.
+        compressor: Option<Compressor>,
+        /// Made with the first compressed message received.
+        decompressor: Option<Decompressor>,
         /// The compressed payload of the frame being sent (the front send's).
         deflated: Vec<u8>,
-        /// Decompressed bytes of the piece being delivered, when it goes to the internal buffer.
-        inflated: Box<[u8]>,
+        /// Decompressed bytes of the piece being delivered, when it goes to the internal buffer
+        /// (empty until the first such piece, then the receive buffer size).
+        inflated: Vec<u8>,
     }
 
     impl Codec {
         /// The codec for what the handshake agreed (`params`) under `config`, with an output
-        /// buffer of `receive_buffer_size` bytes.
+        /// buffer of `receive_buffer_size` bytes; nothing is allocated yet.
         pub(in crate::session) fn new(
             params: Params,
             config: &DeflateConfig,
@@ -43,10 +51,12 @@ mod imp {
         ) -> Self {
             Self {
                 params,
-                compressor: params.compressor(config),
-                decompressor: params.decompressor(config),
+                config: *config,
+                receive_buffer_size,
+                compressor: None,
+                decompressor: None,
                 deflated: Vec::new(),
-                inflated: vec![0; receive_buffer_size].into_boxed_slice(),
+                inflated: Vec::new(),
             }
         }
 
@@ -61,6 +71,7 @@ mod imp {
         pub(in crate::session) fn compress(&mut self, payload: &[u8], fin: bool) -> Option<usize> {
             self.frame_done();
             self.compressor
+                .get_or_insert_with(|| self.params.compressor(&self.config))
                 .compress(payload, fin, &mut self.deflated)
                 .ok()
                 .map(|()| self.deflated.len())
@@ -95,9 +106,9 @@ mod imp {
             out: Option<&mut [u8]>,
             from: usize,
         ) -> Result<(usize, usize), ProtocolError> {
-            let out = out.unwrap_or(&mut self.inflated[..]);
-            let out = out.get_mut(from..).unwrap_or_default();
-            self.decompressor.decompress(input, out).map_err(fault)
+            let (d, out) = self.inflater(out);
+            d.decompress(input, out.get_mut(from..).unwrap_or_default())
+                .map_err(fault)
         }
 
         /// Ends the message into `out[from..]` (or the internal buffer); returns
@@ -107,9 +118,31 @@ mod imp {
             out: Option<&mut [u8]>,
             from: usize,
         ) -> Result<(usize, bool), ProtocolError> {
-            let out = out.unwrap_or(&mut self.inflated[..]);
-            let out = out.get_mut(from..).unwrap_or_default();
-            self.decompressor.finish_message(out).map_err(fault)
+            let (d, out) = self.inflater(out);
+            d.finish_message(out.get_mut(from..).unwrap_or_default())
+                .map_err(fault)
+        }
+
+        /// The decompressor and the output: `out`, or the internal buffer; each made on first
+        /// use.
+        fn inflater<'a>(
+            &'a mut self,
+            out: Option<&'a mut [u8]>,
+        ) -> (&'a mut Decompressor, &'a mut [u8]) {
+            let out = match out {
+                Some(out) => out,
+                None => {
+                    if self.inflated.is_empty() {
+                        self.inflated = vec![0; self.receive_buffer_size];
+                    }
+                    &mut self.inflated[..]
+                }
+            };
+            let (params, config) = (&self.params, &self.config);
+            let d = self
+                .decompressor
+                .get_or_insert_with(|| params.decompressor(config));
+            (d, out)
         }
 
         /// The first `n` bytes of the internal output buffer.
