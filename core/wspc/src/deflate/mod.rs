@@ -78,6 +78,8 @@
 //! Memory measured with zlib-rs (`tests/deflate.rs` counts the allocations): a compressor holds
 //! about 370 KiB at 15 bits, 260 KiB at 12 and 245 KiB at 9 (or 8); a decompressor about 46 KiB
 //! whatever the window. Neither allocates after it is made, except the compressor's output `Vec`.
+//! A session makes each on first use (the compressor with its first compressed send, the
+//! decompressor with the first compressed message it receives), so agreement alone costs nothing.
 //! A server that keeps many connections may want smaller server windows, or no compression.
 //!
 //! # Close codes

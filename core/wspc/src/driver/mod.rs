@@ -38,9 +38,10 @@
 //! and writes is unchanged. Decompression is bounded per message by
 //! [`DeflateLimits`](crate::deflate::DeflateLimits) (64 MiB by default, close 1009 beyond it).
 //!
-//! The cost is memory and CPU on connections that agree on it: about 420 KiB per connection with
-//! the default 32 KiB windows (zlib's compressor state dominates), allocated when the handshake
-//! agrees and not before, so a server with many connections may want it off. Set
+//! The cost is memory and CPU on connections that use it: about 420 KiB per connection with the
+//! default 32 KiB windows (zlib's compressor state, about 370 KiB, comes with the first message
+//! sent, the decompressor's 46 KiB with the first compressed message received; agreement alone
+//! costs nothing), so a server with many busy connections may want it off. Set
 //! `config.deflate = None` to never negotiate it (the C ABI's default, and websocket.dll's
 //! behaviour), or a [`DeflateConfig`](crate::deflate::DeflateConfig) with smaller windows or no
 //! context takeover. A `Property::PermessageDeflate` in [`Config::properties`] takes precedence
