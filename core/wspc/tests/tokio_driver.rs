@@ -562,3 +562,34 @@ async fn a_ping_during_a_blocked_write_is_answered_when_the_wire_frees() {
     assert_eq!(pongs[0].payload, b"are you there");
     server.await.unwrap().unwrap();
 }
+
+#[cfg(feature = "deflate")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permessage_deflate_is_negotiated_by_default_and_off_with_deflate_none() {
+    let text = "the quick brown fox jumps over the lazy dog. ".repeat((1 << 20) / 45);
+    for server_deflate in [true, false] {
+        let mut config = Config::default();
+        if !server_deflate {
+            config.deflate = None;
+        }
+        let (addr, server) = echo_once(server_options(config)).await;
+        let stream = TcpStream::connect(&addr).await.unwrap();
+        let (mut ws, response) = connect(stream, &addr, "/", &ClientOptions::default())
+            .await
+            .unwrap();
+        let ext = response.header("sec-websocket-extensions");
+        assert_eq!(
+            ext.is_some_and(|e| e.starts_with("permessage-deflate")),
+            server_deflate,
+            "{ext:?}"
+        );
+        assert_eq!(ws.session().permessage_deflate().is_some(), server_deflate);
+        ws.send(Message::text(text.clone())).await.unwrap();
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Message::text(text.clone())
+        );
+        ws.close(None).await.unwrap();
+        server.await.unwrap().unwrap();
+    }
+}
