@@ -721,6 +721,55 @@ fn messages_that_fill_the_receive_buffer_exactly_end_with_a_final_piece() {
     }
 }
 
+#[test]
+fn the_stream_ending_inside_a_compressed_message_is_a_1006_close() {
+    // A non-final compressed fragment of 10 000 bytes (sync-flushed, so it inflates whole).
+    let data = pattern(10_000);
+    let mut z = Vec::new();
+    Compressor::new(15, false, 6)
+        .compress(&data, false, &mut z)
+        .unwrap();
+    for role in [Role::Server, Role::Client] {
+        let f = frame(role, 0x42, &z);
+        let header = f.len() - z.len();
+        // The stream ends inside the frame's payload, then between two fragments.
+        for cut in [header + z.len() / 2, f.len()] {
+            let mut side = negotiated(role, 256);
+            let mut got = side.feed(&f[..cut]).unwrap();
+            side.eof = true;
+            got.extend(side.receive_all().unwrap());
+            let (close, pieces) = got.split_last().unwrap();
+            assert_eq!(*close, Got::Close(1006, vec![]), "{role:?} cut {cut}");
+            let mut delivered = Vec::new();
+            for p in pieces {
+                let Got::Piece(t, d) = p else { panic!("{p:?}") };
+                assert_eq!(*t, BufferType::BinaryFragment);
+                delivered.extend_from_slice(d);
+            }
+            assert!(data.starts_with(&delivered), "{role:?} cut {cut}");
+            if cut == f.len() {
+                assert_eq!(delivered, data, "a whole fragment inflates on arrival");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_compressed_send_cut_short_by_an_abort_is_reported_unsent() {
+    for from in [Role::Client, Role::Server] {
+        let mut pair = Pair::new(&[on()], &[on()]);
+        let (tx, _) = pair.sides(from);
+        tx.session
+            .send(BufferType::BinaryFragment, Some(pattern(100_000)), 7)
+            .unwrap();
+        tx.session.abort();
+        tx.drive_alone();
+        assert_eq!(tx.sends_done, [7]);
+        assert_eq!(tx.sends_sent, [false]);
+        assert!(tx.wire.is_empty(), "{} bytes went out", tx.wire.len());
+    }
+}
+
 // ----- failures --------------------------------------------------------------------------------
 
 fn fails(side: &mut Side, bytes: &[u8]) -> ProtocolError {
