@@ -61,9 +61,9 @@
 # Relative paths in DIR and FILE are taken from the directory the script was called from. The gate
 # of an external run fails unless the report holds exactly the agent AGENT, with every selected
 # case (the list the testsuite prints when it starts), and
-#   - without --expected: every case's behavior and behaviorClose are OK or INFORMATIONAL, or
-#     UNIMPLEMENTED in 12.* and 13.* (permessage-deflate) only: NON-STRICT, WRONG CODE, UNCLEAN
-#     and FAILED fail, as in wspc's own gate;
+#   - without --expected: every case's behavior and behaviorClose are OK or INFORMATIONAL:
+#     UNIMPLEMENTED, NON-STRICT, WRONG CODE, UNCLEAN and FAILED fail, as in wspc's own gate (an
+#     implementation without permessage-deflate leaves it out: --exclude-cases '12.*,13.*');
 #   - with --expected FILE: every selected case equals FILE's entry (behavior, behaviorClose,
 #     remoteCloseCode; durations ignored), so that any change, better or worse, fails; entries
 #     for cases not selected are ignored, a selected case without an entry fails;
@@ -733,14 +733,14 @@ if expected_path:
         elif not same(got, want):
             findings[case] = f"case {case}: {describe(got)} (expected {describe(want)})"
 else:
-    rule = ("every case OK or INFORMATIONAL, UNIMPLEMENTED allowed only in 12.* and 13.* "
-            "(permessage-deflate); no expected-results file")
+    rule = ("every case OK or INFORMATIONAL (an implementation without permessage-deflate leaves "
+            "12.* and 13.* out with --exclude-cases); no expected-results file")
 
-    def allowed(case, b):
-        return b in ("OK", "INFORMATIONAL") or (b == "UNIMPLEMENTED" and key(case)[0] in (12, 13))
+    def allowed(b):
+        return b in ("OK", "INFORMATIONAL")
 
     for case, r in results.items():
-        if not (allowed(case, r["behavior"]) and allowed(case, r["behaviorClose"])):
+        if not (allowed(r["behavior"]) and allowed(r["behaviorClose"])):
             findings.setdefault(case, f"case {case}: {describe(r)}")
 
 cols = OUTCOMES + sorted({outcome(r) for r in results.values()} - set(OUTCOMES))
@@ -763,8 +763,7 @@ if missing:
     finding_list.insert(0, f"{len(missing)} selected case{'s' if len(missing) > 1 else ''} "
                            f"missing from the report: {', '.join(missing)}")
 not_ok = [f"{c} ({describe(results[c])})" for c in sorted(results, key=key)
-          if outcome(results[c]) != "OK"
-          and not (outcome(results[c]) == "UNIMPLEMENTED" and key(c)[0] in (12, 13))]
+          if outcome(results[c]) != "OK"]
 finished = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 meta = {"role": role, "agent": agent, "command": e["J_COMMAND"], "url": e["J_URL"],
@@ -813,7 +812,7 @@ for s, v in sorted(sections.items()):
                + f" | {v['duration_ms'] / 1000:.1f} s |")
 out.append(f"| all | {len(results)} | " + " | ".join(str(tally[c]) for c in cols) + " | |")
 if not_ok:
-    out += ["", "Cases not OK, other than UNIMPLEMENTED in 12.*/13.*: " + "; ".join(not_ok) + "."]
+    out += ["", "Cases not OK: " + "; ".join(not_ok) + "."]
 if finding_list or problems:
     out += ["", "Problems:", ""] + [f"- {p}" for p in problems + finding_list]
 text = "\n".join(out) + "\n"
