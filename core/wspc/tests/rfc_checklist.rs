@@ -661,7 +661,12 @@ fn fresh_mask_key_per_frame() {
             .collect();
         if n < payloads.len() {
             assert_eq!(plain, payloads[n]);
-            assert_ne!(body, &payloads[n][..], "payload went out unmasked");
+            // A payload shorter than the key may legitimately come out unchanged (a 1-byte
+            // payload does under any key whose first byte is 0, 1 time in 256); from 4 bytes
+            // on, unchanged would mean the all-zero key, which is refused below.
+            if payloads[n].len() >= 4 {
+                assert_ne!(body, &payloads[n][..], "payload went out unmasked");
+            }
         } else if h.opcode == Opcode::Close {
             assert_eq!(plain, close_payload(1000, b"bye"));
         }
