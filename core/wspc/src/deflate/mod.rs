@@ -48,10 +48,11 @@
 //!
 //! [`Compressor::compress`] takes one frame's payload at a time and appends its compressed
 //! bytes to a `Vec`, each frame ended with a sync flush so that it inflates on arrival; the
-//! final frame's `00 00 ff ff` is removed. [`Decompressor::decompress`] takes compressed bytes in pieces of any size and writes
-//! into slices of any size; [`Decompressor::finish_message`] appends the `00 00 ff ff` and
-//! drains the rest. With context takeover (the default) both keep their window from one message
-//! to the next; without it, the side concerned starts each message with an empty window.
+//! final frame's `00 00 ff ff` is removed. [`Decompressor::decompress`] takes compressed bytes
+//! in pieces of any size and writes into slices of any size; [`Decompressor::finish_message`]
+//! appends the `00 00 ff ff` and drains the rest. With context takeover (the default) both keep
+//! their window from one message to the next; without it, the side concerned starts each
+//! message with an empty window.
 //!
 //! A peer may end a message with a block whose BFINAL bit is set (§7.2.3.4): zlib's stream ends
 //! there, and the decompressor starts a new one, with an empty window, for what follows. A peer
