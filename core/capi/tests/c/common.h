@@ -113,9 +113,15 @@ static inline const WEB_SOCKET_HTTP_HEADER *find_header(const WEB_SOCKET_HTTP_HE
     return NULL;
 }
 
+/* Looks at the headers of a handshake while they are valid (before the End calls). */
+typedef void (*HeaderCheck)(const WEB_SOCKET_HTTP_HEADER *request, ULONG request_count,
+                            const WEB_SOCKET_HTTP_HEADER *response, ULONG response_count,
+                            void *arg);
+
 /* The sample's handshake: the client's headers plus Host go to the server, the server's to the
- * client. */
-static inline void handshake(WEB_SOCKET_HANDLE client, WEB_SOCKET_HANDLE server)
+ * client; `check` (if not NULL) sees both sets of headers before the End calls. */
+static inline void handshake_checked(WEB_SOCKET_HANDLE client, WEB_SOCKET_HANDLE server,
+                                     HeaderCheck check, void *arg)
 {
     static char host_name[] = "Host";
     static char host_value[] = "localhost";
@@ -136,9 +142,17 @@ static inline void handshake(WEB_SOCKET_HANDLE client, WEB_SOCKET_HANDLE server)
     CHECK_HR(WebSocketBeginServerHandshake(server, NULL, NULL, 0, request, client_count + 1,
                                            &server_headers, &server_count),
              S_OK);
+    if (check != NULL) {
+        check(client_headers, client_count, server_headers, server_count, arg);
+    }
     CHECK_HR(WebSocketEndClientHandshake(client, server_headers, server_count, NULL, NULL, NULL),
              S_OK);
     CHECK_HR(WebSocketEndServerHandshake(server), S_OK);
+}
+
+static inline void handshake(WEB_SOCKET_HANDLE client, WEB_SOCKET_HANDLE server)
+{
+    handshake_checked(client, server, NULL, NULL);
 }
 
 /* ----- a single-threaded action pump ----------------------------------------------------- */

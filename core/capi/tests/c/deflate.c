@@ -24,31 +24,23 @@ static int has_deflate(const WEB_SOCKET_HTTP_HEADER *headers, ULONG count)
     return h != NULL && h->ulValueLength >= 18 && memcmp(h->pcValue, "permessage-deflate", 18) == 0;
 }
 
+/* Whether the request offers and the response accepts permessage-deflate, as expected. */
+static void check_extension(const WEB_SOCKET_HTTP_HEADER *request, ULONG request_count,
+                            const WEB_SOCKET_HTTP_HEADER *response, ULONG response_count,
+                            void *arg)
+{
+    const int *expected = arg; /* {offered, agreed} */
+    CHECK(has_deflate(request, request_count) == expected[0]);
+    CHECK(has_deflate(response, response_count) == expected[1]);
+}
+
 /* The handshake of common.h, checking the extension headers on the way. */
 static void negotiate(WEB_SOCKET_HANDLE client, WEB_SOCKET_HANDLE server, int offered, int agreed)
 {
-    static char host_name[] = "Host";
-    static char host_value[] = "localhost";
-    WEB_SOCKET_HTTP_HEADER *client_headers = NULL, *server_headers = NULL;
-    WEB_SOCKET_HTTP_HEADER request[16];
-    ULONG client_count = 0, server_count = 0;
-    CHECK_HR(WebSocketBeginClientHandshake(client, NULL, 0, NULL, 0, NULL, 0, &client_headers,
-                                           &client_count),
-             S_OK);
-    CHECK(client_count > 0 && client_count < 16);
-    CHECK(has_deflate(client_headers, client_count) == offered);
-    memcpy(request, client_headers, client_count * sizeof request[0]);
-    request[client_count].pcName = host_name;
-    request[client_count].ulNameLength = 4;
-    request[client_count].pcValue = host_value;
-    request[client_count].ulValueLength = 9;
-    CHECK_HR(WebSocketBeginServerHandshake(server, NULL, NULL, 0, request, client_count + 1,
-                                           &server_headers, &server_count),
-             S_OK);
-    CHECK(has_deflate(server_headers, server_count) == agreed);
-    CHECK_HR(WebSocketEndClientHandshake(client, server_headers, server_count, NULL, NULL, NULL),
-             S_OK);
-    CHECK_HR(WebSocketEndServerHandshake(server), S_OK);
+    int expected[2];
+    expected[0] = offered;
+    expected[1] = agreed;
+    handshake_checked(client, server, check_extension, expected);
 }
 
 /* What the server puts on the wire for one send of "Hello". */
