@@ -51,6 +51,21 @@ const fn sequence_len(lead: u8) -> usize {
     }
 }
 
+/// The length of the sequence `bytes` ends inside of, if its lead byte is among the last 3
+/// bytes and it needs more bytes than follow it (0 otherwise: the end is a character boundary,
+/// or the bytes are invalid there, which validating them all finds).
+fn incomplete_tail(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for back in 1..=len.min(3) {
+        let lead = bytes[len - back];
+        if lead & 0xC0 != 0x80 {
+            // Not a continuation byte: the sequence it starts is cut if it needs more.
+            return if sequence_len(lead) > back { back } else { 0 };
+        }
+    }
+    0
+}
+
 impl Utf8Validator {
     /// A validator at the start of a text.
     pub const fn new() -> Self {
@@ -91,7 +106,19 @@ impl Utf8Validator {
             self.len = 0;
             bytes = rest;
         }
-        let tail = check(bytes)?;
+        // The bulk goes through simdutf8's `basic` validator, the fastest (it does not locate
+        // errors, which a failed message does not need); only the incomplete sequence a piece
+        // may end with is looked at apart, and it is at most 3 bytes.
+        let split = bytes.len() - incomplete_tail(bytes);
+        let (body, tail) = bytes.split_at(split);
+        if simdutf8::basic::from_utf8(body).is_err() {
+            return Err(Utf8Error);
+        }
+        if tail.is_empty() {
+            self.len = 0;
+            return Ok(());
+        }
+        let tail = check(tail)?;
         self.stash(tail)
     }
 
