@@ -44,9 +44,9 @@ pub fn wire(kind: Kind, payload: &[u8], n: usize) -> Vec<u8> {
     out
 }
 
-/// How many messages of `size` make a run of about 4 MiB (at least 64, at most 100 000).
+/// How many messages of `size` make a run of about 4 MiB (at least 4, at most 100 000).
 pub fn count_for(size: usize) -> usize {
-    ((4 << 20) / size.max(1)).clamp(64, 100_000)
+    ((4 << 20) / size.max(1)).clamp(4, 100_000)
 }
 
 /// A browser-like upgrade request.
