@@ -173,7 +173,7 @@ def fmt_t(ns):
     return f"{ns:,.0f} ns" if ns >= 1000 else f"{ns:.1f} ns"
 
 def count_for(size):
-    return max(64, min(100_000, (4 << 20) // max(size, 1)))
+    return max(4, min(100_000, (4 << 20) // max(size, 1)))  # as core/bench/src/inputs.rs
 
 md = [
     "# Benchmarks: wspc side by side with its peers",
