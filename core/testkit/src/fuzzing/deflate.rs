@@ -2,7 +2,7 @@
 //! well-formed streams.
 //!
 //! Input: `[flags: u8] [limits: u8] [codec: u8]`, then messages, each `[len: u16 LE] [len bytes]`
-//! (at most [`BYTES_PER_INPUT`] bytes of input are used).
+//! (at most [`BYTES_PER_INPUT`] bytes of input and [`MAX_MESSAGES`] messages are used).
 //! - flags bit 0: the peer has no context takeover; bits 1–3: the size of the output slices,
 //!   from [`OUT_SIZES`]; bits 4–6: the size of the input pieces, from [`READ_SIZES`]; bit 7:
 //!   round-trip mode (the messages are plain data, compressed here first) instead of hostile
@@ -10,12 +10,12 @@
 //! - limits bits 0–2: the message cap, from [`CAPS`] (never more than [`MAX_OUTPUT`], nor than
 //!   the output slice size times [`CALLS_PER_BYTE_OF_CAP`], so that an input costs a bounded
 //!   number of calls); bit 3: a ratio cap of 10 past 1 KiB.
+//! - codec (round trip): window bits `8 + n % 8` (8: stored blocks only), level `(n >> 4) % 10`.
 //!
 //! Speed (issue 10 asks ≥ 10 M execs per campaign): input pieces and output slices grow for long
 //! messages so that a message takes at most about [`MAX_CALLS`] calls each way (the small sizes
 //! are still met by short messages, where they cost little), and the output slice is allocated
-//! once per process. Every call still goes through the same code; only the count is bounded.
-//! - codec (round trip): window bits `8 + n % 8` (8: stored blocks only), level `(n >> 4) % 10`.
+//! once per thread. Every call still goes through the same code; only the count is bounded.
 //!
 //! Invariants:
 //! - hostile mode: no panic; every call consumes at most its input and writes at most its
