@@ -172,6 +172,15 @@ def ratio(a, b):
 def fmt_t(ns):
     return f"{ns:,.0f} ns" if ns >= 1000 else f"{ns:.1f} ns"
 
+def per_msg_or_dash(r, n):
+    return fmt_t(per_msg(r, n)) if r else "—"
+
+def row(cells, w, t, f, n):
+    """A receive or send row: its leading cells, then wspc's time per message and GB/s, the
+    peers' times, and the two ratios."""
+    return (f"| {cells} | {fmt_t(per_msg(w, n))} | {gbps(w):.2f} | {per_msg_or_dash(t, n)} | "
+            f"{per_msg_or_dash(f, n)} | {ratio(w, t)} | {ratio(w, f)} |")
+
 def count_for(size):
     return max(4, min(100_000, (4 << 20) // max(size, 1)))  # as core/bench/src/inputs.rs
 
@@ -200,9 +209,7 @@ for kind in ["binary", "ascii", "nonascii"]:
             w, t = get(g, "wspc", buf), get(g, "tungstenite", buf)
             if not w:
                 continue
-            md.append(f"| {kind} | {size} | {buf} | {fmt_t(per_msg(w, n))} | {gbps(w):.2f} | "
-                      f"{fmt_t(per_msg(t, n)) if t else '—'} | {fmt_t(per_msg(f, n)) if f else '—'} | "
-                      f"{ratio(w, t)} | {ratio(w, f)} |")
+            md.append(row(f"{kind} | {size} | {buf}", w, t, f, n))
 md += ["", "## Send (client: mask, frame, write)", "",
        "| payload | size | wspc per msg | wspc GB/s | tungstenite per msg | fastwebsockets per msg | ratio vs tungstenite | ratio vs fastwebsockets |",
        "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -213,14 +220,13 @@ for kind in ["binary", "ascii", "nonascii"]:
         w, t, f = get(g, "wspc"), get(g, "tungstenite"), get(g, "fastwebsockets")
         if not w:
             continue
-        md.append(f"| {kind} | {size} | {fmt_t(per_msg(w, n))} | {gbps(w):.2f} | {fmt_t(per_msg(t, n)) if t else '—'} | "
-                  f"{fmt_t(per_msg(f, n)) if f else '—'} | {ratio(w, t)} | {ratio(w, f)} |")
+        md.append(row(f"{kind} | {size}", w, t, f, n))
 md += ["", "## Round trip, handshake", "", "| workload | wspc | tungstenite | fastwebsockets | ratio vs tungstenite | ratio vs fastwebsockets |",
        "|---|---:|---:|---:|---:|---:|"]
 w, t, f = get("round_trip/16", "wspc"), get("round_trip/16", "tungstenite"), get("round_trip/16", "fastwebsockets")
 if w:
     md.append(f"| 100 000 × 16 B client → server → client, per message | {fmt_t(per_msg(w, 100_000))} | "
-              f"{fmt_t(per_msg(t, 100_000)) if t else '—'} | {fmt_t(per_msg(f, 100_000)) if f else '—'} | {ratio(w, t)} | {ratio(w, f)} |")
+              f"{per_msg_or_dash(t, 100_000)} | {per_msg_or_dash(f, 100_000)} | {ratio(w, t)} | {ratio(w, f)} |")
 w, t = get("handshake/accept", "wspc"), get("handshake/accept", "tungstenite")
 if w:
     md.append(f"| server upgrade: parse a browser's request, answer 101 | {fmt_t(w['median_ns'])} | "
