@@ -861,7 +861,7 @@ batch=()
 failed=()
 run_batch() {
     local role pids=() i
-    if [ "${#batch[@]}" = 1 ] && [ "$JOBS" = 1 ]; then
+    if [ "$JOBS" = 1 ]; then
         run_role "${batch[0]}" || failed+=("${batch[0]}")
     else
         for role in "${batch[@]}"; do
