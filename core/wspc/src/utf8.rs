@@ -114,10 +114,6 @@ impl Utf8Validator {
         if simdutf8::basic::from_utf8(body).is_err() {
             return Err(Utf8Error);
         }
-        if tail.is_empty() {
-            self.len = 0;
-            return Ok(());
-        }
         let tail = check(tail)?;
         self.stash(tail)
     }
