@@ -121,12 +121,17 @@ fn inflate(
     out_size: usize,
     keep: bool,
 ) -> Inflated {
-    let out_size = out_size.max(payload.len().div_ceil(MAX_CALLS));
-    let chunk = chunk.max(payload.len().div_ceil(MAX_CALLS));
+    let out_size = share_of(out_size, payload.len());
+    let chunk = share_of(chunk, payload.len());
     let mut slice = OUT.take();
     let got = inflate_into(d, payload, chunk, &mut slice[..out_size], keep);
     OUT.set(slice);
     got
+}
+
+/// `size`, grown to at least `1/MAX_CALLS` of a message of `len` bytes (see the module docs).
+fn share_of(size: usize, len: usize) -> usize {
+    size.max(len.div_ceil(MAX_CALLS))
 }
 
 thread_local! {
@@ -278,9 +283,7 @@ fn round_trip(
     let mut plain = Vec::new();
     for &message in messages {
         let mut wire = Vec::new();
-        let mut pieces = message
-            .chunks(chunk.max(message.len().div_ceil(MAX_CALLS)))
-            .peekable();
+        let mut pieces = message.chunks(share_of(chunk, message.len())).peekable();
         if pieces.peek().is_none() {
             c.compress(&[], true, &mut wire).expect("compress");
         }
