@@ -44,7 +44,10 @@ mkdir -p reports/bench
 say "building the echo servers and the load generator"
 cargo build --locked -q --release -p wspc-bench --bins
 BIN=$TARGET_DIR/release
-SERVERS=(wspc:echo_wspc fastwebsockets:echo_fastwebsockets tokio-tungstenite:echo_tungstenite)
+# An entry is NAME:EXECUTABLE[ ARGUMENT]; `wspc-rb64k` is wspc with a 64 KiB receive buffer (one
+# read per 16 KiB message instead of five, for about 45 KiB more memory per connection).
+SERVERS=(wspc:echo_wspc "wspc-rb64k:echo_wspc 65536" fastwebsockets:echo_fastwebsockets
+    tokio-tungstenite:echo_tungstenite)
 if [ -n "${UWS_DIR:-}" ]; then
     UWS_CACHE=${WSPC_CACHE:-${HOME:-/tmp}/.cache/wspc}/uws
     mkdir -p "$UWS_CACHE"
@@ -77,13 +80,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
         for ((k = 0; k < n; k++)); do
             entry=${SERVERS[$(((k + round - 1) % n))]}
             name=${entry%%:*}
-            exe=${entry#*:}
+            read -r exe extra <<<"${entry#*:}"
             [[ $exe == /* ]] || exe=$BIN/$exe
             port=$((port + 1))
             if [ "$name" = uwebsockets ]; then
                 "${pin_server[@]}" "$exe" "$port" >/dev/null 2>&1 &
             else
-                "${pin_server[@]}" "$exe" "127.0.0.1:$port" >/dev/null 2>&1 &
+                # shellcheck disable=SC2086 # $extra is one optional argument or nothing
+                "${pin_server[@]}" "$exe" "127.0.0.1:$port" $extra >/dev/null 2>&1 &
             fi
             spid=$!
             for _ in $(seq 1 100); do

@@ -1,4 +1,4 @@
-//! The echo benchmark's wspc server: `echo_wspc ADDR`, the tokio driver on a single-threaded
+//! The echo benchmark's wspc server: `echo_wspc ADDR [RECEIVE_BUFFER_SIZE]`, the tokio driver on a single-threaded
 //! runtime (the benchmark pins the process to one core), one task per connection, whole
 //! messages echoed with their type.
 
@@ -9,6 +9,14 @@ use wspc::tokio::{accept, Config, ServerOptions};
 fn main() -> std::io::Result<()> {
     let mut config = Config::default();
     config.ping_interval = None;
+    // An optional second argument sets the engine's receive buffer size, which bounds every
+    // read from the socket (the default 4 KiB takes five reads for a 16 KiB message).
+    if let Some(size) = std::env::args().nth(2) {
+        let size = size.parse().expect("receive buffer size in bytes");
+        config
+            .properties
+            .push(wspc::Property::ReceiveBufferSize(size));
+    }
     let mut options = ServerOptions::default();
     options.config = config;
     let options = Rc::new(options);
