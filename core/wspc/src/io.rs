@@ -30,7 +30,7 @@
 //! write side and drains input briefly so that the close frame is not destroyed by a reset, then
 //! returns the error.
 
-use crate::driver::conn::{Conn, Next};
+use crate::driver::conn::{coalesce, Conn, Next, COALESCE_MAX};
 use crate::driver::upgrade::{self, HeadReader, ServerUpgrade};
 use crate::error::Error;
 use crate::session::action::BufferType;
@@ -225,8 +225,14 @@ impl<S: Transport> WebSocket<S> {
             let written = match self.conn.write_buf()? {
                 None => break,
                 Some(bufs) => {
-                    let slices = [IoSlice::new(bufs[0]), IoSlice::new(bufs[1])];
-                    self.stream.write_vectored(&slices)
+                    let mut scratch = [0; COALESCE_MAX];
+                    match coalesce(bufs, &mut scratch) {
+                        Some(one) => self.stream.write(one),
+                        None => {
+                            let slices = [IoSlice::new(bufs[0]), IoSlice::new(bufs[1])];
+                            self.stream.write_vectored(&slices)
+                        }
+                    }
                 }
             };
             match written {

@@ -163,7 +163,7 @@
 //! | Q2 | Receive buffer ≥ 256; send buffer ≥ 16 for both roles; both ≤ 65536. |
 //! | Q3 | A caller block needs ≥ RBS + SBS + 144 bytes, 8-byte aligned; every internal buffer handed out lies inside it. |
 //! | Q4 | `Host` is not required in the client's initial headers; the server requires it (any value). |
-//! | Q5 | With capacity 1, a client's header and first masked chunk form one buffer (the copy exists anyway, and the buffer stays within the send buffer size); a header and an uncopied payload (server, or unmasked client) go out as two consecutive `SendToNetwork` actions; capacity 0 is an invalid argument. |
+//! | Q5 | A client's header and first masked chunk form one buffer, within the send buffer size (the copy exists anyway, and a small message goes out in one `write`); a header and an uncopied payload (server, or unmasked client) go out as two consecutive `SendToNetwork` actions; capacity 0 is an invalid argument. |
 //! | Q6 | `IndicateSendComplete` echoes the send's type, payload (or close status and reason) and context. |
 //! | Q7 | A receive ended by a 0-byte read or an abort completes as `Close` with status 1006 and no reason; the handle is aborted. |
 //! | Q8 | No automatic close reply and no close on protocol errors in the engine: the error is returned, the application sends the close. The drivers do both for their users. |

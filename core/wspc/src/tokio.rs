@@ -31,7 +31,7 @@
 //! Streams whose read and write sides share one waker (some TLS wrappers) work too: the driver
 //! wakes both the reading and the writing task whenever the stream wakes it.
 
-use crate::driver::conn::{Conn, Next};
+use crate::driver::conn::{coalesce, Conn, Next, COALESCE_MAX};
 use crate::driver::upgrade::{self, HeadReader, ServerUpgrade};
 use crate::error::Error;
 use crate::session::action::BufferType;
@@ -194,8 +194,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             let polled = match self.conn.write_buf()? {
                 None => break,
                 Some(bufs) => {
-                    let slices = [IoSlice::new(bufs[0]), IoSlice::new(bufs[1])];
-                    Pin::new(&mut self.stream).poll_write_vectored(&mut cx, &slices)
+                    let mut scratch = [0; COALESCE_MAX];
+                    match coalesce(bufs, &mut scratch) {
+                        Some(one) => Pin::new(&mut self.stream).poll_write(&mut cx, one),
+                        None => {
+                            let slices = [IoSlice::new(bufs[0]), IoSlice::new(bufs[1])];
+                            Pin::new(&mut self.stream).poll_write_vectored(&mut cx, &slices)
+                        }
+                    }
                 }
             };
             match polled {

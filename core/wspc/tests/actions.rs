@@ -144,10 +144,11 @@ fn client_send_masked_copy_in_chunks_of_send_buffer_size() {
             other => panic!("{other:?}"),
         }
     }
-    // Header and first chunk together, then chunks of at most the send buffer size.
+    // Header and first chunk in one buffer of the send buffer size, then chunks of at most
+    // the send buffer size.
     assert_eq!(
         shapes,
-        [vec![8, 256], vec![256], vec![256], vec![232]],
+        [vec![256], vec![256], vec![256], vec![240]],
         "{shapes:?}"
     );
     let frames = parse_frames(&wire);

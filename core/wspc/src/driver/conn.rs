@@ -20,6 +20,28 @@ use crate::session::Session;
 /// The payload of keep-alive pings; the pongs answering them are not delivered.
 const KEEPALIVE: &[u8] = b"wspc keep-alive";
 
+/// Writes whose two buffers (a frame header and its payload) total at most this many bytes are
+/// copied into one, so that they go out with one plain `write` instead of a `writev`.
+pub(crate) const COALESCE_MAX: usize = 1024;
+
+/// The buffers of [`Conn::write_buf`] as one slice: the first when the second is empty, or both
+/// copied into `scratch` when they fit in [`COALESCE_MAX`] bytes; `None` when they are better
+/// written vectored, as they are.
+pub(crate) fn coalesce<'a>(
+    bufs: [&'a [u8]; 2],
+    scratch: &'a mut [u8; COALESCE_MAX],
+) -> Option<&'a [u8]> {
+    let [first, second] = bufs;
+    if second.is_empty() {
+        return Some(first);
+    }
+    let both = scratch.get_mut(..first.len() + second.len())?;
+    let (a, b) = both.split_at_mut(first.len());
+    a.copy_from_slice(first);
+    b.copy_from_slice(second);
+    Some(both)
+}
+
 /// What the receive side needs next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Step {
@@ -513,5 +535,30 @@ impl Conn {
         }
         self.queued = 0;
         self.sends = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{coalesce, COALESCE_MAX};
+
+    #[test]
+    fn coalesce_joins_small_writes_only() {
+        let mut scratch = [0; COALESCE_MAX];
+        assert_eq!(coalesce([b"head", b""], &mut scratch), Some(&b"head"[..]));
+        assert_eq!(
+            coalesce([b"\x82\x05", b"hello"], &mut scratch),
+            Some(&b"\x82\x05hello"[..])
+        );
+        let big = vec![7; COALESCE_MAX - 1];
+        let joined = coalesce([b"h", &big], &mut scratch).map(<[u8]>::to_vec);
+        assert_eq!(joined.as_deref().map(<[u8]>::len), Some(COALESCE_MAX));
+        let too_big = vec![7; COALESCE_MAX];
+        assert_eq!(coalesce([b"h", &too_big], &mut scratch), None);
+        // A lone large buffer goes out as it is, without a copy.
+        assert_eq!(
+            coalesce([&too_big, b""], &mut scratch).map(<[u8]>::len),
+            Some(COALESCE_MAX)
+        );
     }
 }

@@ -504,9 +504,9 @@ impl<B: Buffer, C> Session<B, C> {
         }
         let remaining = op.wire_len() - from;
         let mut payload = 0;
-        // With one buffer at a time, a masked chunk is coalesced with the header before it (it
-        // is a copy anyway), keeping the whole buffer within the send buffer size.
-        let coalesce_at = header_at.filter(|_| copy && !two);
+        // A masked chunk is copied into the block right after the header, so the two go out as
+        // one buffer (one `write` for a small message), which stays within the send buffer size.
+        let coalesce_at = header_at.filter(|_| copy);
         if remaining > 0 && (count == 0 || two || coalesce_at.is_some()) {
             if copy {
                 let room = if coalesce_at.is_some() {
