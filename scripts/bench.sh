@@ -44,9 +44,10 @@ mkdir -p reports/bench
 say "building the echo servers and the load generator"
 cargo build --locked -q --release -p wspc-bench --bins
 BIN=$TARGET_DIR/release
-# An entry is NAME:EXECUTABLE[ ARGUMENT]; `wspc-rb64k` is wspc with a 64 KiB receive buffer (one
-# read per 16 KiB message instead of five, for about 45 KiB more memory per connection).
-SERVERS=(wspc:echo_wspc "wspc-rb64k:echo_wspc 65536" fastwebsockets:echo_fastwebsockets
+# An entry is NAME:EXECUTABLE[ ARGUMENT]; `wspc-rb32k` is wspc with a 32 KiB receive buffer, which
+# holds a whole 16 KiB message: one read per message instead of five, for about 28 KiB more
+# memory per connection.
+SERVERS=(wspc:echo_wspc "wspc-rb32k:echo_wspc 32768" fastwebsockets:echo_fastwebsockets
     tokio-tungstenite:echo_tungstenite)
 if [ -n "${UWS_DIR:-}" ]; then
     UWS_CACHE=${WSPC_CACHE:-${HOME:-/tmp}/.cache/wspc}/uws

@@ -69,10 +69,10 @@ pub struct Config {
     /// Handle properties (buffer sizes, UTF-8 verification…) for the engine.
     ///
     /// The receive buffer size bounds every read from the transport: with the default 4 KiB a
-    /// 16 KiB message takes five reads (five system calls), with
-    /// `Property::ReceiveBufferSize(65536)` one. The buffer is allocated (and zeroed, so
-    /// resident) when the connection opens, so the larger size costs about 45 KiB more per
-    /// connection. In the echo benchmark (`reports/bench/SUMMARY.md`, server `wspc-rb64k`) it
+    /// 16 KiB message takes five reads (five system calls); with a buffer that holds the whole
+    /// frame, such as `Property::ReceiveBufferSize(32768)`, one. The buffer is allocated (and
+    /// zeroed, so resident) when the connection opens, so 32 KiB costs about 28 KiB more per
+    /// connection. In the echo benchmark (`reports/bench/SUMMARY.md`, server `wspc-rb32k`) it
     /// cut the server's CPU per 16 KiB message by about a quarter.
     pub properties: Vec<Property>,
     /// The longest message [`Message`]-level reads assemble; `None` for no cap (then memory is
