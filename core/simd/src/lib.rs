@@ -16,8 +16,7 @@
 //! is safe code, and the results are identical on every path (the tests compare all of them
 //! with a byte-at-a-time loop).
 //!
-//! On other architectures, and on x86-64 without the `std` detection (never: this crate uses
-//! `std`), the portable loop runs.
+//! On other architectures the portable loop always runs.
 
 /// Below this many bytes the portable loop runs directly: the feature check (one relaxed atomic
 /// load) and the call would cost more than the wider vectors save.
@@ -40,15 +39,16 @@ fn pattern(key: [u8; 4], phase: usize) -> ([u8; 4], u64) {
     ([a, b, c, d], u64::from_ne_bytes([a, b, c, d, a, b, c, d]))
 }
 
-/// Stores are aligned to this many bytes (one AVX2 vector): the kernels first mask the bytes
-/// up to the next such boundary of the destination one at a time. With the source and the
-/// destination both 16 bytes off a cache line (as a large `Vec` from `malloc` is), unaligned
-/// 32-byte loads and stores split cache lines and the copy ran at 0.6× `memcpy` in L1; with
-/// aligned stores, at or above it. (`memcpy` aligns its stores the same way.)
+/// The bulk of each kernel stores to addresses aligned to this many bytes (one AVX2 vector);
+/// the bytes before the first such boundary of the destination are handled apart. With the
+/// source and the destination both 16 bytes off a cache line (as a `Vec` from `malloc` often
+/// is), unaligned 32-byte loads and stores split cache lines and the copy ran at 0.6× `memcpy`
+/// in L1; with aligned stores, at 0.95–1.1× (a standalone loop over 4 KiB, best of 50 runs).
+/// `memcpy` aligns its stores the same way.
 const ALIGN: usize = 32;
 
-/// How many leading bytes of `dst` to mask one at a time so that the rest starts on an
-/// [`ALIGN`] boundary (at most `dst.len()`).
+/// How many leading bytes of `dst` come before its first [`ALIGN`] boundary (at most
+/// `dst.len()`).
 #[inline(always)]
 fn head_len(dst: &[u8]) -> usize {
     dst.as_ptr().align_offset(ALIGN).min(dst.len())
