@@ -152,7 +152,9 @@ def cpu():
     return platform.processor() or "unknown"
 
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+# The reports are being rewritten by this very run; only changes elsewhere make the code differ.
+dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!reports"],
+                       capture_output=True, text=True).stdout.strip()
 meta = {
     "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     "mode": mode, "seconds": elapsed, "commit": commit + (" (uncommitted changes)" if dirty else ""),
