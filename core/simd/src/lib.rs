@@ -18,8 +18,8 @@
 //!
 //! On other architectures the portable loop always runs.
 
-/// Below this many bytes the portable loop runs directly: the feature check (one relaxed atomic
-/// load) and the call would cost more than the wider vectors save.
+/// Below this many bytes the word loop runs directly, without the alignment split: the feature
+/// check (one relaxed atomic load), the call and the split would cost more than they save.
 const DISPATCH_MIN: usize = 64;
 
 /// The key rotated so that its first byte lines up with `phase`, repeated to fill a `u64`.
@@ -120,7 +120,10 @@ fn copy_words(dst: &mut [u8], src: &[u8], key: [u8; 4], phase: usize) {
 #[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], phase: usize) -> usize {
     let next = (phase % 4 + buf.len() % 4) % 4;
-    if buf.len() < DISPATCH_MIN || !x86::apply_mask(buf, key, phase) {
+    if buf.len() < DISPATCH_MIN {
+        // Too short for alignment to matter: one pass of words, then bytes.
+        xor_words(buf, key, phase);
+    } else if !x86::apply_mask(buf, key, phase) {
         apply_mask_body(buf, key, phase);
     }
     next
@@ -133,7 +136,9 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], phase: usize) -> usize {
 pub fn mask_copy(dst: &mut [u8], src: &[u8], key: [u8; 4], phase: usize) -> usize {
     let n = dst.len().min(src.len());
     let (dst, src) = (&mut dst[..n], &src[..n]);
-    if n < DISPATCH_MIN || !x86::mask_copy(dst, src, key, phase) {
+    if n < DISPATCH_MIN {
+        copy_words(dst, src, key, phase);
+    } else if !x86::mask_copy(dst, src, key, phase) {
         mask_copy_body(dst, src, key, phase);
     }
     (phase % 4 + n % 4) % 4
