@@ -35,7 +35,7 @@ use crate::driver::upgrade::{self, HeadReader, ServerUpgrade};
 use crate::error::Error;
 use crate::session::action::BufferType;
 use crate::session::Session;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -227,11 +227,8 @@ impl<S: Transport> WebSocket<S> {
                 Some(bufs) => {
                     let mut scratch = [0; COALESCE_MAX];
                     match coalesce(bufs, &mut scratch) {
-                        Some(one) => self.stream.write(one),
-                        None => {
-                            let slices = [IoSlice::new(bufs[0]), IoSlice::new(bufs[1])];
-                            self.stream.write_vectored(&slices)
-                        }
+                        Ok(one) => self.stream.write(one),
+                        Err(slices) => self.stream.write_vectored(&slices),
                     }
                 }
             };

@@ -196,9 +196,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 Some(bufs) => {
                     let mut scratch = [0; COALESCE_MAX];
                     match coalesce(bufs, &mut scratch) {
-                        Some(one) => Pin::new(&mut self.stream).poll_write(&mut cx, one),
-                        None => {
-                            let slices = [IoSlice::new(bufs[0]), IoSlice::new(bufs[1])];
+                        Ok(one) => Pin::new(&mut self.stream).poll_write(&mut cx, one),
+                        Err(slices) => {
                             Pin::new(&mut self.stream).poll_write_vectored(&mut cx, &slices)
                         }
                     }

@@ -16,6 +16,7 @@ use crate::close::CloseStatus;
 use crate::error::Error;
 use crate::session::action::{Action, ActionId, BufferType, Queue};
 use crate::session::Session;
+use std::io::IoSlice;
 
 /// The payload of keep-alive pings; the pongs answering them are not delivered.
 const KEEPALIVE: &[u8] = b"wspc keep-alive";
@@ -24,22 +25,24 @@ const KEEPALIVE: &[u8] = b"wspc keep-alive";
 /// copied into one, so that they go out with one plain `write` instead of a `writev`.
 pub(crate) const COALESCE_MAX: usize = 1024;
 
-/// The buffers of [`Conn::write_buf`] as one slice: the first when the second is empty, or both
-/// copied into `scratch` when they fit in [`COALESCE_MAX`] bytes; `None` when they are better
-/// written vectored, as they are.
+/// The buffers of [`Conn::write_buf`] as one slice (`Ok`) for a plain write: the first when the
+/// second is empty, or both copied into `scratch` when they fit in [`COALESCE_MAX`] bytes; else
+/// (`Err`) as they are, for a vectored write.
 pub(crate) fn coalesce<'a>(
     bufs: [&'a [u8]; 2],
     scratch: &'a mut [u8; COALESCE_MAX],
-) -> Option<&'a [u8]> {
+) -> Result<&'a [u8], [IoSlice<'a>; 2]> {
     let [first, second] = bufs;
     if second.is_empty() {
-        return Some(first);
+        return Ok(first);
     }
-    let both = scratch.get_mut(..first.len() + second.len())?;
+    let Some(both) = scratch.get_mut(..first.len() + second.len()) else {
+        return Err([IoSlice::new(first), IoSlice::new(second)]);
+    };
     let (a, b) = both.split_at_mut(first.len());
     a.copy_from_slice(first);
     b.copy_from_slice(second);
-    Some(both)
+    Ok(both)
 }
 
 /// What the receive side needs next.
@@ -541,24 +544,38 @@ impl Conn {
 #[cfg(test)]
 mod tests {
     use super::{coalesce, COALESCE_MAX};
+    use std::io::IoSlice;
+
+    /// The lengths of the slices of a vectored write.
+    fn lens(slices: [IoSlice<'_>; 2]) -> [usize; 2] {
+        slices.map(|s| s.len())
+    }
 
     #[test]
     fn coalesce_joins_small_writes_only() {
         let mut scratch = [0; COALESCE_MAX];
-        assert_eq!(coalesce([b"head", b""], &mut scratch), Some(&b"head"[..]));
         assert_eq!(
-            coalesce([b"\x82\x05", b"hello"], &mut scratch),
-            Some(&b"\x82\x05hello"[..])
+            coalesce([b"head", b""], &mut scratch).map_err(lens),
+            Ok(&b"head"[..])
+        );
+        assert_eq!(
+            coalesce([b"\x82\x05", b"hello"], &mut scratch).map_err(lens),
+            Ok(&b"\x82\x05hello"[..])
         );
         let big = vec![7; COALESCE_MAX - 1];
-        let joined = coalesce([b"h", &big], &mut scratch).map(<[u8]>::to_vec);
-        assert_eq!(joined.as_deref().map(<[u8]>::len), Some(COALESCE_MAX));
+        let joined = coalesce([b"h", &big], &mut scratch).map(<[u8]>::len);
+        assert_eq!(joined.map_err(lens), Ok(COALESCE_MAX));
         let too_big = vec![7; COALESCE_MAX];
-        assert_eq!(coalesce([b"h", &too_big], &mut scratch), None);
+        assert_eq!(
+            coalesce([b"h", &too_big], &mut scratch).map_err(lens),
+            Err([1, COALESCE_MAX])
+        );
         // A lone large buffer goes out as it is, without a copy.
         assert_eq!(
-            coalesce([&too_big, b""], &mut scratch).map(<[u8]>::len),
-            Some(COALESCE_MAX)
+            coalesce([&too_big, b""], &mut scratch)
+                .map(<[u8]>::len)
+                .map_err(lens),
+            Ok(COALESCE_MAX)
         );
     }
 }
