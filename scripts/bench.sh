@@ -151,6 +151,18 @@ def cpu():
         pass
     return platform.processor() or "unknown"
 
+def cpu_flags():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+# What wspc_simd::uses_avx512_utf8() checks (x86-64 only; /proc/cpuinfo has no such flags elsewhere).
+avx512_utf8 = platform.machine() in ("x86_64", "AMD64") and {"avx512bw", "avx512vbmi"} <= cpu_flags()
+
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 # The reports are being rewritten by this very run; only changes elsewhere make the code differ.
 dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!reports"],
@@ -244,6 +256,14 @@ for place, label in [("l1", "L1 (4 KiB)"), ("dram", "DRAM (64 MiB)")]:
     m, c, a = get(f"mask/{place}", "memcpy"), get(f"mask/{place}", "wspc_mask_copy"), get(f"mask/{place}", "wspc_apply_mask")
     if m and c and a:
         md.append(f"| {label} | {gbps(m):.1f} | {gbps(c):.1f} | {gbps(a):.1f} | {gbps(c) / gbps(m):.2f} |")
+md += ["", "## UTF-8 validation alone (the non-ASCII text)", "",
+       f"wspc's validator runs its AVX-512 kernel on this CPU: {'yes' if avx512_utf8 else 'no (it falls back to simdutf8)'}.", "",
+       "| size | wspc GB/s | simdutf8 `basic` GB/s | std GB/s | wspc / simdutf8 throughput |",
+       "|---:|---:|---:|---:|---:|"]
+for size in [4096, 1 << 20]:
+    w, u, s = get(f"utf8/{size}", "wspc"), get(f"utf8/{size}", "simdutf8"), get(f"utf8/{size}", "std")
+    if w and u and s:
+        md.append(f"| {size} | {gbps(w):.1f} | {gbps(u):.1f} | {gbps(s):.1f} | {gbps(w) / gbps(u):.2f} |")
 echo_rows = [json.loads(l) for l in open("reports/bench/echo.jsonl") if l.strip()] if os.path.exists("reports/bench/echo.jsonl") else []
 if echo_rows:
     import statistics

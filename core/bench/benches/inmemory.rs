@@ -8,7 +8,9 @@
 //! - `send/<kind>/<size>`: a client masks and writes the same run;
 //! - `round_trip/16`: 100 000 16-byte messages client → server → client, one at a time;
 //! - `handshake/accept`: a server parses a browser's upgrade request and answers 101;
-//! - `mask/<where>`: the masking kernel against `memcpy`, in L1 (4 KiB) and in DRAM (64 MiB).
+//! - `mask/<where>`: the masking kernel against `memcpy`, in L1 (4 KiB) and in DRAM (64 MiB);
+//! - `utf8/<size>`: UTF-8 validation alone of the non-ASCII text, wspc's validator against
+//!   `simdutf8`'s `basic` one and `std::str::from_utf8`, in L1 (4 KiB) and in L2/L3 (1 MiB).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
@@ -122,6 +124,24 @@ fn mask(c: &mut Criterion) {
     }
 }
 
+fn utf8(c: &mut Criterion) {
+    for size in [4096usize, 1 << 20] {
+        let text = payload(Kind::NonAscii, size);
+        let mut g = c.benchmark_group(format!("utf8/{size}"));
+        g.throughput(Throughput::Bytes(size as u64));
+        g.bench_function("wspc", |b| {
+            b.iter(|| wspc::utf8::validate(black_box(&text)));
+        });
+        g.bench_function("simdutf8", |b| {
+            b.iter(|| simdutf8::basic::from_utf8(black_box(&text)).is_ok());
+        });
+        g.bench_function("std", |b| {
+            b.iter(|| core::str::from_utf8(black_box(&text)).is_ok());
+        });
+        g.finish();
+    }
+}
+
 fn config() -> Criterion {
     // Overridden by the command line (`scripts/bench.sh quick` shortens every group).
     Criterion::default()
@@ -133,6 +153,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = receive, send, round_trip, handshake, mask
+    targets = receive, send, round_trip, handshake, mask, utf8
 }
 criterion_main!(benches);

@@ -1,5 +1,5 @@
-//! WebSocket payload masking (RFC 6455 §5.3) for the `wspc` engine, with run-time CPU feature
-//! dispatch.
+//! WebSocket payload masking (RFC 6455 §5.3) and UTF-8 validation ([`validate_utf8`]) for the
+//! `wspc` engine, with run-time CPU feature dispatch.
 //!
 //! §5.3: octet i of the transformed data is octet i of the original data XOR octet (i mod 4) of
 //! the masking key. A payload may arrive in pieces, so both functions take the key position
@@ -12,11 +12,22 @@
 //! compiled for AVX2 run at or above `memcpy` (see `reports/bench/SUMMARY.md`). Choosing the
 //! AVX2 build at run time means calling a `#[target_feature]` function, which Rust marks
 //! `unsafe`. The engine crate forbids `unsafe`, so that one call lives here: one `unsafe` block
-//! per kernel, each guarded by `is_x86_feature_detected!("avx2")`. Everything else in this crate
-//! is safe code, and the results are identical on every path (the tests compare all of them
+//! per kernel, each guarded by `is_x86_feature_detected!("avx2")`. The rest of the masking code
+//! is safe, and the results are identical on every path (the tests compare all of them
 //! with a byte-at-a-time loop).
 //!
 //! On other architectures the portable loop always runs.
+//!
+//! The UTF-8 validator ([`utf8`]) is different: its AVX-512 kernel needs byte permutations and
+//! table lookups that the compiler does not produce from plain loops, so it is written with
+//! `core::arch` intrinsics. Those that read memory are `unsafe` to call: the kernel has one such
+//! block, a 64-byte load from a 64-byte array, besides its dispatch call. Its tests compare it
+//! with `std::str::from_utf8` on every 3-byte sequence across a block boundary, on every
+//! combination of four bytes from the values where a class of byte begins or ends, at every
+//! position that matters, and on random texts and their corruptions.
+
+pub mod utf8;
+pub use utf8::{uses_avx512_utf8, validate_utf8};
 
 /// Below this many bytes the word loop runs directly, without the alignment split: the feature
 /// check (one relaxed atomic load), the call and the split would cost more than they save.

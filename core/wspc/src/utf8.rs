@@ -106,12 +106,13 @@ impl Utf8Validator {
             self.len = 0;
             bytes = rest;
         }
-        // The bulk goes through simdutf8's `basic` validator, the fastest (it does not locate
-        // errors, which a failed message does not need); only the incomplete sequence a piece
-        // may end with is looked at apart, and it is at most 3 bytes.
+        // The bulk goes through `wspc_simd::validate_utf8` (an AVX-512 kernel where the CPU has
+        // one, else simdutf8's `basic` validator), which does not locate errors: a failed message
+        // does not need to know where. Only the incomplete sequence a piece may end with is
+        // looked at apart, and it is at most 3 bytes.
         let split = bytes.len() - incomplete_tail(bytes);
         let (body, tail) = bytes.split_at(split);
-        if simdutf8::basic::from_utf8(body).is_err() {
+        if !wspc_simd::validate_utf8(body) {
             return Err(Utf8Error);
         }
         let tail = check(tail)?;
@@ -150,7 +151,7 @@ impl Utf8Validator {
 
 /// Validate a complete byte string.
 pub fn validate(bytes: &[u8]) -> bool {
-    simdutf8::basic::from_utf8(bytes).is_ok()
+    wspc_simd::validate_utf8(bytes)
 }
 
 #[cfg(test)]

@@ -289,14 +289,14 @@ impl Harness {
                 ulValueSize: size,
             });
         }
-        let null_array = r.u8() % 16 == 0;
+        let null_array = r.u8().is_multiple_of(16);
         (props, null_array)
     }
 
     fn create(&mut self, r: &mut Reader<'_>, server: bool) {
         let i = usize::from(r.u8()) % SLOTS;
         let (props, null_array) = self.properties(r);
-        let null_out = r.u8() % 32 == 0;
+        let null_out = r.u8().is_multiple_of(32);
         if self.handles.len() >= MAX_HANDLES {
             return;
         }
@@ -341,7 +341,7 @@ impl Harness {
             let len = usize::from(r.u8() % 24);
             out.push(self.arena.c_str(r.bytes(len)));
         }
-        let null_array = r.u8() % 16 == 0;
+        let null_array = r.u8().is_multiple_of(16);
         (out, null_array)
     }
 
@@ -375,7 +375,7 @@ impl Harness {
         let (subs, null_subs) = self.strings(r);
         let (exts, null_exts) = self.strings(r);
         let initial = self.header_list(r);
-        let null_out = r.u8() % 32 == 0;
+        let null_out = r.u8().is_multiple_of(32);
         let mut headers: *mut WEB_SOCKET_HTTP_HEADER = pv(UNTOUCHED).cast();
         let mut count: ULONG = 77;
         // SAFETY: the arrays hold the counts given (or are NULL), strings are NUL-terminated,
@@ -465,7 +465,7 @@ impl Harness {
         };
         let (exts, null_exts) = self.strings(r);
         let request = self.header_list(r);
-        let null_out = ctl & 2 != 0 && r.u8() % 16 == 0;
+        let null_out = ctl & 2 != 0 && r.u8().is_multiple_of(16);
         let mut headers: *mut WEB_SOCKET_HTTP_HEADER = pv(UNTOUCHED).cast();
         let mut count: ULONG = 77;
         // SAFETY: as for the client.

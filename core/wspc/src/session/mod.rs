@@ -296,7 +296,7 @@ impl<B: Buffer, C> Session<B, C> {
     /// nonces come from `rng` (seed it for reproducible tests; use `StdRng::from_os_rng` otherwise).
     pub fn with_block(role: Role, props: Properties, block: B, rng: StdRng) -> Result<Self, Error> {
         props.validate()?;
-        if block.len() < props.block_size() || block.addr() % 8 != 0 {
+        if block.len() < props.block_size() || !block.addr().is_multiple_of(8) {
             return Err(PropertyError::BadAllocatedBuffer {
                 needed: props.block_size(),
                 given: block.len(),
