@@ -12,7 +12,10 @@
 # 5 of every 6 seconds); no timing is asserted anywhere. The machine is noisy: compare ratios
 # within one run, not numbers across runs.
 #
-# Environment: CARGO_TARGET_DIR is honoured (criterion's estimates are read from it).
+# Environment: CARGO_TARGET_DIR is honoured (criterion's estimates are read from it). UWS_DIR, a
+# checkout of uWebSockets with uSockets in its uSockets/ directory, adds uWebSockets' EchoServer
+# to the echo matrix and runs its benchmarks/load_test.c against every server too (both built
+# into WSPC_CACHE, default ~/.cache/wspc; nothing of uWebSockets enters the repository).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,15 +52,27 @@ BIN=$TARGET_DIR/release
 # memory per connection.
 SERVERS=(wspc:echo_wspc "wspc-rb32k:echo_wspc 32768" fastwebsockets:echo_fastwebsockets
     tokio-tungstenite:echo_tungstenite)
+UWS_LOAD=
 if [ -n "${UWS_DIR:-}" ]; then
+    # uWebSockets (with uSockets in $UWS_DIR/uSockets) is built outside the repository: its
+    # EchoServer, from a copy whose port comes from the command line (upstream listens on 9001
+    # only), and its benchmarks/load_test.c, run against every server as a second load generator.
     UWS_CACHE=${WSPC_CACHE:-${HOME:-/tmp}/.cache/wspc}/uws
     mkdir -p "$UWS_CACHE"
-    say "building uWebSockets' EchoServer from $UWS_DIR into $UWS_CACHE"
+    say "building uWebSockets' EchoServer and load_test from $UWS_DIR into $UWS_CACHE"
+    sed -e 's/^int main() {/int main(int argc, char **argv) {/' \
+        -e 's/\.listen(9001,/.listen(argc > 1 ? atoi(argv[1]) : 9001,/' \
+        "$UWS_DIR/examples/EchoServer.cpp" >"$UWS_CACHE/EchoServer.cpp"
     (cd "$UWS_DIR" && make -C uSockets -s >/dev/null &&
-        g++ -O3 -march=native -flto -std=c++20 -IuSockets/src -Isrc examples/EchoServer.cpp \
-            uSockets/*.o -lz -o "$UWS_CACHE/EchoServer") ||
+        g++ -O3 -march=native -flto -std=c++20 -IuSockets/src -Isrc -include cstdlib \
+            "$UWS_CACHE/EchoServer.cpp" uSockets/*.o -lz -o "$UWS_CACHE/EchoServer" &&
+        gcc -O3 -march=native -IuSockets/src benchmarks/load_test.c uSockets/*.o -lz \
+            -o "$UWS_CACHE/load_test") ||
         { say "uWebSockets build failed; continuing without it"; UWS_CACHE=; }
-    [ -n "${UWS_CACHE:-}" ] && [ -x "$UWS_CACHE/EchoServer" ] && SERVERS+=(uwebsockets:"$UWS_CACHE/EchoServer")
+    if [ -n "${UWS_CACHE:-}" ] && [ -x "$UWS_CACHE/EchoServer" ]; then
+        SERVERS+=(uwebsockets:"$UWS_CACHE/EchoServer")
+        UWS_LOAD=$UWS_CACHE/load_test
+    fi
 fi
 if [ "$MODE" = quick ]; then
     ROWS=("10 1024"); ROUNDS=1; SECS=2
@@ -120,6 +135,41 @@ PY
     done
 done
 rm -f "$ECHO.one"
+# uWebSockets' own load generator, when built: one run per row and server (the anchor the issue
+# names). It prints msg/s every 4 seconds; a run of 9 seconds gives two samples, of which the
+# report keeps the larger (the first may include the connections' start).
+LOADTEST=reports/bench/echo-loadtest.jsonl
+rm -f "$LOADTEST"
+if [ -n "$UWS_LOAD" ]; then
+    : >"$LOADTEST"
+    for row in "${ROWS[@]}"; do
+        read -r conns size <<<"$row"
+        for entry in "${SERVERS[@]}"; do
+            name=${entry%%:*}
+            read -r exe extra <<<"${entry#*:}"
+            [[ $exe == /* ]] || exe=$BIN/$exe
+            port=$((port + 1))
+            if [ "$name" = uwebsockets ]; then
+                "${pin_server[@]}" "$exe" "$port" >/dev/null 2>&1 &
+            else
+                # shellcheck disable=SC2086 # $extra is one optional argument or nothing
+                "${pin_server[@]}" "$exe" "127.0.0.1:$port" $extra >/dev/null 2>&1 &
+            fi
+            spid=$!
+            for _ in $(seq 1 100); do
+                (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+                sleep 0.05
+            done
+            out=$(timeout 9 stdbuf -oL "${pin_load[@]}" "$UWS_LOAD" "$conns" 127.0.0.1 "$port" 0 0 "$size" 2>&1 || true)
+            kill "$spid" 2>/dev/null || true
+            wait "$spid" 2>/dev/null || true
+            best=$(awk '/^Msg\/sec:/ {if ($2 > m) m = $2} END {printf "%d", m}' <<<"$out")
+            printf '{"server": "%s", "connections": %d, "payload": %d, "msg_per_s": %d}\n' \
+                "$name" "$conns" "$size" "$best" >>"$LOADTEST"
+            say "uWebSockets load_test, $conns x $size B, $name: $best msg/s"
+        done
+    done
+fi
 say "heap of an idle connection, default settings"
 "$BIN/memory" >reports/bench/memory.jsonl
 elapsed=$((SECONDS - start))
@@ -306,6 +356,19 @@ if echo_rows:
         for k in keys:
             f.write(f"{k[0]}x{k[1]}B " + " ".join(f"{med.get((k, sv), {}).get('msg_per_s', 0):.0f}" for sv in servers) + "\n")
     md += ["", "![echo msg/s per row and server](echo.png)", ""]
+if os.path.exists("reports/bench/echo-loadtest.jsonl"):
+    lt = [json.loads(l) for l in open("reports/bench/echo-loadtest.jsonl") if l.strip()]
+    if lt:
+        lt_servers = list(dict.fromkeys(r["server"] for r in lt))
+        lt_rows = list(dict.fromkeys((r["connections"], r["payload"]) for r in lt))
+        got = {((r["connections"], r["payload"]), r["server"]): r["msg_per_s"] for r in lt}
+        md += ["", "### The same servers under uWebSockets' own `load_test`", "",
+               "One run of 9 s per row and server (after the rounds above), the better of its two 4-second samples; "
+               "msg/s only (no CPU or RSS). A second, independent load generator for the same ranking.", "",
+               "| connections × payload | " + " | ".join(lt_servers) + " |",
+               "|---|" + "---:|" * len(lt_servers)]
+        for k in lt_rows:
+            md.append(f"| {k[0]} × {k[1]} B | " + " | ".join(f"{got.get((k, sv), 0):,}" for sv in lt_servers) + " |")
 if os.path.exists("reports/bench/memory.jsonl"):
     mem = [json.loads(l) for l in open("reports/bench/memory.jsonl") if l.strip()]
     md += ["", "## Memory of an idle connection", "",
