@@ -87,6 +87,26 @@ fi
 ECHO=reports/bench/echo.jsonl
 : >"$ECHO"
 port=9300
+# Start the server of SERVERS entry $1 on the next port, pinned; sets name, port and spid, and
+# returns once the port accepts connections (or after 5 s).
+start_server() {
+    name=${1%%:*}
+    local exe extra
+    read -r exe extra <<<"${1#*:}"
+    [[ $exe == /* ]] || exe=$BIN/$exe
+    port=$((port + 1))
+    if [ "$name" = uwebsockets ]; then
+        "${pin_server[@]}" "$exe" "$port" >/dev/null 2>&1 &
+    else
+        # shellcheck disable=SC2086 # $extra is one optional argument or nothing
+        "${pin_server[@]}" "$exe" "127.0.0.1:$port" $extra >/dev/null 2>&1 &
+    fi
+    spid=$!
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.05
+    done
+}
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -95,21 +115,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
         n=${#SERVERS[@]}
         for ((k = 0; k < n; k++)); do
             entry=${SERVERS[$(((k + round - 1) % n))]}
-            name=${entry%%:*}
-            read -r exe extra <<<"${entry#*:}"
-            [[ $exe == /* ]] || exe=$BIN/$exe
-            port=$((port + 1))
-            if [ "$name" = uwebsockets ]; then
-                "${pin_server[@]}" "$exe" "$port" >/dev/null 2>&1 &
-            else
-                # shellcheck disable=SC2086 # $extra is one optional argument or nothing
-                "${pin_server[@]}" "$exe" "127.0.0.1:$port" $extra >/dev/null 2>&1 &
-            fi
-            spid=$!
-            for _ in $(seq 1 100); do
-                (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-                sleep 0.05
-            done
+            start_server "$entry"
             rss0=$(rss_kb "$spid")
             cpu0=$(cpu_ticks "$spid")
             "${pin_load[@]}" "$BIN/loadgen" "127.0.0.1:$port" "$conns" "$size" "$SECS" >"$ECHO.one" &
@@ -145,21 +151,7 @@ if [ -n "$UWS_LOAD" ]; then
     for row in "${ROWS[@]}"; do
         read -r conns size <<<"$row"
         for entry in "${SERVERS[@]}"; do
-            name=${entry%%:*}
-            read -r exe extra <<<"${entry#*:}"
-            [[ $exe == /* ]] || exe=$BIN/$exe
-            port=$((port + 1))
-            if [ "$name" = uwebsockets ]; then
-                "${pin_server[@]}" "$exe" "$port" >/dev/null 2>&1 &
-            else
-                # shellcheck disable=SC2086 # $extra is one optional argument or nothing
-                "${pin_server[@]}" "$exe" "127.0.0.1:$port" $extra >/dev/null 2>&1 &
-            fi
-            spid=$!
-            for _ in $(seq 1 100); do
-                (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-                sleep 0.05
-            done
+            start_server "$entry"
             out=$(timeout 9 stdbuf -oL "${pin_load[@]}" "$UWS_LOAD" "$conns" 127.0.0.1 "$port" 0 0 "$size" 2>&1 || true)
             kill "$spid" 2>/dev/null || true
             wait "$spid" 2>/dev/null || true
