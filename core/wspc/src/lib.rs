@@ -20,6 +20,11 @@
 //! | `WebSocketDeleteHandle` | [`Session::delete`] (or drop) |
 //! | `WebSocketGetGlobalProperty` | [`properties::global_property`], [`properties::keepalive_interval`], [`properties::supported_versions`] |
 //!
+//! Rust-only extensions, with the same rules: [`Session::send_control`] (pings and pongs with a
+//! payload) and [`Session::send_into`], which frames one send straight into the caller's
+//! `Vec<u8>` in one call, for code that owns its write buffer (the Windows flow takes six calls
+//! per message: `send`, then `get_action` and `complete_action` until the queue is idle).
+//!
 //! A C ABI with the exact Windows names, types and values is a thin shell over this crate, built
 //! by its sibling crate `wspc-capi` (`core/capi/`: `libwspc.so`, `libwspc.a`,
 //! `include/websocket.h`). For sockets, two drivers run the loop and the HTTP/1.1 upgrade for

@@ -210,4 +210,43 @@ proptest! {
         prop_assert_eq!(back.events, expected);
         prop_assert_eq!(back.end, OracleEnd::Closed);
     }
+
+    /// `send_into` writes the very bytes `send` and the action loop write (same seed, so the
+    /// same masking keys), and tungstenite reads them as the script.
+    #[test]
+    fn send_into_writes_what_the_action_loop_writes(
+        role in role(),
+        script in script(),
+        unmasked in prop_oneof![4 => Just(false), 1 => Just(true)],
+        seed in any::<u64>(),
+    ) {
+        let props = [Property::DisableMasking(unmasked)];
+        let mut queued = open_seeded(role, &props, seed);
+        wspc_send(&mut queued.session, &script);
+        let (expected, _) = drain_sends(&mut queued, 2);
+
+        let mut direct = open_seeded(role, &props, seed);
+        let mut wire = Vec::new();
+        for m in &script.msgs {
+            let frags = m.fragments();
+            let last = frags.len() - 1;
+            for (i, frag) in frags.iter().enumerate() {
+                direct.session.send_into(data_type(m.text, i == last), frag, &mut wire).unwrap();
+                if let Some(Some(_)) = m.pings.get(i) {
+                    direct.session.send_into(BufferType::PingPong, &[], &mut wire).unwrap();
+                }
+            }
+        }
+        match &script.close {
+            Some((s, r)) => direct.session.send_close(CloseStatus(*s), Some(r.clone()), 0),
+            None => direct.session.send(BufferType::Close, None, 0),
+        }
+        .unwrap();
+        wire.extend(drain_sends(&mut direct, 2).0);
+        prop_assert!(wire == expected, "send_into wrote other bytes than the action loop");
+
+        let got = oracle_read(&mut oracle(peer_of(role), wire));
+        prop_assert_eq!(&got.end, &OracleEnd::Closed);
+        prop_assert_eq!(&got.events, &script.expected(empty));
+    }
 }

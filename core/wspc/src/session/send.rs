@@ -158,7 +158,33 @@ impl<B: Buffer, C> SendSide<B, C> {
         control_payload: bool,
         context: C,
     ) -> Result<(), Error> {
-        let (opcode, fin) = match buffer_type {
+        let bytes = payload.as_ref().map(|p| p.bytes(0..p.len()));
+        let (opcode, fin) = self.frame_of(close, buffer_type, bytes, status, control_payload)?;
+        self.ops.push_back(SendOp {
+            buffer_type,
+            payload,
+            status,
+            context,
+            opcode,
+            fin,
+            progress: Progress::Queued,
+            deflated: None,
+        });
+        Ok(())
+    }
+
+    /// The rules every send obeys, whichever way it goes out: the opcode and FIN bit of the frame
+    /// a send of `buffer_type` makes, or why it may not be sent. A data send opens or ends the
+    /// outgoing message; a close moves `close` on.
+    fn frame_of(
+        &mut self,
+        close: &mut CloseState,
+        buffer_type: BufferType,
+        payload: Option<&[u8]>,
+        status: Option<CloseStatus>,
+        control_payload: bool,
+    ) -> Result<(Opcode, bool), Error> {
+        Ok(match buffer_type {
             t if t.is_data() => {
                 // RFC 6455 §5.5.1: after sending a close, no more data frames.
                 if close.sent() {
@@ -183,7 +209,7 @@ impl<B: Buffer, C> SendSide<B, C> {
                 (opcode, fin)
             }
             BufferType::PingPong | BufferType::UnsolicitedPong => {
-                let len = payload.as_ref().map(|p| p.len());
+                let len = payload.map(<[u8]>::len);
                 if len.is_some() && !control_payload {
                     return Err(Error::arg("ping and unsolicited pong sends take no buffer"));
                 }
@@ -211,7 +237,7 @@ impl<B: Buffer, C> SendSide<B, C> {
                         if !s.is_valid_on_wire() {
                             return Err(Error::arg("close status may not be sent"));
                         }
-                        let reason = payload.as_ref().map_or(&[][..], |p| p.bytes(0..p.len()));
+                        let reason = payload.unwrap_or_default();
                         if reason.len() > MAX_CLOSE_REASON_LENGTH {
                             return Err(Error::arg("close reason over 123 bytes"));
                         }
@@ -224,18 +250,7 @@ impl<B: Buffer, C> SendSide<B, C> {
                 close.queue_close();
                 (Opcode::Close, true)
             }
-        };
-        self.ops.push_back(SendOp {
-            buffer_type,
-            payload,
-            status,
-            context,
-            opcode,
-            fin,
-            progress: Progress::Queued,
-            deflated: None,
-        });
-        Ok(())
+        })
     }
 
     /// A write of the front frame completed: `ok` if all of it went out, with `payload` payload
@@ -310,6 +325,96 @@ impl<B: Buffer, C> SendSide<B, C> {
 }
 
 impl<B: Buffer, C> Session<B, C> {
+    /// Frames one data send, ping or unsolicited pong straight into `out`, masked for a client,
+    /// compressed when permessage-deflate is agreed: the same rules and the same frame as
+    /// [`send`](Self::send) followed by the action loop, without the loop. A Rust-only extension
+    /// of `WebSocketSend`, for callers that own a write buffer and send many small messages: it
+    /// takes one call per frame instead of six (`send`, three `get_action`s, two
+    /// `complete_action`s), and it borrows the payload instead of taking it.
+    ///
+    /// The send queue must be idle: nothing queued with `send`, no frame and no automatic pong
+    /// part-way on the wire ([`Misuse::InvalidState`](crate::Misuse::InvalidState) otherwise:
+    /// queue it with `send`, or finish the action loop first). The bytes appended to `out` must
+    /// reach the wire before those of any later `SendToNetwork` action, and whole: a frame cut
+    /// short corrupts the stream. Data sends follow `send`'s rules on fragments and on the
+    /// close; `PingPong` and `UnsolicitedPong` carry `payload` (at most 125 bytes), as with
+    /// [`send_control`](Self::send_control). A close is refused: it goes through `send` or
+    /// [`send_close`](Self::send_close), whose completion tells the close handshake it is out.
+    ///
+    /// ```
+    /// use wspc::{BufferType, Session};
+    /// let mut client: Session = Session::client(&[])?;
+    /// # wspc::fuzz_bridge::open(&mut client); // as if the handshake had succeeded
+    /// let mut out = Vec::new();
+    /// client.send_into(BufferType::Utf8Message, b"hello", &mut out)?;
+    /// assert_eq!(out.len(), 2 + 4 + 5); // header, masking key, masked payload
+    /// assert_eq!(out[0], 0x81); // FIN, text
+    /// # Ok::<(), wspc::Error>(())
+    /// ```
+    pub fn send_into(
+        &mut self,
+        buffer_type: BufferType,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.ensure_session()?;
+        self.check_can_send()?;
+        if self.close.fault().is_some() {
+            return Err(Error::state(
+                "only a close may be sent after a protocol error",
+            ));
+        }
+        if !(buffer_type.is_data()
+            || matches!(
+                buffer_type,
+                BufferType::PingPong | BufferType::UnsolicitedPong
+            ))
+        {
+            return Err(Error::arg(
+                "send_into takes data, PingPong or UnsolicitedPong (a close goes through send)",
+            ));
+        }
+        if self.send.front().is_some() || self.wire_busy() {
+            return Err(Error::state(
+                "sends are queued or on the wire: use send, or finish the action loop first",
+            ));
+        }
+        let (opcode, fin) =
+            self.send
+                .frame_of(&mut self.close, buffer_type, Some(payload), None, true)?;
+        let key = self.new_key();
+        let mut rsv = 0;
+        let mut wire = payload;
+        if let Some(codec) = self.codec.as_deref_mut().filter(|_| buffer_type.is_data()) {
+            // As `compress_front`: a zlib failure leaves the compressor unusable.
+            let Some(n) = codec.compress(payload, fin) else {
+                self.send.broken = true;
+                return Err(Error::state("the compressor failed; no more sends"));
+            };
+            if opcode != Opcode::Continuation {
+                rsv = RSV1;
+            }
+            wire = codec.deflated().get(..n).unwrap_or_default();
+        }
+        let mut header = [0u8; MAX_HEADER_LEN];
+        let n = FrameHeader {
+            fin,
+            rsv,
+            opcode,
+            mask: key,
+            payload_len: wire.len() as u64,
+        }
+        .encode(&mut header);
+        out.reserve(n + wire.len());
+        out.extend_from_slice(&header[..n]);
+        let at = out.len();
+        out.extend_from_slice(wire);
+        if let Some(k) = key.filter(|_| self.masking()) {
+            apply_mask(&mut out[at..], k, 0);
+        }
+        Ok(())
+    }
+
     fn wire_busy(&self) -> bool {
         let writing = self
             .outstanding
