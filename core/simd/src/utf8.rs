@@ -296,9 +296,8 @@ mod wide {
                 _mm512_or_si512(blocks[2], blocks[3]),
             );
             if _mm512_movepi8_mask(any) == 0 {
-                // All ASCII, as `step` would find block by block.
-                error = _mm512_or_si512(error, _mm512_subs_epu8(prev, t.last_max));
-                leads = Leads::default();
+                // All ASCII: what `step` would find block by block, once.
+                error = after_ascii(&t, prev, &mut leads, error);
                 prev = blocks[3];
                 continue;
             }
@@ -328,6 +327,15 @@ mod wide {
         _mm512_test_epi8_mask(error, error) == 0
     }
 
+    /// ASCII after the block `prev`: nothing to look up, but a sequence `prev` began is cut
+    /// (`error` gains that), and no lead is carried on.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    fn after_ascii(t: &Tables, prev: __m512i, leads: &mut Leads, error: __m512i) -> __m512i {
+        *leads = Leads::default();
+        _mm512_or_si512(error, _mm512_subs_epu8(prev, t.last_max))
+    }
+
     /// One 64-byte block `input` after the block `prev` whose `leads` are given (and replaced by
     /// this block's): `error` with this block's errors added.
     #[inline]
@@ -340,9 +348,7 @@ mod wide {
         error: __m512i,
     ) -> __m512i {
         if _mm512_movepi8_mask(input) == 0 {
-            // All ASCII: nothing to look up, but a sequence the previous block began is cut.
-            *leads = Leads::default();
-            return _mm512_or_si512(error, _mm512_subs_epu8(prev, t.last_max));
+            return after_ascii(t, prev, leads, error);
         }
         // Each byte's predecessor (the first one's is the previous block's last byte).
         let prev1 = _mm512_permutex2var_epi8(prev, t.predecessor, input);
