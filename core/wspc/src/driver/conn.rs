@@ -25,6 +25,11 @@ const KEEPALIVE: &[u8] = b"wspc keep-alive";
 /// copied into one, so that they go out with one plain `write` instead of a `writev`.
 pub(crate) const COALESCE_MAX: usize = 1024;
 
+/// The size of the staging buffer that reads go into once one filled the session's receive
+/// buffer (see [`Conn::read_buf`]): a 16 KiB message then takes one read instead of five (with
+/// the default 4 KiB receive buffer), and a 1 MiB one 32 instead of 256.
+pub(crate) const STAGE_BYTES: usize = 32 * 1024;
+
 /// The buffers of [`Conn::write_buf`] as one slice (`Ok`) for a plain write: the first when the
 /// second is empty, or both copied into `scratch` when they fit in [`COALESCE_MAX`] bytes; else
 /// (`Err`) as they are, for a vectored write.
@@ -84,6 +89,14 @@ pub(crate) struct Conn {
     /// Bytes read past the HTTP head, served before the transport is read again.
     leftover: Vec<u8>,
     leftover_at: usize,
+    /// Staged reads: once a read fills the session's receive buffer, reads go into `stage`
+    /// ([`STAGE_BYTES`], allocated then) and the session takes its bytes from there; a read that
+    /// the receive buffer could have held ends this, and the stage is freed once served. Small
+    /// messages never allocate it.
+    staging: bool,
+    stage: Vec<u8>,
+    /// The bytes of `stage` read and not yet served to the session.
+    staged: core::ops::Range<usize>,
     /// The outstanding `SendToNetwork` and how many of its bytes are written.
     write: Option<(ActionId, usize)>,
     /// The outstanding `ReceiveFromNetwork`.
@@ -114,6 +127,9 @@ impl Conn {
             session,
             leftover,
             leftover_at: 0,
+            staging: false,
+            stage: Vec::new(),
+            staged: 0..0,
             write: None,
             read: None,
             held: None,
@@ -317,19 +333,20 @@ impl Conn {
                     return Ok(Step::Write);
                 }
                 Action::ReceiveFromNetwork(a) => {
-                    let rest = &self.leftover[self.leftover_at..];
+                    // Bytes already read (past the HTTP head, or staged) go first.
+                    let rest = if self.leftover_at < self.leftover.len() {
+                        &self.leftover[self.leftover_at..]
+                    } else {
+                        self.stage.get(self.staged.clone()).unwrap_or_default()
+                    };
                     if rest.is_empty() {
                         self.read = Some(a.id);
                         return Ok(Step::Read);
                     }
                     let n = rest.len().min(a.buffer.len());
                     a.buffer[..n].copy_from_slice(&rest[..n]);
-                    self.leftover_at += n;
-                    if self.leftover_at == self.leftover.len() {
-                        self.leftover = Vec::new();
-                        self.leftover_at = 0;
-                    }
                     let id = a.id;
+                    self.served(n);
                     self.session.complete_action(id, n)?;
                 }
                 Action::IndicateReceiveComplete(a) => {
@@ -393,8 +410,34 @@ impl Conn {
         }
     }
 
-    /// The buffer to read into after [`Step::Read`].
+    /// `n` bytes of the leftover or of the stage went to the session.
+    fn served(&mut self, n: usize) {
+        if self.leftover_at < self.leftover.len() {
+            self.leftover_at += n;
+            if self.leftover_at == self.leftover.len() {
+                self.leftover = Vec::new();
+                self.leftover_at = 0;
+            }
+            return;
+        }
+        self.staged.start += n;
+        if self.staged.is_empty() && !self.staging {
+            self.stage = Vec::new();
+        }
+    }
+
+    /// The buffer to read into after [`Step::Read`]: the free part of the session's receive
+    /// buffer, or the stage while reads are staged (see [`STAGE_BYTES`]).
     pub(crate) fn read_buf(&mut self) -> &mut [u8] {
+        if self.read.is_none() {
+            return &mut [];
+        }
+        if self.staging {
+            if self.stage.len() != STAGE_BYTES {
+                self.stage = vec![0; STAGE_BYTES];
+            }
+            return &mut self.stage;
+        }
         match self.read.and_then(|id| self.session.outstanding_action(id)) {
             Some(Action::ReceiveFromNetwork(a)) => a.buffer,
             _ => &mut [],
@@ -403,10 +446,28 @@ impl Conn {
 
     /// `n` bytes were read into [`read_buf`](Self::read_buf); 0 is the end of the stream.
     pub(crate) fn did_read(&mut self, n: usize) -> Result<(), Error> {
-        if let Some(id) = self.read.take() {
-            self.session.complete_action(id, n)?;
+        let Some(id) = self.read.take() else {
+            return Ok(());
+        };
+        let rbs = self.session.properties().receive_buffer_size as usize;
+        let room = match self.session.outstanding_action(id) {
+            Some(Action::ReceiveFromNetwork(a)) => a.buffer,
+            _ => &mut [],
+        };
+        if !self.staging {
+            // A read that fills the receive buffer suggests more is waiting: stage the next.
+            self.staging = n > 0 && n == room.len();
+            return self.session.complete_action(id, n).map(drop);
         }
-        Ok(())
+        // A read the receive buffer could have held: back to reading into it after this one.
+        self.staging = n > rbs;
+        let k = n.min(room.len());
+        room[..k].copy_from_slice(&self.stage[..k]);
+        self.staged = k..n;
+        if self.staged.is_empty() && !self.staging {
+            self.stage = Vec::new();
+        }
+        self.session.complete_action(id, k).map(drop)
     }
 
     /// The piece after [`Step::Piece`].
@@ -543,8 +604,106 @@ impl Conn {
 
 #[cfg(test)]
 mod tests {
-    use super::{coalesce, COALESCE_MAX};
+    use super::{coalesce, Conn, Next, COALESCE_MAX, STAGE_BYTES};
+    use crate::driver::message::Message;
+    use crate::session::action::BufferType;
+    use crate::session::Session;
     use std::io::IoSlice;
+
+    /// The frames a client writes for `messages` (binary), to be read by a server.
+    fn client_wire(messages: &[Vec<u8>]) -> Vec<u8> {
+        let mut client: Session = Session::client(&[]).unwrap();
+        client.open_without_handshake();
+        let mut wire = Vec::new();
+        for m in messages {
+            client
+                .send_into(BufferType::BinaryMessage, m, &mut wire)
+                .unwrap();
+        }
+        wire
+    }
+
+    /// A server's `Conn` reading `wire`, each read taking at most `chunk(k)` bytes for the k-th
+    /// read (and what the buffer holds): the messages it delivered and the number of reads.
+    fn read_all(wire: &[u8], mut chunk: impl FnMut(usize) -> usize) -> (Vec<Vec<u8>>, usize, Conn) {
+        let mut server: Session = Session::server(&[]).unwrap();
+        server.open_without_handshake();
+        let mut conn = Conn::new(server, Vec::new(), None);
+        let (mut input, mut reads, mut got) = (wire, 0, Vec::new());
+        loop {
+            match conn.next_message().unwrap() {
+                Next::Read if input.is_empty() => return (got, reads, conn),
+                Next::Read => {
+                    let buf = conn.read_buf();
+                    let n = buf.len().min(input.len()).min(chunk(reads).max(1));
+                    buf[..n].copy_from_slice(&input[..n]);
+                    input = &input[n..];
+                    reads += 1;
+                    conn.did_read(n).unwrap();
+                }
+                Next::Message(Message::Binary(m)) => got.push(m),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_message_is_read_through_the_stage_in_few_reads() {
+        let big: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+        let (got, reads, conn) = read_all(&client_wire(std::slice::from_ref(&big)), |_| usize::MAX);
+        assert_eq!(got, [big]);
+        // One read fills the 4 KiB receive buffer, the rest go through the stage.
+        assert!(reads <= 2 + (1 << 20) / STAGE_BYTES, "{reads} reads");
+        assert!(conn.staging, "still streaming a large message");
+    }
+
+    #[test]
+    fn small_messages_never_allocate_the_stage() {
+        let small: Vec<Vec<u8>> = (0..100u8).map(|i| vec![i; 20]).collect();
+        let wire = client_wire(&small);
+        // One message per read, as a peer waiting for each echo sends them.
+        let (got, reads, conn) = read_all(&wire, |_| 26);
+        assert_eq!(got, small);
+        assert_eq!(reads, 100);
+        assert_eq!(conn.stage.capacity(), 0);
+    }
+
+    #[test]
+    fn any_read_sizes_deliver_every_message_and_free_the_stage_after() {
+        // Large and small messages mixed, so reads enter and leave the stage, with reads of
+        // every size from a byte to more than the stage.
+        let messages: Vec<Vec<u8>> = (0..40u32)
+            .map(|i| {
+                let len = [0, 7, 125, 4096, 20_000, 70_000][i as usize % 6] + i as usize;
+                (0..len).map(|j| (j as u32 * 7 + i) as u8).collect()
+            })
+            .collect();
+        let wire = client_wire(&messages);
+        for seed in 1..=20u64 {
+            let mut x = seed;
+            let (got, _, _) = read_all(&wire, |_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                [1, 3, 100, 4095, 4096, 5000, 40_000][(x % 7) as usize]
+            });
+            assert_eq!(got, messages, "seed {seed}");
+        }
+        // After a large message, small reads go back to the receive buffer, the stage freed.
+        let mut tail = vec![vec![1u8; 200_000]];
+        tail.extend((0..10u8).map(|i| vec![i; 10]));
+        let wire = client_wire(&tail);
+        let big_end = wire.len() - 10 * 16;
+        let mut at = 0;
+        let (got, _, conn) = read_all(&wire, |_| {
+            let n = if at < big_end { big_end - at } else { 16 };
+            at += n.min(STAGE_BYTES);
+            n
+        });
+        assert_eq!(got, tail);
+        assert!(!conn.staging);
+        assert_eq!(conn.stage.capacity(), 0);
+    }
 
     /// The lengths of the slices of a vectored write.
     fn lens(slices: [IoSlice<'_>; 2]) -> [usize; 2] {

@@ -21,6 +21,14 @@
 //! | [`Config::max_write_buffer`] | 1 MiB | tokio only: `poll_ready` waits while more than this is queued and unwritten |
 //! | `Config::deflate` (cargo feature `deflate`) | on, [`DeflateConfig::DEFAULT`](crate::deflate::DeflateConfig::DEFAULT) | a client offers permessage-deflate, a server accepts an offer; see below |
 //! | HTTP head ([`upgrade::MAX_HEAD_BYTES`]) | 20 KiB | a server answers 431 and closes; a client fails with [`DriverError::Http`] |
+//! | staged reads | 32 KiB, only while needed | see below |
+//!
+//! Reads go straight into the engine's receive buffer (4 KiB by default) until one fills it.
+//! Then the driver reads into a 32 KiB staging buffer of its own and feeds the engine from it,
+//! so a 16 KiB message takes one system call instead of five. A read that the receive buffer
+//! could have held switches this off again, and the staging buffer is freed once its bytes are
+//! used. A connection that only gets small messages never allocates it; one that streams large
+//! ones holds 32 KiB more.
 //!
 //! Pings from the peer are answered by the engine (the latest one, RFC 6455 §5.5.3) and are not
 //! delivered; pongs are delivered as [`Message::Pong`], except those answering the driver's own
@@ -68,12 +76,10 @@ pub use upgrade::{Accept, Refusal, Request, Response};
 pub struct Config {
     /// Handle properties (buffer sizes, UTF-8 verification…) for the engine.
     ///
-    /// The receive buffer size bounds every read from the transport: with the default 4 KiB a
-    /// 16 KiB message takes five reads (five system calls); with a buffer that holds the whole
-    /// frame, such as `Property::ReceiveBufferSize(32768)`, one. The buffer is allocated (and
-    /// zeroed, so resident) when the connection opens, so 32 KiB costs about 28 KiB more per
-    /// connection. In the echo benchmark (`reports/bench/SUMMARY.md`, server `wspc-rb32k`) it
-    /// cut the server's CPU per 16 KiB message by about a quarter.
+    /// The receive buffer size bounds the pieces the engine delivers and the reads that go
+    /// straight into it; once a read fills it, reads go through the driver's staging buffer
+    /// (see the [module docs](self)), so a larger receive buffer is rarely needed for speed. It
+    /// is allocated (and zeroed, so resident) when the connection opens.
     pub properties: Vec<Property>,
     /// The longest message [`Message`]-level reads assemble; `None` for no cap (then memory is
     /// bounded only by what the peer sends). Piece-level reads are not capped: pieces are at most
