@@ -47,11 +47,9 @@ mkdir -p reports/bench
 say "building the echo servers and the load generator"
 cargo build --locked -q --release -p wspc-bench --bins
 BIN=$TARGET_DIR/release
-# An entry is NAME:EXECUTABLE[ ARGUMENT]; `wspc-rb32k` is wspc with a 32 KiB receive buffer, which
-# holds a whole 16 KiB message: one read per message instead of five, for about 28 KiB more
-# memory per connection.
-SERVERS=(wspc:echo_wspc "wspc-rb32k:echo_wspc 32768" fastwebsockets:echo_fastwebsockets
-    tokio-tungstenite:echo_tungstenite)
+# An entry is NAME:EXECUTABLE[ ARGUMENT] (echo_wspc takes a receive buffer size; wspc runs with
+# its defaults here, as a user's server would).
+SERVERS=(wspc:echo_wspc fastwebsockets:echo_fastwebsockets tokio-tungstenite:echo_tungstenite)
 UWS_LOAD=
 if [ -n "${UWS_DIR:-}" ]; then
     # uWebSockets (with uSockets in $UWS_DIR/uSockets) is built outside the repository: its
@@ -164,13 +162,16 @@ if [ -n "$UWS_LOAD" ]; then
 fi
 say "heap of an idle connection, default settings"
 "$BIN/memory" >reports/bench/memory.jsonl
+KERNELS=$("$BIN/kernels")
 elapsed=$((SECONDS - start))
 
 mkdir -p reports/bench
-python3 - "$CRITERION" "$MODE" "$elapsed" <<'EOF'
+python3 - "$CRITERION" "$MODE" "$elapsed" "$KERNELS" <<'EOF'
 import datetime, glob, json, os, platform, subprocess, sys
 
 root, mode, elapsed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+# Which SIMD kernels wspc-simd's own dispatch picks on this CPU (core/bench/src/bin/kernels.rs).
+kernels = json.loads(sys.argv[4])
 rows = {}
 for path in glob.glob(os.path.join(root, "**", "new", "benchmark.json"), recursive=True):
     bench = json.load(open(path))
@@ -192,18 +193,6 @@ def cpu():
     except OSError:
         pass
     return platform.processor() or "unknown"
-
-def cpu_flags():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-# What wspc_simd::uses_avx512_utf8() checks (x86-64 only; /proc/cpuinfo has no such flags elsewhere).
-avx512_utf8 = platform.machine() in ("x86_64", "AMD64") and {"avx512bw", "avx512vbmi"} <= cpu_flags()
 
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 # The reports are being rewritten by this very run; only changes elsewhere make the code differ.
@@ -272,16 +261,20 @@ for kind in ["binary", "ascii", "nonascii"]:
                 continue
             md.append(row(f"{kind} | {size} | {buf}", w, t, f, n))
 md += ["", "## Send (client: mask, frame, write)", "",
-       "| payload | size | wspc per msg | wspc GB/s | tungstenite per msg | fastwebsockets per msg | ratio vs tungstenite | ratio vs fastwebsockets |",
-       "|---|---:|---:|---:|---:|---:|---:|---:|"]
+       "Two rows for wspc: `loop` is the Windows flow (`send`, then `get_action`/`complete_action` until the "
+       "queue is idle: six calls per message, the payload handed over as a `Vec`), `send_into` the Rust API's "
+       "one call per message that frames straight into the caller's buffer.", "",
+       "| payload | size | wspc path | wspc per msg | wspc GB/s | tungstenite per msg | fastwebsockets per msg | ratio vs tungstenite | ratio vs fastwebsockets |",
+       "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
 for kind in ["binary", "ascii", "nonascii"]:
     for size in [16, 125, 1024, 65536, 1 << 20]:
         g = f"send/{kind}/{size}"
         n = count_for(size)
-        w, t, f = get(g, "wspc"), get(g, "tungstenite"), get(g, "fastwebsockets")
-        if not w:
-            continue
-        md.append(row(f"{kind} | {size}", w, t, f, n))
+        t, f = get(g, "tungstenite"), get(g, "fastwebsockets")
+        for path, bench_id in [("loop", "wspc"), ("send_into", "wspc_send_into")]:
+            w = get(g, bench_id)
+            if w:
+                md.append(row(f"{kind} | {size} | {path}", w, t, f, n))
 md += ["", "## Round trip, handshake", "", "| workload | wspc | tungstenite | fastwebsockets | ratio vs tungstenite | ratio vs fastwebsockets |",
        "|---|---:|---:|---:|---:|---:|"]
 w, t, f = get("round_trip/16", "wspc"), get("round_trip/16", "tungstenite"), get("round_trip/16", "fastwebsockets")
@@ -292,14 +285,14 @@ w, t = get("handshake/accept", "wspc"), get("handshake/accept", "tungstenite")
 if w:
     md.append(f"| server upgrade: parse a browser's request, answer 101 | {fmt_t(w['median_ns'])} | "
               f"{fmt_t(t['median_ns']) if t else '—'} | n/a | {ratio(w, t)} | — |")
-md += ["", "## Masking kernel", "", "| where | memcpy GB/s | `mask_copy` GB/s | `apply_mask` GB/s | `mask_copy` / memcpy throughput |",
+md += ["", "## Masking kernel", "", f"The kernel this CPU runs: {kernels['mask']}.", "", "| where | memcpy GB/s | `mask_copy` GB/s | `apply_mask` GB/s | `mask_copy` / memcpy throughput |",
        "|---|---:|---:|---:|---:|"]
 for place, label in [("l1", "L1 (4 KiB)"), ("dram", "DRAM (64 MiB)")]:
     m, c, a = get(f"mask/{place}", "memcpy"), get(f"mask/{place}", "wspc_mask_copy"), get(f"mask/{place}", "wspc_apply_mask")
     if m and c and a:
         md.append(f"| {label} | {gbps(m):.1f} | {gbps(c):.1f} | {gbps(a):.1f} | {gbps(c) / gbps(m):.2f} |")
 md += ["", "## UTF-8 validation alone (the non-ASCII text)", "",
-       f"wspc's validator runs its AVX-512 kernel on this CPU: {'yes' if avx512_utf8 else 'no (it falls back to simdutf8)'}.", "",
+       f"wspc's validator runs its AVX-512 kernel on this CPU: {'yes' if kernels['utf8'] == 'avx512' else 'no (it falls back to simdutf8)'}.", "",
        "| size | wspc GB/s | simdutf8 `basic` GB/s | std GB/s | wspc / simdutf8 throughput |",
        "|---:|---:|---:|---:|---:|"]
 for size in [4096, 1 << 20]:

@@ -5,7 +5,8 @@
 //! Groups (ids are `library/parameters`):
 //! - `receive/<kind>/<size>/<buffer>`: a server unmasks, checks UTF-8 and delivers a run of
 //!   messages (about 4 MiB) at the default (4096) and a 64 KiB receive buffer;
-//! - `send/<kind>/<size>`: a client masks and writes the same run;
+//! - `send/<kind>/<size>`: a client masks and writes the same run (wspc twice: through the
+//!   action loop, and through `Session::send_into`, one call per message);
 //! - `round_trip/16`: 100 000 16-byte messages client → server → client, one at a time;
 //! - `handshake/accept`: a server parses a browser's upgrade request and answers 101;
 //! - `mask/<where>`: the masking kernel against `memcpy`, in L1 (4 KiB) and in DRAM (64 MiB);
@@ -55,6 +56,9 @@ fn send(c: &mut Criterion) {
             let mut w = wspc_impl::Sender::new();
             g.bench_function("wspc", |b| {
                 b.iter(|| black_box(w.send(kind, black_box(&p), n).len()));
+            });
+            g.bench_function("wspc_send_into", |b| {
+                b.iter(|| black_box(w.send_into(kind, black_box(&p), n).len()));
             });
             let mut t = tungstenite_impl::Sender::new();
             g.bench_function("tungstenite", |b| {

@@ -98,6 +98,10 @@ mod tests {
                 for (name, out) in [
                     ("wspc", wspc_impl::Sender::new().send(kind, &p, n).to_vec()),
                     (
+                        "wspc send_into",
+                        wspc_impl::Sender::new().send_into(kind, &p, n).to_vec(),
+                    ),
+                    (
                         "tungstenite",
                         tungstenite_impl::Sender::new().send(kind, &p, n).to_vec(),
                     ),

@@ -121,6 +121,23 @@ impl Sender {
         }
         &self.out
     }
+
+    /// As [`send`](Self::send), through `Session::send_into`: one call per message, the payload
+    /// borrowed, the frames appended to the same sink.
+    pub fn send_into(&mut self, kind: Kind, payload: &[u8], n: usize) -> &[u8] {
+        let bt = if kind.is_text() {
+            BufferType::Utf8Message
+        } else {
+            BufferType::BinaryMessage
+        };
+        self.out.clear();
+        for _ in 0..n {
+            self.client
+                .send_into(bt, payload, &mut self.out)
+                .expect("send_into");
+        }
+        &self.out
+    }
 }
 
 /// Serve one session's send queue into `out`.
