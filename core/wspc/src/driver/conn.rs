@@ -455,11 +455,13 @@ impl Conn {
             _ => &mut [],
         };
         if !self.staging {
-            // A read that fills the receive buffer suggests more is waiting: stage the next.
-            self.staging = n > 0 && n == room.len();
+            // A read that fills the receive buffer suggests more is waiting: stage the next
+            // (unless the receive buffer is as large as the stage).
+            self.staging = n > 0 && n == room.len() && rbs < STAGE_BYTES;
             return self.session.complete_action(id, n).map(drop);
         }
         // A read the receive buffer could have held: back to reading into it after this one.
+        let n = n.min(self.stage.len());
         self.staging = n > rbs;
         let k = n.min(room.len());
         room[..k].copy_from_slice(&self.stage[..k]);
@@ -625,8 +627,17 @@ mod tests {
 
     /// A server's `Conn` reading `wire`, each read taking at most `chunk(k)` bytes for the k-th
     /// read (and what the buffer holds): the messages it delivered and the number of reads.
-    fn read_all(wire: &[u8], mut chunk: impl FnMut(usize) -> usize) -> (Vec<Vec<u8>>, usize, Conn) {
-        let mut server: Session = Session::server(&[]).unwrap();
+    fn read_all(wire: &[u8], chunk: impl FnMut(usize) -> usize) -> (Vec<Vec<u8>>, usize, Conn) {
+        read_all_with(&[], wire, chunk)
+    }
+
+    /// [`read_all`] with a server of these properties.
+    fn read_all_with(
+        properties: &[crate::properties::Property],
+        wire: &[u8],
+        mut chunk: impl FnMut(usize) -> usize,
+    ) -> (Vec<Vec<u8>>, usize, Conn) {
+        let mut server: Session = Session::server(properties).unwrap();
         server.open_without_handshake();
         let mut conn = Conn::new(server, Vec::new(), None);
         let (mut input, mut reads, mut got) = (wire, 0, Vec::new());
@@ -655,6 +666,17 @@ mod tests {
         // One read fills the 4 KiB receive buffer, the rest go through the stage.
         assert!(reads <= 2 + (1 << 20) / STAGE_BYTES, "{reads} reads");
         assert!(conn.staging, "still streaming a large message");
+    }
+
+    #[test]
+    fn a_receive_buffer_as_large_as_the_stage_is_read_into_directly() {
+        let big = vec![5u8; 1 << 20];
+        let rbs = crate::properties::Property::ReceiveBufferSize(STAGE_BYTES as u32);
+        let wire = client_wire(std::slice::from_ref(&big));
+        let (got, reads, conn) = read_all_with(&[rbs], &wire, |_| usize::MAX);
+        assert_eq!(got, [big]);
+        assert!(reads <= 2 + (1 << 20) / STAGE_BYTES, "{reads} reads");
+        assert_eq!(conn.stage.capacity(), 0);
     }
 
     #[test]
