@@ -92,11 +92,7 @@ impl Sender {
 
     /// Send `n` messages of `payload`; the bytes written.
     pub fn send(&mut self, kind: Kind, payload: &[u8], n: usize) -> &[u8] {
-        let bt = if kind.is_text() {
-            BufferType::Utf8Message
-        } else {
-            BufferType::BinaryMessage
-        };
+        let bt = message_type(kind);
         self.out.clear();
         for _ in 0..n {
             let mut buf = core::mem::take(&mut self.spare);
@@ -125,11 +121,7 @@ impl Sender {
     /// As [`send`](Self::send), through `Session::send_into`: one call per message, the payload
     /// borrowed, the frames appended to the same sink.
     pub fn send_into(&mut self, kind: Kind, payload: &[u8], n: usize) -> &[u8] {
-        let bt = if kind.is_text() {
-            BufferType::Utf8Message
-        } else {
-            BufferType::BinaryMessage
-        };
+        let bt = message_type(kind);
         self.out.clear();
         for _ in 0..n {
             self.client
@@ -137,6 +129,15 @@ impl Sender {
                 .expect("send_into");
         }
         &self.out
+    }
+}
+
+/// The buffer type of a whole message of `kind`.
+fn message_type(kind: Kind) -> BufferType {
+    if kind.is_text() {
+        BufferType::Utf8Message
+    } else {
+        BufferType::BinaryMessage
     }
 }
 
