@@ -105,6 +105,10 @@ start_server() {
         sleep 0.05
     done
 }
+stop_server() {
+    kill "$spid" 2>/dev/null || true
+    wait "$spid" 2>/dev/null || true
+}
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -122,8 +126,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
             rss1=$(rss_kb "$spid")
             wait "$lpid" || true
             cpu1=$(cpu_ticks "$spid")
-            kill "$spid" 2>/dev/null || true
-            wait "$spid" 2>/dev/null || true
+            stop_server
             python3 - "$ECHO.one" "$name" "$round" "$cpu0" "$cpu1" "$rss0" "$rss1" "$(getconf CLK_TCK)" >>"$ECHO" <<'PY'
 import json, sys
 one, name, rnd, cpu0, cpu1, rss0, rss1, tck = sys.argv[1:]
@@ -151,8 +154,7 @@ if [ -n "$UWS_LOAD" ]; then
         for entry in "${SERVERS[@]}"; do
             start_server "$entry"
             out=$(timeout 9 stdbuf -oL "${pin_load[@]}" "$UWS_LOAD" "$conns" 127.0.0.1 "$port" 0 0 "$size" 2>&1 || true)
-            kill "$spid" 2>/dev/null || true
-            wait "$spid" 2>/dev/null || true
+            stop_server
             best=$(awk '/^Msg\/sec:/ {if ($2 > m) m = $2} END {printf "%d", m}' <<<"$out")
             printf '{"server": "%s", "connections": %d, "payload": %d, "msg_per_s": %d}\n' \
                 "$name" "$conns" "$size" "$best" >>"$LOADTEST"

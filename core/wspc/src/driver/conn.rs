@@ -421,6 +421,12 @@ impl Conn {
             return;
         }
         self.staged.start += n;
+        self.free_idle_stage();
+    }
+
+    /// Frees the stage once its bytes are all served and reads no longer go into it, so a
+    /// connection holds it only while large messages stream.
+    fn free_idle_stage(&mut self) {
         if self.staged.is_empty() && !self.staging {
             self.stage = Vec::new();
         }
@@ -466,9 +472,7 @@ impl Conn {
         let k = n.min(room.len());
         room[..k].copy_from_slice(&self.stage[..k]);
         self.staged = k..n;
-        if self.staged.is_empty() && !self.staging {
-            self.stage = Vec::new();
-        }
+        self.free_idle_stage();
         self.session.complete_action(id, k).map(drop)
     }
 

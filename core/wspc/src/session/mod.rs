@@ -566,15 +566,7 @@ impl<B: Buffer, C> Session<B, C> {
         payload: Option<B>,
         context: C,
     ) -> Result<(), Error> {
-        self.ensure_session()?;
-        self.check_can_send()?;
-        if self.close.fault().is_some() && buffer_type != BufferType::Close {
-            // Spec §9 Q18: after a fault the only send left is the close that fails the
-            // connection.
-            return Err(Error::state(
-                "only a close may be sent after a protocol error",
-            ));
-        }
+        self.check_can_send(buffer_type)?;
         self.send
             .enqueue(&mut self.close, buffer_type, payload, None, false, context)
     }
@@ -589,8 +581,7 @@ impl<B: Buffer, C> Session<B, C> {
         reason: Option<B>,
         context: C,
     ) -> Result<(), Error> {
-        self.ensure_session()?;
-        self.check_can_send()?;
+        self.check_can_send(BufferType::Close)?;
         self.send.enqueue(
             &mut self.close,
             BufferType::Close,
@@ -618,13 +609,7 @@ impl<B: Buffer, C> Session<B, C> {
         ) {
             return Err(Error::arg("send_control takes PingPong or UnsolicitedPong"));
         }
-        self.ensure_session()?;
-        self.check_can_send()?;
-        if self.close.fault().is_some() {
-            return Err(Error::state(
-                "only a close may be sent after a protocol error",
-            ));
-        }
+        self.check_can_send(buffer_type)?;
         self.send.enqueue(
             &mut self.close,
             buffer_type,
@@ -635,12 +620,22 @@ impl<B: Buffer, C> Session<B, C> {
         )
     }
 
-    fn check_can_send(&self) -> Result<(), Error> {
+    /// What every send path checks first, whichever way the frame goes out (`send`,
+    /// `send_close`, `send_control`, `send_into`): the handshake is done, the handle is not
+    /// aborted, no cancelled send left a partial frame, and after a protocol error only a close
+    /// may be sent (spec §9 Q18: the close that fails the connection).
+    pub(super) fn check_can_send(&mut self, buffer_type: BufferType) -> Result<(), Error> {
+        self.ensure_session()?;
         if matches!(self.phase, Phase::Aborted) {
             return Err(Error::state("handle aborted"));
         }
         if self.send.broken {
             return Err(Error::state("a cancelled send left a partial frame"));
+        }
+        if self.close.fault().is_some() && buffer_type != BufferType::Close {
+            return Err(Error::state(
+                "only a close may be sent after a protocol error",
+            ));
         }
         Ok(())
     }

@@ -357,13 +357,7 @@ impl<B: Buffer, C> Session<B, C> {
         payload: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        self.ensure_session()?;
-        self.check_can_send()?;
-        if self.close.fault().is_some() {
-            return Err(Error::state(
-                "only a close may be sent after a protocol error",
-            ));
-        }
+        self.check_can_send(buffer_type)?;
         if !(buffer_type.is_data()
             || matches!(
                 buffer_type,
@@ -387,13 +381,11 @@ impl<B: Buffer, C> Session<B, C> {
         let mut wire = payload;
         if let Some(codec) = self.codec.as_deref_mut().filter(|_| buffer_type.is_data()) {
             // As `compress_front`: a zlib failure leaves the compressor unusable.
-            let Some(n) = codec.compress(payload, fin) else {
+            let Some((n, bits)) = deflate_frame(codec, payload, fin, opcode) else {
                 self.send.broken = true;
                 return Err(Error::state("the compressor failed; no more sends"));
             };
-            if opcode != Opcode::Continuation {
-                rsv = RSV1;
-            }
+            rsv = bits;
             wire = codec.deflated().get(..n).unwrap_or_default();
         }
         let mut header = [0u8; MAX_HEADER_LEN];
@@ -543,14 +535,10 @@ impl<B: Buffer, C> Session<B, C> {
             return Ok(0);
         }
         let payload = op.payload.as_ref().map_or(&[][..], |p| p.bytes(0..p.len()));
-        match codec.compress(payload, op.fin) {
-            Some(n) => {
+        match deflate_frame(codec, payload, op.fin, op.opcode) {
+            Some((n, rsv)) => {
                 op.deflated = Some(n);
-                Ok(if op.opcode == Opcode::Continuation {
-                    0
-                } else {
-                    RSV1
-                })
+                Ok(rsv)
             }
             None => {
                 op.progress = Progress::Done { sent: false };
@@ -651,4 +639,24 @@ impl<B: Buffer, C> Session<B, C> {
             pong: false,
         })
     }
+}
+
+/// permessage-deflate of one data frame's `payload` into the codec's buffer, for both send
+/// paths: the compressed length there and the RSV bits of the frame's header (RSV1 on the first
+/// frame of a message, RFC 7692 §6). `None` if zlib failed.
+fn deflate_frame(
+    codec: &mut Codec,
+    payload: &[u8],
+    fin: bool,
+    opcode: Opcode,
+) -> Option<(usize, u8)> {
+    let n = codec.compress(payload, fin)?;
+    Some((
+        n,
+        if opcode == Opcode::Continuation {
+            0
+        } else {
+            RSV1
+        },
+    ))
 }
