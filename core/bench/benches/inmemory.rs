@@ -8,6 +8,10 @@
 //! - `send/<kind>/<size>`: a client masks and writes the same run (wspc twice: through the
 //!   action loop, and through `Session::send_into`, one call per message);
 //! - `round_trip/16`: 100 000 16-byte messages client → server → client, one at a time;
+//! - `driver/<size>`: the echo servers of the loopback benchmark (tokio drivers: wspc's,
+//!   fastwebsockets', tokio-tungstenite) echoing binary messages one at a time over an in-memory
+//!   pipe to a raw client, per message: what each driver costs in user space, without the
+//!   kernel time that dominates over loopback;
 //! - `handshake/accept`: a server parses a browser's upgrade request and answers 101;
 //! - `mask/<where>`: the masking kernel against `memcpy`, in L1 (4 KiB) and in DRAM (64 MiB);
 //! - `utf8/<size>`: UTF-8 validation alone of the non-ASCII text, wspc's validator against
@@ -17,7 +21,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use std::hint::black_box;
 use std::time::Duration;
 use wspc_bench::inputs::{count_for, payload, upgrade_request, wire};
-use wspc_bench::{fastws_impl, tungstenite_impl, wspc_impl, Kind};
+use wspc_bench::{echo, fastws_impl, tungstenite_impl, wspc_impl, Kind};
 
 const SIZES: [usize; 5] = [16, 125, 1024, 65536, 1 << 20];
 const BUFFERS: [usize; 2] = [4096, 65536];
@@ -89,6 +93,19 @@ fn round_trip(c: &mut Criterion) {
     g.finish();
 }
 
+fn driver(c: &mut Criterion) {
+    for size in [20, 1024, 16384] {
+        let mut g = c.benchmark_group(format!("driver/{size}"));
+        g.throughput(Throughput::Elements(1));
+        for server in echo::Server::ALL {
+            g.bench_function(server.name(), |b| {
+                b.iter_custom(|iters| echo::in_memory(server, size, iters).0)
+            });
+        }
+        g.finish();
+    }
+}
+
 fn handshake(c: &mut Criterion) {
     let request = upgrade_request();
     let mut g = c.benchmark_group("handshake/accept");
@@ -157,6 +174,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = receive, send, round_trip, handshake, mask, utf8
+    targets = receive, send, round_trip, driver, handshake, mask, utf8
 }
 criterion_main!(benches);

@@ -6,6 +6,8 @@
 //!   bytes of N masked client frames carrying them;
 //! - [`mem`]: in-memory streams for the peers (blocking for tungstenite, tokio for
 //!   fastwebsockets);
+//! - [`echo`]: the echo servers of the loopback benchmark, and the same servers echoing over an
+//!   in-memory pipe (the `driver` group);
 //! - [`wspc_impl`], [`tungstenite_impl`], [`fastws_impl`]: receive (a server unmasking, checking
 //!   UTF-8 and delivering), send (a client masking), and a round trip of small messages.
 //!
@@ -13,6 +15,7 @@
 //! compare across the three libraries.
 #![allow(missing_docs)]
 
+pub mod echo;
 pub mod inputs;
 pub mod mem;
 pub mod serve;
@@ -139,6 +142,16 @@ mod tests {
                 },
                 "{name}"
             );
+        }
+    }
+
+    #[test]
+    fn every_echo_server_echoes_every_message_in_memory() {
+        for server in echo::Server::ALL {
+            for size in [20, 1024, 70_000] {
+                let (_, got) = echo::in_memory(server, size, 50);
+                assert_eq!(got, 50 * size, "{}", server.name());
+            }
         }
     }
 

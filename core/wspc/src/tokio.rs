@@ -107,12 +107,18 @@ struct Inner<S> {
     stream: S,
     conn: Conn,
     config: Config,
+    /// Where the stream's wake-ups go: the owner of `Inner` keeps a [`Waker`] of it (the
+    /// proxy), which it passes to every poll below.
     wakers: Arc<Wakers>,
-    waker: Waker,
-    /// The keep-alive clock: fires at the next ping (or at the pong deadline once a ping is out).
+    /// The keep-alive clock: fires at the end of the interval being watched for silence (or at
+    /// the pong deadline once a ping is out).
     keepalive: Option<Pin<Box<Sleep>>>,
-    last_read: Instant,
-    ping_sent: Option<Instant>,
+    /// Bytes were read since the keep-alive clock was last set: the interval was not silent.
+    /// (A flag, not a time: reading the clock on every read costs more than the rest of a small
+    /// message's receive.)
+    read_seen: bool,
+    /// A keep-alive ping is out and its pong has not come.
+    ping_out: bool,
     /// Runs while a write makes no progress.
     write_timer: Option<Pin<Box<Sleep>>>,
     /// Runs once our close is out.
@@ -127,18 +133,23 @@ struct Inner<S> {
 #[derive(Debug)]
 pub struct WebSocketStream<S> {
     inner: Inner<S>,
+    /// The waker handed to the stream (see [`Wakers`]); kept here, not in `Inner`, so a poll
+    /// borrows it instead of cloning it (two atomic operations saved per poll).
+    proxy: Waker,
 }
 
 /// The reading half of a split [`WebSocketStream`].
 #[derive(Debug)]
 pub struct ReadHalf<S> {
     inner: Arc<Mutex<Inner<S>>>,
+    proxy: Waker,
 }
 
 /// The writing half of a split [`WebSocketStream`].
 #[derive(Debug)]
 pub struct WriteHalf<S> {
     inner: Arc<Mutex<Inner<S>>>,
+    proxy: Waker,
 }
 
 fn poll_sleep(timer: &mut Option<Pin<Box<Sleep>>>, cx: &mut Context<'_>) -> bool {
@@ -162,11 +173,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             stream,
             conn: Conn::new(session, leftover, config.max_message_size),
             config,
-            waker: Waker::from(Arc::clone(&wakers)),
             wakers,
             keepalive: None,
-            last_read: Instant::now(),
-            ping_sent: None,
+            read_seen: false,
+            ping_out: false,
             write_timer: None,
             close_timer: None,
             ending: Ending::No,
@@ -187,9 +197,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 
     /// Write what is queued until done or the stream would block (then `Pending`, with the write
     /// clock running).
-    fn poll_write_out(&mut self) -> Poll<Result<(), DriverError>> {
-        let waker = self.waker.clone();
-        let mut cx = Context::from_waker(&waker);
+    fn poll_write_out(&mut self, proxy: &Waker) -> Poll<Result<(), DriverError>> {
+        let mut cx = Context::from_waker(proxy);
         loop {
             let polled = match self.conn.write_buf()? {
                 None => break,
@@ -242,12 +251,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         DriverError::Io(e)
     }
 
-    fn poll_shutdown(&mut self) -> Poll<()> {
+    fn poll_shutdown(&mut self, proxy: &Waker) -> Poll<()> {
         if self.shut {
             return Poll::Ready(());
         }
-        let waker = self.waker.clone();
-        let mut cx = Context::from_waker(&waker);
+        let mut cx = Context::from_waker(proxy);
         match Pin::new(&mut self.stream).poll_shutdown(&mut cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(_) => {
@@ -276,9 +284,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     }
 
     /// Drive a failing connection: the close out, the write side shut, input drained.
-    fn poll_failing(&mut self) -> Poll<Option<DriverError>> {
-        let waker = self.waker.clone();
-        let mut cx = Context::from_waker(&waker);
+    fn poll_failing(&mut self, proxy: &Waker) -> Poll<Option<DriverError>> {
+        let mut cx = Context::from_waker(proxy);
         let Ending::Failing { until, .. } = self.ending else {
             return Poll::Ready(None);
         };
@@ -335,7 +342,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         Poll::Ready(error)
     }
 
-    /// The keep-alive clock: a ping when idle, a failure when its pong is late.
+    /// The keep-alive clock: a ping once a whole interval passes without a byte read, a failure
+    /// when its pong is late. The clock is read only when it fires or a pong comes, never per
+    /// message, so a ping goes out between one and two intervals after the last byte read.
     fn poll_keepalive(&mut self, cx: &mut Context<'_>) -> Result<(), DriverError> {
         let Some(interval) = self.config.ping_interval else {
             return Ok(());
@@ -344,28 +353,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             self.keepalive = None;
             return Ok(());
         }
-        if !self.conn.awaiting_pong() {
-            self.ping_sent = None;
+        // Watching for silence starts with the connection, and again when the pong comes.
+        let pong_came = self.ping_out && !self.conn.awaiting_pong();
+        if pong_came || self.keepalive.is_none() {
+            self.ping_out = false;
+            self.read_seen = false;
+            timer_at(&mut self.keepalive, Instant::now() + interval);
+        }
+        if !poll_sleep(&mut self.keepalive, cx) {
+            return Ok(());
         }
         let now = Instant::now();
-        let due = match self.ping_sent {
-            Some(sent) => match self.config.ping_timeout {
-                Some(t) => sent + t,
-                None => return Ok(()),
-            },
-            None => self.last_read + interval,
-        };
-        if now >= due {
-            if self.ping_sent.is_some() {
+        let next = if self.ping_out {
+            if self.config.ping_timeout.is_some() {
                 return Err(DriverError::Timeout(Timeout::Pong));
             }
+            // No pong deadline: wait for it as long as it takes.
+            now + interval
+        } else if core::mem::take(&mut self.read_seen) {
+            // Not silent: watch the next interval.
+            now + interval
+        } else {
             self.conn.queue_keepalive()?;
-            self.ping_sent = Some(now);
-            return self.poll_keepalive(cx);
-        }
-        timer_at(&mut self.keepalive, due);
+            self.ping_out = true;
+            now + self.config.ping_timeout.unwrap_or(interval)
+        };
+        timer_at(&mut self.keepalive, next);
         if poll_sleep(&mut self.keepalive, cx) {
-            // Woken at the deadline: the next turn acts on it.
+            // Already due (a zero duration): the next turn acts on it.
             cx.waker().wake_by_ref();
         }
         Ok(())
@@ -386,20 +401,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     }
 
     /// The receive loop behind both the message stream and the piece reads. `Ready(None)` once
-    /// the connection is over.
+    /// the connection is over. `cx` is the polling task's, `waker` the stream's proxy (see [`Wakers`]).
     fn poll_receive(
         &mut self,
         cx: &mut Context<'_>,
+        waker: &Waker,
         whole: bool,
     ) -> Poll<Option<Result<Option<Message>, DriverError>>> {
         self.register(Side::Reader, cx);
-        let waker = self.waker.clone();
-        let mut proxy = Context::from_waker(&waker);
+        let mut proxy = Context::from_waker(waker);
         loop {
             match self.ending {
                 Ending::No => {}
                 Ending::Failing { .. } => {
-                    return self.poll_failing().map(|e| e.map(Err));
+                    return self.poll_failing(waker).map(|e| e.map(Err));
                 }
                 Ending::Done => return Poll::Ready(None),
             }
@@ -411,7 +426,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             // Writes in progress (pongs, a close answering the peer's, keep-alive pings, queued
             // messages) go out as the stream allows; reading goes on while they wait.
             if self.conn.wants_write() {
-                if let Poll::Ready(Err(e)) = self.poll_write_out() {
+                if let Poll::Ready(Err(e)) = self.poll_write_out(waker) {
                     return Poll::Ready(Some(Err(e)));
                 }
             }
@@ -430,7 +445,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             };
             match step {
                 Next::Write => {}
-                Next::Blocked => match self.poll_write_out() {
+                Next::Blocked => match self.poll_write_out(waker) {
                     Poll::Ready(Ok(())) => {}
                     Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
                     Poll::Pending => return Poll::Pending,
@@ -441,7 +456,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Ok(())) => {
                             let n = buf.filled().len();
-                            self.last_read = Instant::now();
+                            self.read_seen = true;
                             if let Err(e) = self.conn.did_read(n) {
                                 return Poll::Ready(Some(Err(e.into())));
                             }
@@ -471,10 +486,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     }
                     // The closing handshake is over or the stream ended: our answer goes out,
                     // then the write side is shut (a server closes first, RFC 6455 §7.1.1).
-                    if self.conn.wants_write() && self.poll_write_out().is_pending() {
+                    if self.conn.wants_write() && self.poll_write_out(waker).is_pending() {
                         return Poll::Pending;
                     }
-                    if self.poll_shutdown().is_pending() {
+                    if self.poll_shutdown(waker).is_pending() {
                         return Poll::Pending;
                     }
                     self.conn.abort();
@@ -484,7 +499,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 got @ (Next::Piece | Next::Message(_)) => {
                     if self.conn.close_received() {
                         // Try to get the answering close out now; the next poll finishes it.
-                        let _ = self.poll_write_out();
+                        let _ = self.poll_write_out(waker);
                     }
                     return Poll::Ready(Some(Ok(match got {
                         Next::Message(m) => Some(m),
@@ -495,13 +510,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
     }
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
+    fn poll_ready(&mut self, cx: &mut Context<'_>, waker: &Waker) -> Poll<Result<(), DriverError>> {
         self.register(Side::Writer, cx);
         if !matches!(self.ending, Ending::No) {
             return Poll::Ready(Err(DriverError::Closed));
         }
         while self.conn.queued_bytes() >= self.config.max_write_buffer.max(1) {
-            match self.poll_write_out() {
+            match self.poll_write_out(waker) {
                 Poll::Ready(Ok(())) => {}
                 other => return other,
             }
@@ -509,10 +524,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         Poll::Ready(Ok(()))
     }
 
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
+    fn poll_flush(&mut self, cx: &mut Context<'_>, waker: &Waker) -> Poll<Result<(), DriverError>> {
         self.register(Side::Writer, cx);
         match self.ending {
-            Ending::No => self.poll_write_out(),
+            Ending::No => self.poll_write_out(waker),
             // The connection ended: what was queued and not written is lost, and says so.
             _ if self.conn.lost_sends() => Poll::Ready(Err(DriverError::Closed)),
             _ => Poll::Ready(Ok(())),
@@ -521,23 +536,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 
     /// Queue a close (unless one is out), write everything, and shut the write side once the
     /// closing handshake is complete; the reading side sees the peer's close and the end.
-    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
+    fn poll_close(&mut self, cx: &mut Context<'_>, waker: &Waker) -> Poll<Result<(), DriverError>> {
         self.register(Side::Writer, cx);
         match self.ending {
             Ending::No => {}
             // The reading side is failing the connection: it writes the close and shuts down.
             Ending::Failing { .. } => return Poll::Ready(Ok(())),
-            Ending::Done => return self.poll_shutdown().map(Ok),
+            Ending::Done => return self.poll_shutdown(waker).map(Ok),
         }
         if !self.conn.close_sent() && !self.conn.ended() {
             self.conn.queue(Message::Close(None))?;
         }
-        match self.poll_write_out() {
+        match self.poll_write_out(waker) {
             Poll::Ready(Ok(())) => {}
             other => return other,
         }
         if self.conn.close_received() {
-            return self.poll_shutdown().map(Ok);
+            return self.poll_shutdown(waker).map(Ok);
         }
         Poll::Ready(Ok(()))
     }
@@ -554,8 +569,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// Drive an open `session` over `stream` (after a handshake of your own); `leftover` are
     /// bytes already read from the stream that belong to the WebSocket connection.
     pub fn from_session(stream: S, session: Session, leftover: Vec<u8>, config: Config) -> Self {
+        let inner = Inner::new(stream, session, leftover, config);
         Self {
-            inner: Inner::new(stream, session, leftover, config),
+            proxy: Waker::from(Arc::clone(&inner.wakers)),
+            inner,
         }
     }
 
@@ -585,7 +602,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// `Ok(None)` once the connection is over. Pieces are at most the receive buffer and not
     /// capped in total: for streaming messages without assembling them.
     pub async fn read_piece(&mut self) -> Result<Option<Piece<'_>>, DriverError> {
-        match poll_fn(|cx| self.inner.poll_receive(cx, false)).await {
+        match poll_fn(|cx| self.inner.poll_receive(cx, &self.proxy, false)).await {
             None => Ok(None),
             Some(Err(e)) => Err(e),
             Some(Ok(_)) => Ok(Some(self.inner.conn.piece())),
@@ -599,9 +616,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         buffer_type: BufferType,
         data: Vec<u8>,
     ) -> Result<(), DriverError> {
-        poll_fn(|cx| self.inner.poll_ready(cx)).await?;
+        poll_fn(|cx| self.inner.poll_ready(cx, &self.proxy)).await?;
         self.inner.conn.queue_piece(buffer_type, data)?;
-        poll_fn(|cx| self.inner.poll_flush(cx)).await
+        poll_fn(|cx| self.inner.poll_flush(cx, &self.proxy)).await
     }
 
     /// Close the connection: send a close (`None`: without a status), then read until the
@@ -614,9 +631,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         {
             self.inner.conn.queue(Message::Close(frame))?;
         }
-        poll_fn(|cx| self.inner.poll_flush(cx)).await?;
+        poll_fn(|cx| self.inner.poll_flush(cx, &self.proxy)).await?;
         loop {
-            match poll_fn(|cx| self.inner.poll_receive(cx, true)).await {
+            match poll_fn(|cx| self.inner.poll_receive(cx, &self.proxy, true)).await {
                 None => return Ok(()),
                 Some(Ok(_)) => {}
                 Some(Err(DriverError::Closed)) => return Ok(()),
@@ -631,8 +648,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         (
             WriteHalf {
                 inner: Arc::clone(&inner),
+                proxy: self.proxy.clone(),
             },
-            ReadHalf { inner },
+            ReadHalf {
+                inner,
+                proxy: self.proxy,
+            },
         )
     }
 }
@@ -641,9 +662,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
     type Item = Result<Message, DriverError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut()
-            .inner
-            .poll_receive(cx, true)
+        let this = self.get_mut();
+        this.inner
+            .poll_receive(cx, &this.proxy, true)
             .map(|o| o.map(|r| r.map(|m| m.unwrap_or(Message::Close(None)))))
     }
 }
@@ -652,7 +673,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     type Error = DriverError;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
-        self.get_mut().inner.poll_ready(cx)
+        let this = self.get_mut();
+        this.inner.poll_ready(cx, &this.proxy)
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), DriverError> {
@@ -660,11 +682,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
-        self.get_mut().inner.poll_flush(cx)
+        let this = self.get_mut();
+        this.inner.poll_flush(cx, &this.proxy)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
-        self.get_mut().inner.poll_close(cx)
+        let this = self.get_mut();
+        this.inner.poll_close(cx, &this.proxy)
     }
 }
 
@@ -679,7 +703,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for ReadHalf<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         lock(&self.inner)
-            .poll_receive(cx, true)
+            .poll_receive(cx, &self.proxy, true)
             .map(|o| o.map(|r| r.map(|m| m.unwrap_or(Message::Close(None)))))
     }
 }
@@ -688,7 +712,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WriteHalf<S> {
     type Error = DriverError;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
-        lock(&self.inner).poll_ready(cx)
+        lock(&self.inner).poll_ready(cx, &self.proxy)
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), DriverError> {
@@ -696,11 +720,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WriteHalf<S> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
-        lock(&self.inner).poll_flush(cx)
+        lock(&self.inner).poll_flush(cx, &self.proxy)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), DriverError>> {
-        lock(&self.inner).poll_close(cx)
+        lock(&self.inner).poll_close(cx, &self.proxy)
     }
 }
 

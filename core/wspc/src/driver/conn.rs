@@ -25,6 +25,13 @@ const KEEPALIVE: &[u8] = b"wspc keep-alive";
 /// copied into one, so that they go out with one plain `write` instead of a `writev`.
 pub(crate) const COALESCE_MAX: usize = 1024;
 
+/// Messages (and streamed pieces) of at most this many payload bytes are framed straight into
+/// the connection's own write buffer with [`Session::send_into`] when nothing else is queued:
+/// one engine call instead of the action loop's six, and several such messages go out in one
+/// write. Larger ones go through the action loop, which writes the payload from the message
+/// itself instead of copying it.
+pub(crate) const DIRECT_MAX: usize = 4 * 1024;
+
 /// The size of the staging buffer that reads go into once one filled the session's receive
 /// buffer (see [`Conn::read_buf`]): a 16 KiB message then takes one read instead of five (with
 /// the default 4 KiB receive buffer), and a 1 MiB one 32 instead of 256.
@@ -97,6 +104,13 @@ pub(crate) struct Conn {
     stage: Vec<u8>,
     /// The bytes of `stage` read and not yet served to the session.
     staged: core::ops::Range<usize>,
+    /// Frames written with [`Session::send_into`] (see [`DIRECT_MAX`]) and not yet on the wire,
+    /// from `out_at`. They go out before any `SendToNetwork` of the engine: nothing is framed
+    /// into `out` while the engine has a send queued or a write outstanding.
+    out: Vec<u8>,
+    out_at: usize,
+    /// The payload bytes of the messages in `out` (part of [`queued_bytes`](Self::queued_bytes)).
+    out_payload: usize,
     /// The outstanding `SendToNetwork` and how many of its bytes are written.
     write: Option<(ActionId, usize)>,
     /// The outstanding `ReceiveFromNetwork`.
@@ -130,6 +144,9 @@ impl Conn {
             staging: false,
             stage: Vec::new(),
             staged: 0..0,
+            out: Vec::new(),
+            out_at: 0,
+            out_payload: 0,
             write: None,
             read: None,
             held: None,
@@ -151,8 +168,36 @@ impl Conn {
 
     // ----- sending ----------------------------------------------------------------------------
 
+    /// Frame a small data message or piece, ping or pong straight into `out` when the engine has
+    /// nothing queued (see [`DIRECT_MAX`]); false if it must go through the engine's queue.
+    fn direct(&mut self, buffer_type: BufferType, payload: &[u8]) -> bool {
+        let framed = payload.len() <= DIRECT_MAX
+            && self.write.is_none()
+            && self.sends == 0
+            // The same rules as `send`; an error here (data after our close, say) is reported
+            // by the queued send that follows, which refuses it the same way.
+            && self
+                .session
+                .send_into(buffer_type, payload, &mut self.out)
+                .is_ok();
+        if framed {
+            self.out_payload += payload.len();
+        }
+        framed
+    }
+
     /// Queue `message` for sending (it is written by serving [`write_buf`](Self::write_buf)).
     pub(crate) fn queue(&mut self, message: Message) -> Result<(), Error> {
+        let direct = match &message {
+            Message::Text(s) => self.direct(BufferType::Utf8Message, s.as_bytes()),
+            Message::Binary(b) => self.direct(BufferType::BinaryMessage, b),
+            Message::Ping(p) => self.direct(BufferType::PingPong, p),
+            Message::Pong(p) => self.direct(BufferType::UnsolicitedPong, p),
+            Message::Close(_) => false,
+        };
+        if direct {
+            return Ok(());
+        }
         let len = message.len();
         match message {
             Message::Text(s) => {
@@ -186,6 +231,9 @@ impl Conn {
                 "a piece is a text or binary fragment or message",
             ));
         }
+        if self.direct(buffer_type, &data) {
+            return Ok(());
+        }
         let len = data.len();
         self.session.send(buffer_type, Some(data), ())?;
         self.queued += len;
@@ -208,13 +256,16 @@ impl Conn {
 
     /// Payload bytes queued and not yet written.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) const fn queued_bytes(&self) -> usize {
-        self.queued
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.queued + self.out_payload
     }
 
     /// The bytes still to write of the write in progress, taking the next one from the send
     /// queue if none is; `None` when nothing is left to write.
     pub(crate) fn write_buf(&mut self) -> Result<Option<[&[u8]; 2]>, Error> {
+        if self.out_at < self.out.len() {
+            return Ok(Some([&self.out[self.out_at..], &[]]));
+        }
         if self.write.is_none() && (self.read.is_some() || self.held.is_some()) {
             // A pong owed while the wire was busy goes first. With the receive side's action
             // outstanding, the receive queue can only hand out that pong; the writing side takes
@@ -257,6 +308,19 @@ impl Conn {
 
     /// `n` more bytes of the write in progress went out.
     pub(crate) fn wrote(&mut self, n: usize) -> Result<(), Error> {
+        if self.out_at < self.out.len() {
+            self.out_at += n;
+            if self.out_at >= self.out.len() {
+                self.out_at = 0;
+                self.out_payload = 0;
+                self.out.clear();
+                // Kept for the next small messages, unless a burst of them grew it.
+                if self.out.capacity() > 2 * DIRECT_MAX {
+                    self.out = Vec::new();
+                }
+            }
+            return Ok(());
+        }
         let Some((id, done)) = self.write.as_mut() else {
             return Ok(());
         };
@@ -276,7 +340,7 @@ impl Conn {
     /// True while a write is in progress or sends are queued.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn wants_write(&self) -> bool {
-        self.write.is_some() || self.sends > 0
+        self.write.is_some() || self.sends > 0 || self.out_at < self.out.len()
     }
 
     /// True once our close frame is completely written.
@@ -588,7 +652,10 @@ impl Conn {
     /// drain as completions.
     pub(crate) fn abort(&mut self) {
         self.ended = true;
-        self.lost |= self.write.is_some() || self.sends > 0;
+        self.lost |= self.write.is_some() || self.sends > 0 || self.out_at < self.out.len();
+        self.out = Vec::new();
+        self.out_at = 0;
+        self.out_payload = 0;
         let write = self.write.take().map(|(id, _)| id);
         for id in [write, self.read.take(), self.held.take()]
             .into_iter()
@@ -610,7 +677,7 @@ impl Conn {
 
 #[cfg(test)]
 mod tests {
-    use super::{coalesce, Conn, Next, COALESCE_MAX, STAGE_BYTES};
+    use super::{coalesce, Conn, Next, COALESCE_MAX, DIRECT_MAX, STAGE_BYTES};
     use crate::driver::message::Message;
     use crate::session::action::BufferType;
     use crate::session::Session;
@@ -729,6 +796,79 @@ mod tests {
         assert_eq!(got, tail);
         assert!(!conn.staging);
         assert_eq!(conn.stage.capacity(), 0);
+    }
+
+    /// A server `Conn` writing everything queued in writes of at most `chunk` bytes.
+    fn write_all(conn: &mut Conn, chunk: usize) -> Vec<u8> {
+        let mut wire = Vec::new();
+        while let Some(bufs) = conn.write_buf().unwrap() {
+            let mut scratch = [0; COALESCE_MAX];
+            let one: Vec<u8> = match coalesce(bufs, &mut scratch) {
+                Ok(one) => one.to_vec(),
+                Err(slices) => slices.iter().flat_map(|s| s.to_vec()).collect(),
+            };
+            let n = one.len().min(chunk);
+            wire.extend_from_slice(&one[..n]);
+            conn.wrote(n).unwrap();
+        }
+        wire
+    }
+
+    #[test]
+    fn small_sends_framed_directly_keep_their_order_with_queued_ones() {
+        use crate::driver::message::CloseFrame;
+        for chunk in [1, 5, 64, usize::MAX] {
+            let mut server: Session = Session::server(&[]).unwrap();
+            server.open_without_handshake();
+            let mut conn = Conn::new(server, Vec::new(), None);
+            let big = vec![7u8; DIRECT_MAX + 1];
+            let sent = [
+                Message::Binary(vec![1; 10]),
+                Message::text("two"),
+                Message::Ping(b"three".to_vec()),
+                // Too large to be framed directly: through the engine's queue.
+                Message::Binary(big.clone()),
+                // Queued behind it, although small.
+                Message::Binary(vec![5; 10]),
+            ];
+            for m in sent.clone() {
+                conn.queue(m).unwrap();
+            }
+            assert_eq!(conn.queued_bytes(), 10 + 3 + 5 + big.len() + 10);
+            assert!(conn.wants_write());
+            let mut wire = write_all(&mut conn, chunk);
+            assert_eq!(conn.queued_bytes(), 0);
+            assert!(!conn.wants_write());
+            // Direct again once the queue is idle, then a close through the queue.
+            conn.queue(Message::Binary(vec![6; 10])).unwrap();
+            assert_eq!(conn.out.len(), 12, "framed directly");
+            let close = CloseFrame {
+                code: crate::CloseStatus::SUCCESS,
+                reason: String::new(),
+            };
+            conn.queue(Message::Close(Some(close))).unwrap();
+            wire.extend(write_all(&mut conn, chunk));
+            assert!(conn.close_written());
+            // After our close, data is refused as before.
+            assert!(conn.queue(Message::Binary(vec![1])).is_err());
+            let (frames, end) = wspc_testkit::parse::parse_lax(&wire);
+            assert_eq!(end, wire.len(), "chunk {chunk}: a cut frame");
+            let got: Vec<(u8, Vec<u8>)> = frames
+                .iter()
+                .map(|f| (f.head.opcode, f.payload.clone()))
+                .collect();
+            let want: Vec<(u8, Vec<u8>)> = vec![
+                (2, vec![1; 10]),
+                (1, b"two".to_vec()),
+                (9, b"three".to_vec()),
+                (2, big.clone()),
+                (2, vec![5; 10]),
+                (2, vec![6; 10]),
+                (8, vec![0x03, 0xe8]),
+            ];
+            assert_eq!(got, want, "chunk {chunk}");
+            assert!(frames.iter().all(|f| f.head.mask.is_none() && f.head.fin));
+        }
     }
 
     /// The lengths of the slices of a vectored write.

@@ -14,7 +14,7 @@
 //! | [`Config::max_message_size`] | 64 MiB (as tungstenite) | a longer message fails the connection with close 1009 ([`ProtocolError::MessageTooBig`](crate::ProtocolError::MessageTooBig)) |
 //! | [`Config::handshake_timeout`] | 10 s | the upgrade (request, response) must complete in it, else [`DriverError::Timeout`] and the socket is dropped |
 //! | [`Config::close_timeout`] | 10 s | after our close frame, how long to wait for the peer's close (or end of stream) before dropping |
-//! | [`Config::ping_interval`] | 20 s (as python-websockets) | a ping is sent after this much time without any received byte |
+//! | [`Config::ping_interval`] | 20 s (as python-websockets) | a ping is sent once this much time passed without any received byte (the tokio driver checks once per interval: one to two intervals after the last byte) |
 //! | [`Config::ping_timeout`] | 20 s | no pong that long after a keep-alive ping fails the connection with close 1011 |
 //! | [`Config::write_timeout`] | 30 s | a write that makes no progress that long fails the connection |
 //! | [`Config::read_timeout`] | none | [`io`](crate::io) only: a read that waits that long returns [`DriverError::Timeout`] and leaves the session usable |
@@ -89,7 +89,10 @@ pub struct Config {
     pub handshake_timeout: Option<Duration>,
     /// Time to wait for the peer's close frame (or end of stream) once ours is sent.
     pub close_timeout: Option<Duration>,
-    /// Idle time (nothing received) after which a keep-alive ping is sent.
+    /// Idle time (nothing received) after which a keep-alive ping is sent. The blocking driver
+    /// measures it from the last read; the tokio driver, so as not to read the clock on every
+    /// message, checks once per interval whether anything was read in it, so its ping goes out
+    /// one to two intervals after the last byte received.
     pub ping_interval: Option<Duration>,
     /// Time to wait for a pong after a keep-alive ping before failing with close 1011.
     pub ping_timeout: Option<Duration>,
