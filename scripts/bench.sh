@@ -4,8 +4,9 @@
 #   scripts/bench.sh [quick|full]      (default: full)
 #
 # The in-memory criterion benchmarks (core/bench/benches/inmemory.rs: receive, send, a round trip
-# of 100 000 small messages, the server handshake, the masking kernel against memcpy) run wspc,
-# tungstenite 0.30 and fastwebsockets 0.10 on the same inputs. Their medians become
+# of 100 000 small messages, the tokio echo servers over an in-memory pipe, the server
+# handshake, the masking kernel against memcpy) run wspc, tungstenite 0.30 and fastwebsockets 0.10
+# on the same inputs. Their medians become
 # reports/bench/SUMMARY.md (times, throughputs and the ratios wspc / peer: below 1 is faster)
 # and reports/bench/inmemory.json. `quick` shortens every measurement: CI runs it as a smoke test
 # of the benchmarks only (with 1000 bootstrap resamples instead of criterion's 100 000, which took
@@ -118,6 +119,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
         for ((k = 0; k < n; k++)); do
             entry=${SERVERS[$(((k + round - 1) % n))]}
             start_server "$entry"
+            # One connection for a second first, so that what the first connection faults in
+            # once (code pages, the runtime's timer wheel) is not counted per connection.
+            "${pin_load[@]}" "$BIN/loadgen" "127.0.0.1:$port" 1 "$size" 1 >/dev/null || true
             rss0=$(rss_kb "$spid")
             cpu0=$(cpu_ticks "$spid")
             "${pin_load[@]}" "$BIN/loadgen" "127.0.0.1:$port" "$conns" "$size" "$SECS" >"$ECHO.one" &
@@ -287,6 +291,19 @@ w, t = get("handshake/accept", "wspc"), get("handshake/accept", "tungstenite")
 if w:
     md.append(f"| server upgrade: parse a browser's request, answer 101 | {fmt_t(w['median_ns'])} | "
               f"{fmt_t(t['median_ns']) if t else '—'} | n/a | {ratio(w, t)} | — |")
+md += ["", "## Drivers in memory (tokio echo servers, per message)", "",
+       "The echo servers of the loopback benchmark below, each on one end of a `tokio::io::duplex` pipe on a "
+       "single-threaded runtime, a raw client on the other sending binary messages one at a time: what each driver costs "
+       "in user space per echoed message (its engine, its buffers, its wakers, the runtime), without the kernel time that "
+       "dominates over loopback.", "",
+       "| payload | wspc | fastwebsockets | tokio-tungstenite | ratio vs fastwebsockets | ratio vs tokio-tungstenite |",
+       "|---:|---:|---:|---:|---:|---:|"]
+for size in [20, 1024, 16384]:
+    g = f"driver/{size}"
+    w, f, t = get(g, "wspc"), get(g, "fastwebsockets"), get(g, "tokio-tungstenite")
+    if w:
+        md.append(f"| {size} | {fmt_t(w['median_ns'])} | {per_msg_or_dash(f, 1)} | {per_msg_or_dash(t, 1)} | "
+                  f"{ratio(w, f)} | {ratio(w, t)} |")
 md += ["", "## Masking kernel", "", f"The kernel this CPU runs: {kernels['mask']}.", "", "| where | memcpy GB/s | `mask_copy` GB/s | `apply_mask` GB/s | `mask_copy` / memcpy throughput |",
        "|---|---:|---:|---:|---:|"]
 for place, label in [("l1", "L1 (4 KiB)"), ("dram", "DRAM (64 MiB)")]:
@@ -324,7 +341,8 @@ if echo_rows:
            "Each server on one core, our load generator (`loadgen`, after uWebSockets' `load_test`: every connection keeps one masked "
            "binary message in flight) on the other; medians over rounds, servers interleaved and their order rotated per round. "
            "CPU is the server's user + system time over the run (from /proc) divided by the messages echoed; RSS per connection "
-           "is the server's resident memory during the run minus before it, over the connections. On 2 cores the small rows are "
+           "is the server's resident memory during the run minus before it, over the connections; \"before\" follows a one-second "
+           "warm-up connection, so that what a server faults in once (code pages) is not counted per connection. On 2 cores the small rows are "
            "bound by the load generator, so CPU per message is what ranks servers there.", "",
            "| connections × payload | server | msg/s | CPU µs/msg | RSS KiB/conn | rounds | wspc msg/s ÷ this | wspc CPU ÷ this |",
            "|---|---|---:|---:|---:|---:|---:|---:|"]
@@ -361,7 +379,17 @@ if os.path.exists("reports/bench/memory.jsonl"):
     md += ["", "## Memory of an idle connection", "",
            "Heap bytes allocated for one connection with default settings, opened and idle (the counting allocator of the "
            "test kit; `core/bench/src/bin/memory.rs`).", "", "| connection | heap bytes |", "|---|---:|"]
-    md += [f"| {m['library']} | {m['idle_heap_bytes']:,} |" for m in mem]
+    md += [f"| {m['library']} | {m['idle_heap_bytes']:,} |" for m in mem if "library" in m]
+    conns = [m for m in mem if "server" in m]
+    if conns:
+        md += ["", "Heap bytes per connection of the echo servers (the same servers as over loopback), 100 connections "
+               "over in-memory pipes, each upgraded and with one message echoed: what a server keeps per connection "
+               "(the pipes' buffers and the clients' ends are counted too, the same for every server).", "",
+               "| payload | " + " | ".join(dict.fromkeys(m["server"] for m in conns)) + " |",
+               "|---:|" + "---:|" * len(dict.fromkeys(m["server"] for m in conns))]
+        for size in dict.fromkeys(m["payload"] for m in conns):
+            cells = [f"{m['heap_bytes_per_conn']:,}" for m in conns if m["payload"] == size]
+            md.append(f"| {size} | " + " | ".join(cells) + " |")
 md += ["", "## Commands", "", "```sh", f"scripts/bench.sh {mode}",
        "cargo bench -p wspc-bench --bench inmemory -- 'receive/binary/16'   # one group", "```", ""]
 open("reports/bench/SUMMARY.md", "w").write("\n".join(md))

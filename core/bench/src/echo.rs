@@ -9,7 +9,7 @@ use fastwebsockets::{FragmentCollector, Frame, OpCode, Role, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use sha1::{Digest, Sha1};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
 
 /// The libraries with an echo server here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +150,50 @@ where
     }
 }
 
+/// A raw client's end of an in-memory pipe to `server`, upgraded: the server runs as a local
+/// task (so this must run inside a `LocalSet`) until the client's end is dropped.
+pub async fn connect(server: Server) -> (DuplexStream, tokio::task::JoinHandle<()>) {
+    let (mut client, end) = tokio::io::duplex(64 << 10);
+    let options = wspc_options(None);
+    let task = tokio::task::spawn_local(async move { server.serve(end, &options).await });
+    client
+        .write_all(&crate::inputs::upgrade_request())
+        .await
+        .expect("request written");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(client.read_u8().await.expect("response head"));
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    (client, task)
+}
+
+/// A binary message of `size` bytes as a client sends it, and the length of the header of its
+/// echo.
+fn message(size: usize) -> (Vec<u8>, Vec<u8>, usize) {
+    let payload = crate::inputs::payload(crate::Kind::Binary, size);
+    let frame = crate::inputs::wire(crate::Kind::Binary, &payload, 1);
+    let header = match size {
+        0..=125 => 2,
+        126..=65535 => 4,
+        _ => 10,
+    };
+    (payload, frame, header)
+}
+
+/// Sends `frame` and reads its echo into `echo`, checking it is `payload` as one final binary
+/// frame.
+async fn echo_one(client: &mut DuplexStream, frame: &[u8], echo: &mut [u8], header: usize) {
+    client.write_all(frame).await.expect("frame written");
+    client.read_exact(echo).await.expect("echo read");
+    assert_eq!(echo[0], 0x82, "FIN + binary");
+    assert_eq!(echo.len() - header, frame.len() - header - 4);
+}
+
 /// The in-memory echo: `server` on one end of a `tokio::io::duplex` pipe, on a single-threaded
 /// runtime; on the other a raw client (no WebSocket library: pre-built masked frames, the
 /// echoes read by length) upgrades, then sends `n` binary messages of `size` bytes, one at a
@@ -160,42 +204,18 @@ pub fn in_memory(server: Server, size: usize, n: u64) -> (Duration, usize) {
         .enable_all()
         .build()
         .expect("a runtime");
-    let local = tokio::task::LocalSet::new();
-    let payload = crate::inputs::payload(crate::Kind::Binary, size);
-    let frame = crate::inputs::wire(crate::Kind::Binary, &payload, 1);
-    let header = match size {
-        0..=125 => 2,
-        126..=65535 => 4,
-        _ => 10,
-    };
-    local.block_on(&rt, async move {
-        let (mut client, end) = tokio::io::duplex(64 << 10);
-        let options = wspc_options(None);
-        let task = tokio::task::spawn_local(async move { server.serve(end, &options).await });
-        client
-            .write_all(&crate::inputs::upgrade_request())
-            .await
-            .expect("request written");
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            head.push(client.read_u8().await.expect("response head"));
-        }
-        assert!(
-            head.starts_with(b"HTTP/1.1 101"),
-            "{}",
-            String::from_utf8_lossy(&head)
-        );
+    let (payload, frame, header) = message(size);
+    tokio::task::LocalSet::new().block_on(&rt, async move {
+        let (mut client, task) = connect(server).await;
         let mut echo = vec![0; header + size];
         let mut got = 0;
         let start = Instant::now();
         for _ in 0..n {
-            client.write_all(&frame).await.expect("frame written");
-            client.read_exact(&mut echo).await.expect("echo read");
+            echo_one(&mut client, &frame, &mut echo, header).await;
             got += echo.len() - header;
         }
         let took = start.elapsed();
-        // The last echo is the message, unmasked, as one final binary frame.
-        assert_eq!(echo[0], 0x82, "{}: FIN + binary", server.name());
+        // The last echo is the message, unmasked.
         assert_eq!(
             echo[header..],
             payload[..],
@@ -205,5 +225,52 @@ pub fn in_memory(server: Server, size: usize, n: u64) -> (Duration, usize) {
         drop(client);
         let _ = task.await;
         (took, got)
+    })
+}
+
+/// Connections opened by [`open_in_memory`]: the clients' ends keep them open, [`close`](Self::close)
+/// ends them.
+pub struct Open {
+    clients: Vec<DuplexStream>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Open {
+    /// Drop the clients' ends and wait until every server task has finished.
+    pub fn close(self, rt: &tokio::runtime::Runtime, local: &tokio::task::LocalSet) {
+        drop(self.clients);
+        local.block_on(rt, async move {
+            for task in self.tasks {
+                let _ = task.await;
+            }
+        });
+    }
+}
+
+/// `conns` connections to `server` in memory, each upgraded and with one message of `size`
+/// bytes echoed, on `rt` in `local`. For measuring what a connection holds (`bin/memory.rs`).
+pub fn open_in_memory(
+    rt: &tokio::runtime::Runtime,
+    local: &tokio::task::LocalSet,
+    server: Server,
+    conns: usize,
+    size: usize,
+) -> Open {
+    let (_, frame, header) = message(size);
+    local.block_on(rt, async move {
+        let mut open = Open {
+            clients: Vec::with_capacity(conns),
+            tasks: Vec::with_capacity(conns),
+        };
+        for _ in 0..conns {
+            let (client, task) = connect(server).await;
+            open.clients.push(client);
+            open.tasks.push(task);
+        }
+        let mut echo = vec![0; header + size];
+        for client in &mut open.clients {
+            echo_one(client, &frame, &mut echo, header).await;
+        }
+        open
     })
 }

@@ -224,6 +224,7 @@ impl<S: Transport> WebSocket<S> {
         loop {
             let written = match self.conn.write_buf()? {
                 None => break,
+                Some([one, &[]]) => self.stream.write(one),
                 Some(bufs) => {
                     let mut scratch = [0; COALESCE_MAX];
                     match coalesce(bufs, &mut scratch) {

@@ -202,6 +202,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         loop {
             let polled = match self.conn.write_buf()? {
                 None => break,
+                Some([one, &[]]) => Pin::new(&mut self.stream).poll_write(&mut cx, one),
                 Some(bufs) => {
                     let mut scratch = [0; COALESCE_MAX];
                     match coalesce(bufs, &mut scratch) {
@@ -858,7 +859,8 @@ where
     let _ = with_deadline(Some(Instant::now() + DRAIN_TIME), async {
         write_head(&mut stream, &response).await?;
         stream.shutdown().await?;
-        let mut sink = [0u8; 4096];
+        // On the heap: an array here would be part of every connection's task, refused or not.
+        let mut sink = vec![0u8; 4096];
         let mut drained = 0;
         while drained < DRAIN_BYTES {
             match stream.read(&mut sink).await? {

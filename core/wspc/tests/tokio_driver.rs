@@ -593,3 +593,17 @@ async fn permessage_deflate_is_negotiated_by_default_and_off_with_deflate_none()
         server.await.unwrap().unwrap();
     }
 }
+
+/// A server's task holds the `accept` future and then the stream: neither may carry large
+/// buffers inline, or every connection pays for them (a 4 KiB drain buffer for refusals once
+/// made the future 10 KiB).
+#[test]
+fn the_accept_future_and_the_stream_stay_small() {
+    let (_, end) = tokio::io::duplex(64);
+    let options = ServerOptions::default();
+    let accepting = accept(end, &options);
+    let size = std::mem::size_of_val(&accepting);
+    assert!(size <= 3 * 1024, "accept future: {size} bytes");
+    let stream = std::mem::size_of::<WebSocketStream<tokio::io::DuplexStream>>();
+    assert!(stream <= 2 * 1024, "stream: {stream} bytes");
+}

@@ -4,6 +4,7 @@
 //! puts them in the report). The stream's own buffers are not counted where the library does not
 //! own them; what is counted is what the library allocates for the connection.
 
+use wspc_bench::echo;
 use wspc_bench::mem::Link;
 
 #[global_allocator]
@@ -64,5 +65,29 @@ fn main() {
         ("fastwebsockets WebSocket", fastws),
     ] {
         println!("{{\"library\": \"{name}\", \"idle_heap_bytes\": {bytes}}}");
+    }
+    // The echo servers of the echo benchmark, as they hold a connection: upgraded and with one
+    // message echoed, over an in-memory pipe (the pipe's buffers and the clients' ends counted
+    // too, the same for every server), and the peak while the connections opened.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let local = tokio::task::LocalSet::new();
+    const CONNS: usize = 100;
+    for server in echo::Server::ALL {
+        for size in [20, 1024, 16384] {
+            let (open, live, peak) = wspc_testkit::alloc::measure(|| {
+                echo::open_in_memory(&rt, &local, server, CONNS, size)
+            });
+            open.close(&rt, &local);
+            println!(
+                "{{\"server\": \"{}\", \"payload\": {size}, \"connections\": {CONNS}, \
+                 \"heap_bytes_per_conn\": {}, \"peak_bytes_per_conn\": {}}}",
+                server.name(),
+                live / CONNS as isize,
+                peak / CONNS as isize
+            );
+        }
     }
 }

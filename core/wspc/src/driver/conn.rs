@@ -266,7 +266,10 @@ impl Conn {
         if self.out_at < self.out.len() {
             return Ok(Some([&self.out[self.out_at..], &[]]));
         }
-        if self.write.is_none() && (self.read.is_some() || self.held.is_some()) {
+        if self.write.is_none()
+            && (self.read.is_some() || self.held.is_some())
+            && self.session.owes_pong()
+        {
             // A pong owed while the wire was busy goes first. With the receive side's action
             // outstanding, the receive queue can only hand out that pong; the writing side takes
             // it, so it does not wait for the peer's next bytes.
@@ -274,7 +277,7 @@ impl Conn {
                 self.write = Some((a.id, 0));
             }
         }
-        while self.write.is_none() {
+        while self.write.is_none() && self.session.sends_queued() {
             match self.session.get_action(Queue::Send)? {
                 Action::SendToNetwork(a) => self.write = Some((a.id, 0)),
                 Action::IndicateSendComplete(a) => {
@@ -370,7 +373,7 @@ impl Conn {
         self.release()?;
         if self.read.is_some() {
             // A pong owed while the wire was busy goes out as soon as it is free.
-            if self.write.is_none() {
+            if self.write.is_none() && self.session.owes_pong() {
                 if let Action::SendToNetwork(a) = self.session.get_action(Queue::Receive)? {
                     self.write = Some((a.id, 0));
                     return Ok(Step::Write);

@@ -533,6 +533,19 @@ impl<B: Buffer, C> Session<B, C> {
         }
     }
 
+    /// True while an automatic pong is owed or part-way written: only then can the receive
+    /// queue hand out a write while a receive is outstanding. The drivers ask this before
+    /// asking [`get_action`](Self::get_action) for it, which costs more.
+    pub(crate) fn owes_pong(&self) -> bool {
+        self.send.pong.is_some()
+    }
+
+    /// True while sends are queued: only then does the send queue hand out anything (a write
+    /// or a completion). As [`owes_pong`](Self::owes_pong), a cheap check for the drivers.
+    pub(crate) fn sends_queued(&self) -> bool {
+        self.send.front().is_some()
+    }
+
     /// Session calls need the handshake done; a begun server handshake ends implicitly.
     fn ensure_session(&mut self) -> Result<(), Error> {
         match self.phase {
