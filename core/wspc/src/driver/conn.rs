@@ -605,12 +605,13 @@ impl Conn {
                     }))),
                 });
             }
+            let more = self.session.frame_remaining();
             let Some(Action::IndicateReceiveComplete(a)) =
                 self.held.and_then(|id| self.session.outstanding_action(id))
             else {
                 continue;
             };
-            if let Some(message) = self.assembler.push(a.buffer_type, a.data)? {
+            if let Some(message) = self.assembler.push(a.buffer_type, a.data, more)? {
                 return Ok(Next::Message(message));
             }
         }

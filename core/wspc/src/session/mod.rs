@@ -546,6 +546,13 @@ impl<B: Buffer, C> Session<B, C> {
         self.send.front().is_some()
     }
 
+    /// Payload bytes of the incoming frame still to arrive after the pieces delivered so far (0
+    /// between frames; for a compressed message, compressed bytes): what the peer announced, so
+    /// a hint only, for a driver sizing a message buffer once instead of growing it.
+    pub(crate) fn frame_remaining(&self) -> u64 {
+        self.recv.frame_remaining()
+    }
+
     /// Session calls need the handshake done; a begun server handshake ends implicitly.
     fn ensure_session(&mut self) -> Result<(), Error> {
         match self.phase {

@@ -85,6 +85,13 @@ pub(super) struct RecvSide<B, C> {
     rsv_allowed: u8,
 }
 
+impl<B, C> RecvSide<B, C> {
+    /// Payload bytes of the incoming frame not yet delivered (0 between frames).
+    pub(super) fn frame_remaining(&self) -> u64 {
+        self.frame.map_or(0, |f| f.remaining)
+    }
+}
+
 /// What the parser found.
 enum Step {
     NeedRead,
