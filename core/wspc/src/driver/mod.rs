@@ -22,6 +22,7 @@
 //! | `Config::deflate` (cargo feature `deflate`) | on, [`DeflateConfig::DEFAULT`](crate::deflate::DeflateConfig::DEFAULT) | a client offers permessage-deflate, a server accepts an offer; see below |
 //! | HTTP head ([`upgrade::MAX_HEAD_BYTES`]) | 20 KiB | a server answers 431 and closes; a client fails with [`DriverError::Http`] |
 //! | staged reads | 32 KiB, only while needed | see below |
+//! | small-message writes | as large as the messages, at most 8 KiB kept | see below |
 //!
 //! Reads go straight into the engine's receive buffer (4 KiB by default) until one fills it.
 //! Then the driver reads into a 32 KiB staging buffer of its own and feeds the engine from it,
@@ -29,6 +30,15 @@
 //! could have held switches this off again, and the staging buffer is freed once its bytes are
 //! used. A connection that only gets small messages never allocates it; one that streams large
 //! ones holds 32 KiB more.
+//!
+//! A message of at most 4 KiB sent while nothing else waits to be written is framed (and, for a
+//! client, masked) in one engine call, [`Session::send_into`](crate::Session::send_into), into a
+//! write buffer of the connection's own, instead of going through the action loop; messages sent
+//! before a flush then go out in one write. Larger messages, closes, and anything sent while
+//! the engine still has a send queued go through the action loop, which writes the payload from
+//! the message itself without copying it. The order on the wire is the order of the sends
+//! either way. The write buffer keeps its memory for the next small messages, unless a burst
+//! grew it past 8 KiB.
 //!
 //! Pings from the peer are answered by the engine (the latest one, RFC 6455 §5.5.3) and are not
 //! delivered; pongs are delivered as [`Message::Pong`], except those answering the driver's own
