@@ -45,6 +45,7 @@ use core::time::Duration;
 use futures_core::Stream;
 use futures_sink::Sink;
 use std::io::{self, IoSlice};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Wake;
 
@@ -59,11 +60,21 @@ const DRAIN_TIME: Duration = Duration::from_secs(1);
 const DRAIN_BYTES: usize = 1 << 20;
 
 /// The tasks to wake when the stream is ready: the stream keeps one waker per direction (or one
-/// in all), so the driver hands it this one, which wakes the reading and the writing task both.
+/// in all), so the driver hands it this one (the proxy), which wakes the reading and the writing
+/// task both. The wakers stay in their slots until a poll from another task replaces them, so a
+/// running stream stores nothing per poll and takes one lock per wake-up.
 #[derive(Debug, Default)]
 struct Wakers {
     reader: Mutex<Option<Waker>>,
     writer: Mutex<Option<Waker>>,
+    /// Both slots hold the same task's waker (an unsplit stream): one wake does.
+    one_task: AtomicBool,
+}
+
+fn wake_slot(slot: &Mutex<Option<Waker>>) {
+    if let Some(w) = slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+        w.wake_by_ref();
+    }
 }
 
 impl Wake for Wakers {
@@ -71,18 +82,17 @@ impl Wake for Wakers {
         self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        for slot in [&self.reader, &self.writer] {
-            if let Some(w) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() {
-                w.wake();
-            }
+        wake_slot(&self.reader);
+        if !self.one_task.load(Ordering::Acquire) {
+            wake_slot(&self.writer);
         }
     }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Side {
-    Reader,
-    Writer,
+    Reader = 0,
+    Writer = 1,
 }
 
 /// Where the connection is in its ending.
@@ -110,6 +120,8 @@ struct Inner<S> {
     /// Where the stream's wake-ups go: the owner of `Inner` keeps a [`Waker`] of it (the
     /// proxy), which it passes to every poll below.
     wakers: Arc<Wakers>,
+    /// The wakers in the reader's and the writer's slot of `wakers` (compared without a lock).
+    stored: [Option<Waker>; 2],
     /// The keep-alive clock: fires at the end of the interval being watched for silence (or at
     /// the pong deadline once a ping is out).
     keepalive: Option<Pin<Box<Sleep>>>,
@@ -174,6 +186,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             conn: Conn::new(session, leftover, config.max_message_size),
             config,
             wakers,
+            stored: [None, None],
             keepalive: None,
             read_seen: false,
             ping_out: false,
@@ -184,14 +197,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
     }
 
-    fn register(&self, side: Side, cx: &Context<'_>) {
+    /// Store the polling task's waker in `side`'s slot, so that the proxy wakes it; nothing to
+    /// do when the slot holds this task's waker already (see [`Wakers`]).
+    fn register(&mut self, side: Side, cx: &Context<'_>) {
+        let i = side as usize;
+        if self.stored[i]
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            return;
+        }
+        // Until both slots are known to hold the same task again, a wake goes to both.
+        self.wakers.one_task.store(false, Ordering::Release);
+        let waker = cx.waker().clone();
         let slot = match side {
             Side::Reader => &self.wakers.reader,
             Side::Writer => &self.wakers.writer,
         };
-        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-            *slot = Some(cx.waker().clone());
+        *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(waker.clone());
+        self.stored[i] = Some(waker);
+        if let [Some(r), Some(w)] = &self.stored {
+            if r.will_wake(w) {
+                self.wakers.one_task.store(true, Ordering::Release);
+            }
         }
     }
 
@@ -402,36 +430,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     }
 
     /// The receive loop behind both the message stream and the piece reads. `Ready(None)` once
-    /// the connection is over. `cx` is the polling task's, `waker` the stream's proxy (see [`Wakers`]).
+    /// the connection is over. `cx` is the polling task's, `proxy` the stream's proxy waker (see [`Wakers`]).
     fn poll_receive(
         &mut self,
         cx: &mut Context<'_>,
-        waker: &Waker,
+        proxy: &Waker,
         whole: bool,
     ) -> Poll<Option<Result<Option<Message>, DriverError>>> {
         self.register(Side::Reader, cx);
-        let mut proxy = Context::from_waker(waker);
+        let mut pcx = Context::from_waker(proxy);
         loop {
             match self.ending {
                 Ending::No => {}
                 Ending::Failing { .. } => {
-                    return self.poll_failing(waker).map(|e| e.map(Err));
+                    return self.poll_failing(proxy).map(|e| e.map(Err));
                 }
                 Ending::Done => return Poll::Ready(None),
             }
             // The keep-alive clock first, so that a ping it queues goes out in this turn.
-            if let Err(e) = self.poll_keepalive(&mut proxy) {
+            if let Err(e) = self.poll_keepalive(&mut pcx) {
                 self.fail(e);
                 continue;
             }
             // Writes in progress (pongs, a close answering the peer's, keep-alive pings, queued
             // messages) go out as the stream allows; reading goes on while they wait.
             if self.conn.wants_write() {
-                if let Poll::Ready(Err(e)) = self.poll_write_out(waker) {
+                if let Poll::Ready(Err(e)) = self.poll_write_out(proxy) {
                     return Poll::Ready(Some(Err(e)));
                 }
             }
-            if self.close_expired(&mut proxy) {
+            if self.close_expired(&mut pcx) {
                 self.conn.abort();
                 self.ending = Ending::Done;
                 return Poll::Ready(None);
@@ -446,14 +474,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             };
             match step {
                 Next::Write => {}
-                Next::Blocked => match self.poll_write_out(waker) {
+                Next::Blocked => match self.poll_write_out(proxy) {
                     Poll::Ready(Ok(())) => {}
                     Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
                     Poll::Pending => return Poll::Pending,
                 },
                 Next::Read => {
                     let mut buf = ReadBuf::new(self.conn.read_buf());
-                    match Pin::new(&mut self.stream).poll_read(&mut proxy, &mut buf) {
+                    match Pin::new(&mut self.stream).poll_read(&mut pcx, &mut buf) {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Ok(())) => {
                             let n = buf.filled().len();
@@ -487,10 +515,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     }
                     // The closing handshake is over or the stream ended: our answer goes out,
                     // then the write side is shut (a server closes first, RFC 6455 §7.1.1).
-                    if self.conn.wants_write() && self.poll_write_out(waker).is_pending() {
+                    if self.conn.wants_write() && self.poll_write_out(proxy).is_pending() {
                         return Poll::Pending;
                     }
-                    if self.poll_shutdown(waker).is_pending() {
+                    if self.poll_shutdown(proxy).is_pending() {
                         return Poll::Pending;
                     }
                     self.conn.abort();
@@ -500,7 +528,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 got @ (Next::Piece | Next::Message(_)) => {
                     if self.conn.close_received() {
                         // Try to get the answering close out now; the next poll finishes it.
-                        let _ = self.poll_write_out(waker);
+                        let _ = self.poll_write_out(proxy);
                     }
                     return Poll::Ready(Some(Ok(match got {
                         Next::Message(m) => Some(m),
@@ -511,13 +539,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
     }
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>, waker: &Waker) -> Poll<Result<(), DriverError>> {
+    fn poll_ready(&mut self, cx: &mut Context<'_>, proxy: &Waker) -> Poll<Result<(), DriverError>> {
         self.register(Side::Writer, cx);
         if !matches!(self.ending, Ending::No) {
             return Poll::Ready(Err(DriverError::Closed));
         }
         while self.conn.queued_bytes() >= self.config.max_write_buffer.max(1) {
-            match self.poll_write_out(waker) {
+            match self.poll_write_out(proxy) {
                 Poll::Ready(Ok(())) => {}
                 other => return other,
             }
@@ -525,10 +553,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         Poll::Ready(Ok(()))
     }
 
-    fn poll_flush(&mut self, cx: &mut Context<'_>, waker: &Waker) -> Poll<Result<(), DriverError>> {
+    fn poll_flush(&mut self, cx: &mut Context<'_>, proxy: &Waker) -> Poll<Result<(), DriverError>> {
         self.register(Side::Writer, cx);
         match self.ending {
-            Ending::No => self.poll_write_out(waker),
+            Ending::No => self.poll_write_out(proxy),
             // The connection ended: what was queued and not written is lost, and says so.
             _ if self.conn.lost_sends() => Poll::Ready(Err(DriverError::Closed)),
             _ => Poll::Ready(Ok(())),
@@ -537,23 +565,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 
     /// Queue a close (unless one is out), write everything, and shut the write side once the
     /// closing handshake is complete; the reading side sees the peer's close and the end.
-    fn poll_close(&mut self, cx: &mut Context<'_>, waker: &Waker) -> Poll<Result<(), DriverError>> {
+    fn poll_close(&mut self, cx: &mut Context<'_>, proxy: &Waker) -> Poll<Result<(), DriverError>> {
         self.register(Side::Writer, cx);
         match self.ending {
             Ending::No => {}
             // The reading side is failing the connection: it writes the close and shuts down.
             Ending::Failing { .. } => return Poll::Ready(Ok(())),
-            Ending::Done => return self.poll_shutdown(waker).map(Ok),
+            Ending::Done => return self.poll_shutdown(proxy).map(Ok),
         }
         if !self.conn.close_sent() && !self.conn.ended() {
             self.conn.queue(Message::Close(None))?;
         }
-        match self.poll_write_out(waker) {
+        match self.poll_write_out(proxy) {
             Poll::Ready(Ok(())) => {}
             other => return other,
         }
         if self.conn.close_received() {
-            return self.poll_shutdown(waker).map(Ok);
+            return self.poll_shutdown(proxy).map(Ok);
         }
         Poll::Ready(Ok(()))
     }
