@@ -76,7 +76,7 @@ fi
 if [ "$MODE" = quick ]; then
     ROWS=("10 1024"); ROUNDS=1; SECS=2
 else
-    ROWS=("100 20" "10 1024" "10 16384" "200 16384" "500 16384"); ROUNDS=3; SECS=5
+    ROWS=("100 20" "10 1024" "10 16384" "200 16384" "500 16384"); ROUNDS=5; SECS=5
 fi
 CORES=$(nproc)
 pin_server=(); pin_load=()
@@ -110,7 +110,8 @@ stop_server() {
     kill "$spid" 2>/dev/null || true
     wait "$spid" 2>/dev/null || true
 }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# User and system clock ticks of process $1, as "user,system".
+cpu_ticks() { awk '{print $14 "," $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 for ((round = 1; round <= ROUNDS; round++)); do
     for row in "${ROWS[@]}"; do
@@ -137,7 +138,9 @@ one, name, rnd, cpu0, cpu1, rss0, rss1, tck = sys.argv[1:]
 r = json.load(open(one))
 r.update(server=name, round=int(rnd))
 msgs = max(r["messages"], 1)
-r["cpu_us_per_msg"] = (int(cpu1) - int(cpu0)) * 1e6 / int(tck) / msgs
+(u0, s0), (u1, s1) = (map(int, c.split(",")) for c in (cpu0, cpu1))
+r["cpu_us_per_msg"] = (u1 - u0 + s1 - s0) * 1e6 / int(tck) / msgs
+r["user_us_per_msg"] = (u1 - u0) * 1e6 / int(tck) / msgs
 r["rss_kb_per_conn"] = (int(rss1) - int(rss0)) / r["connections"]
 print(json.dumps(r))
 PY
@@ -335,26 +338,30 @@ if echo_rows:
         for sv in servers:
             rs = [r for r in echo_rows if (r["connections"], r["payload"]) == k and r["server"] == sv]
             if rs:
-                med[(k, sv)] = {f: statistics.median(r[f] for r in rs) for f in ("msg_per_s", "cpu_us_per_msg", "rss_kb_per_conn")}
+                med[(k, sv)] = {f: statistics.median(r.get(f, 0) for r in rs) for f in ("msg_per_s", "cpu_us_per_msg", "user_us_per_msg", "rss_kb_per_conn")}
                 med[(k, sv)]["rounds"] = len(rs)
     md += ["", "## Echo over loopback", "",
            "Each server on one core, our load generator (`loadgen`, after uWebSockets' `load_test`: every connection keeps one masked "
            "binary message in flight) on the other; medians over rounds, servers interleaved and their order rotated per round. "
-           "CPU is the server's user + system time over the run (from /proc) divided by the messages echoed; RSS per connection "
+           "CPU is the server's user + system time over the run (from /proc) divided by the messages echoed; user is the user-space "
+           "part alone: the server's own code, where the system part is the kernel's work for the same reads and writes (all these "
+           "servers make one read and one write per message, counted with `strace -c`) and the noisier of the two. RSS per connection "
            "is the server's resident memory during the run minus before it, over the connections; \"before\" follows a one-second "
            "warm-up connection, so that what a server faults in once (code pages) is not counted per connection. On 2 cores the small rows are "
            "bound by the load generator, so CPU per message is what ranks servers there.", "",
-           "| connections × payload | server | msg/s | CPU µs/msg | RSS KiB/conn | rounds | wspc msg/s ÷ this | wspc CPU ÷ this |",
-           "|---|---|---:|---:|---:|---:|---:|---:|"]
+           "| connections × payload | server | msg/s | CPU µs/msg | user µs/msg | RSS KiB/conn | rounds | wspc msg/s ÷ this | wspc CPU ÷ this | wspc user ÷ this |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for k in keys:
         w = med.get((k, "wspc"))
         for sv in servers:
             m = med.get((k, sv))
             if not m:
                 continue
-            rel = (f"{w['msg_per_s'] / m['msg_per_s']:.2f} | {w['cpu_us_per_msg'] / m['cpu_us_per_msg']:.2f}"
-                   if w and sv != "wspc" and m["msg_per_s"] and m["cpu_us_per_msg"] else "— | —")
-            md.append(f"| {k[0]} × {k[1]} B | {sv} | {m['msg_per_s']:,.0f} | {m['cpu_us_per_msg']:.1f} | {m['rss_kb_per_conn']:.1f} | {m['rounds']} | {rel} |")
+            rel = (f"{w['msg_per_s'] / m['msg_per_s']:.2f} | {w['cpu_us_per_msg'] / m['cpu_us_per_msg']:.2f} | "
+                   + (f"{w['user_us_per_msg'] / m['user_us_per_msg']:.2f}" if m["user_us_per_msg"] else "—")
+                   if w and sv != "wspc" and m["msg_per_s"] and m["cpu_us_per_msg"] else "— | — | —")
+            md.append(f"| {k[0]} × {k[1]} B | {sv} | {m['msg_per_s']:,.0f} | {m['cpu_us_per_msg']:.1f} | {m['user_us_per_msg']:.2f} | "
+                      f"{m['rss_kb_per_conn']:.1f} | {m['rounds']} | {rel} |")
     # The chart's data: msg/s per row and server.
     with open("reports/bench/echo.dat", "w") as f:
         f.write("row " + " ".join(servers) + "\n")
