@@ -14,6 +14,7 @@
 use super::message::{Assembler, CloseFrame, Message, Piece};
 use crate::close::CloseStatus;
 use crate::error::Error;
+use crate::frame::{FrameHeader, Status};
 use crate::session::action::{Action, ActionId, BufferType, Queue};
 use crate::session::Session;
 use std::io::IoSlice;
@@ -57,6 +58,25 @@ pub(crate) fn coalesce<'a>(
     Ok(both)
 }
 
+/// The payload size from which a staged frame's header is served alone (see
+/// [`Conn::serve_payload`]); smaller frames are served with their neighbours, one engine turn
+/// for many.
+const SERVE_HEADER_FROM: u64 = 1024;
+
+/// The length of the header `bytes` begin with, if it is a data frame's announcing at least
+/// [`SERVE_HEADER_FROM`] payload bytes. A hint only: the bytes might continue a header the
+/// session holds part of, and the session judges the header it reads either way.
+fn header_of_large_frame(bytes: &[u8]) -> Option<usize> {
+    match FrameHeader::decode(bytes) {
+        Ok(Status::Complete((h, n)))
+            if !h.opcode.is_control() && h.payload_len >= SERVE_HEADER_FROM =>
+        {
+            Some(n)
+        }
+        _ => None,
+    }
+}
+
 /// What the receive side needs next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Step {
@@ -90,9 +110,9 @@ pub(crate) enum Next {
     Message(Message),
 }
 
-#[derive(Debug)]
-pub(crate) struct Conn {
-    session: Session,
+/// Bytes read ahead of the session: past the HTTP head, or staged.
+#[derive(Debug, Default)]
+struct ReadAhead {
     /// Bytes read past the HTTP head, served before the transport is read again.
     leftover: Vec<u8>,
     leftover_at: usize,
@@ -104,6 +124,46 @@ pub(crate) struct Conn {
     stage: Vec<u8>,
     /// The bytes of `stage` read and not yet served to the session.
     staged: core::ops::Range<usize>,
+}
+
+impl ReadAhead {
+    /// The bytes not yet served: the leftover first, then the stage's.
+    fn rest(&self) -> &[u8] {
+        if self.leftover_at < self.leftover.len() {
+            &self.leftover[self.leftover_at..]
+        } else {
+            self.stage.get(self.staged.clone()).unwrap_or_default()
+        }
+    }
+
+    /// `n` bytes of [`rest`](Self::rest) went to the session.
+    fn served(&mut self, n: usize) {
+        if self.leftover_at < self.leftover.len() {
+            self.leftover_at += n;
+            if self.leftover_at == self.leftover.len() {
+                self.leftover = Vec::new();
+                self.leftover_at = 0;
+            }
+            return;
+        }
+        self.staged.start += n;
+        self.free_idle_stage();
+    }
+
+    /// Frees the stage once its bytes are all served and reads no longer go into it, so a
+    /// connection holds it only while large messages stream.
+    fn free_idle_stage(&mut self) {
+        if self.staged.is_empty() && !self.staging {
+            self.stage = Vec::new();
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Conn {
+    session: Session,
+    /// Bytes read and not yet served to the session.
+    ahead: ReadAhead,
     /// Frames written with [`Session::send_into`] (see [`DIRECT_MAX`]) and not yet on the wire,
     /// from `out_at`. They go out before any `SendToNetwork` of the engine: nothing is framed
     /// into `out` while the engine has a send queued or a write outstanding.
@@ -122,6 +182,11 @@ pub(crate) struct Conn {
     receive_queued: bool,
     ended: bool,
     assembler: Assembler,
+    /// Messages are assembled (the last receive call was for messages, not pieces).
+    whole: bool,
+    /// A message ended by bytes served straight into the assembler (see
+    /// [`serve_payload`](Self::serve_payload)), returned as a [`Step::Piece`].
+    assembled: Option<Message>,
     /// Payload bytes of sends not yet completed.
     queued: usize,
     /// Sends queued in the engine and not yet completed (keep-alive pings and close answers
@@ -139,11 +204,10 @@ impl Conn {
     pub(crate) fn new(session: Session, leftover: Vec<u8>, max_message: Option<usize>) -> Self {
         Self {
             session,
-            leftover,
-            leftover_at: 0,
-            staging: false,
-            stage: Vec::new(),
-            staged: 0..0,
+            ahead: ReadAhead {
+                leftover,
+                ..ReadAhead::default()
+            },
             out: Vec::new(),
             out_at: 0,
             out_payload: 0,
@@ -153,6 +217,8 @@ impl Conn {
             control: None,
             receive_queued: false,
             ended: false,
+            whole: false,
+            assembled: None,
             assembler: Assembler::new(max_message),
             queued: 0,
             sends: 0,
@@ -368,8 +434,11 @@ impl Conn {
     }
 
     /// What the receive side needs next. A protocol error is returned here (and again on every
-    /// later call); the driver then fails the connection with [`fail`](Self::fail).
-    pub(crate) fn next_event(&mut self) -> Result<Step, Error> {
+    /// later call); the driver then fails the connection with [`fail`](Self::fail). With
+    /// messages assembled (`whole`), bytes already read that are payload of the incoming
+    /// data frame go straight into the assembler ([`Self::serve_payload`]).
+    fn next_event(&mut self) -> Result<Step, Error> {
+        let whole = self.whole;
         self.release()?;
         if self.read.is_some() {
             // A pong owed while the wire was busy goes out as soon as it is free.
@@ -400,20 +469,40 @@ impl Conn {
                     return Ok(Step::Write);
                 }
                 Action::ReceiveFromNetwork(a) => {
+                    let id = a.id;
                     // Bytes already read (past the HTTP head, or staged) go first.
-                    let rest = if self.leftover_at < self.leftover.len() {
-                        &self.leftover[self.leftover_at..]
-                    } else {
-                        self.stage.get(self.staged.clone()).unwrap_or_default()
-                    };
-                    if rest.is_empty() {
-                        self.read = Some(a.id);
+                    if self.ahead.rest().is_empty() {
+                        self.read = Some(id);
                         return Ok(Step::Read);
                     }
-                    let n = rest.len().min(a.buffer.len());
+                    if whole {
+                        let pending = self.session.payload_pending();
+                        let n = self
+                            .ahead
+                            .rest()
+                            .len()
+                            .min(usize::try_from(pending).unwrap_or(usize::MAX));
+                        if n > 0 && self.assembler.fits(n) {
+                            if let Some(m) = self.serve_payload(id, n, pending)? {
+                                self.assembled = Some(m);
+                                return Ok(Step::Piece);
+                            }
+                            continue;
+                        }
+                    }
+                    let Some(Action::ReceiveFromNetwork(a)) = self.session.outstanding_action(id)
+                    else {
+                        return Err(Error::state("the read is not outstanding"));
+                    };
+                    let rest = self.ahead.rest();
+                    let mut n = rest.len().min(a.buffer.len());
+                    if whole {
+                        // A frame with a large payload: its header alone, so that the payload
+                        // goes straight into the message (`serve_payload`) on the next turn.
+                        n = n.min(header_of_large_frame(rest).unwrap_or(n));
+                    }
                     a.buffer[..n].copy_from_slice(&rest[..n]);
-                    let id = a.id;
-                    self.served(n);
+                    self.ahead.served(n);
                     self.session.complete_action(id, n)?;
                 }
                 Action::IndicateReceiveComplete(a) => {
@@ -477,25 +566,28 @@ impl Conn {
         }
     }
 
-    /// `n` bytes of the leftover or of the stage went to the session.
-    fn served(&mut self, n: usize) {
-        if self.leftover_at < self.leftover.len() {
-            self.leftover_at += n;
-            if self.leftover_at == self.leftover.len() {
-                self.leftover = Vec::new();
-                self.leftover_at = 0;
+    /// The first `n` bytes of [`ReadAhead::rest`], all payload of the incoming data frame
+    /// (`pending` bytes of it to come in all), complete the read `id` by going straight into
+    /// the assembler: one copy, where the receive buffer takes two (into it, and out into the
+    /// message). Returns the message if they end it. A protocol error in them (bad UTF-8) has
+    /// failed the session, whose next `get_action` reports it.
+    fn serve_payload(
+        &mut self,
+        id: ActionId,
+        n: usize,
+        pending: u64,
+    ) -> Result<Option<Message>, Error> {
+        let rest = self.ahead.rest();
+        let out = self.assembler.reserve(n, pending);
+        let done = self.session.complete_receive_into(id, &rest[..n], out);
+        self.ahead.served(n);
+        match done {
+            Ok(buffer_type) => self.assembler.appended(buffer_type),
+            Err(Error::Protocol(_)) => {
+                self.assembler.discard();
+                Ok(None)
             }
-            return;
-        }
-        self.staged.start += n;
-        self.free_idle_stage();
-    }
-
-    /// Frees the stage once its bytes are all served and reads no longer go into it, so a
-    /// connection holds it only while large messages stream.
-    fn free_idle_stage(&mut self) {
-        if self.staged.is_empty() && !self.staging {
-            self.stage = Vec::new();
+            Err(e) => Err(e),
         }
     }
 
@@ -505,11 +597,11 @@ impl Conn {
         if self.read.is_none() {
             return &mut [];
         }
-        if self.staging {
-            if self.stage.len() != STAGE_BYTES {
-                self.stage = vec![0; STAGE_BYTES];
+        if self.ahead.staging {
+            if self.ahead.stage.len() != STAGE_BYTES {
+                self.ahead.stage = vec![0; STAGE_BYTES];
             }
-            return &mut self.stage;
+            return &mut self.ahead.stage;
         }
         match self.read.and_then(|id| self.session.outstanding_action(id)) {
             Some(Action::ReceiveFromNetwork(a)) => a.buffer,
@@ -527,19 +619,23 @@ impl Conn {
             Some(Action::ReceiveFromNetwork(a)) => a.buffer,
             _ => &mut [],
         };
-        if !self.staging {
+        if !self.ahead.staging {
             // A read that fills the receive buffer suggests more is waiting: stage the next
             // (unless the receive buffer is as large as the stage).
-            self.staging = n > 0 && n == room.len() && rbs < STAGE_BYTES;
+            self.ahead.staging = n > 0 && n == room.len() && rbs < STAGE_BYTES;
             return self.session.complete_action(id, n).map(drop);
         }
         // A read the receive buffer could have held: back to reading into it after this one.
-        let n = n.min(self.stage.len());
-        self.staging = n > rbs;
-        let k = n.min(room.len());
-        room[..k].copy_from_slice(&self.stage[..k]);
-        self.staged = k..n;
-        self.free_idle_stage();
+        let n = n.min(self.ahead.stage.len());
+        self.ahead.staging = n > rbs;
+        let mut k = n.min(room.len());
+        if self.whole {
+            // As in `next_event`: a large frame's header alone, its payload straight on.
+            k = k.min(header_of_large_frame(&self.ahead.stage[..n]).unwrap_or(k));
+        }
+        room[..k].copy_from_slice(&self.ahead.stage[..k]);
+        self.ahead.staged = k..n;
+        self.ahead.free_idle_stage();
         self.session.complete_action(id, k).map(drop)
     }
 
@@ -572,6 +668,7 @@ impl Conn {
         if whole {
             return self.next_message();
         }
+        self.whole = false;
         Ok(match self.next_event()? {
             Step::Read => Next::Read,
             Step::Write => Next::Write,
@@ -584,6 +681,7 @@ impl Conn {
     /// As [`next_event`](Self::next_event), assembling data pieces into whole messages under the
     /// cap (a longer message is [`ProtocolError::MessageTooBig`](crate::ProtocolError)).
     pub(crate) fn next_message(&mut self) -> Result<Next, Error> {
+        self.whole = true;
         loop {
             match self.next_event()? {
                 Step::Read => return Ok(Next::Read),
@@ -591,6 +689,9 @@ impl Conn {
                 Step::Blocked => return Ok(Next::Blocked),
                 Step::Ended => return Ok(Next::Ended),
                 Step::Piece => {}
+            }
+            if let Some(message) = self.assembled.take() {
+                return Ok(Next::Message(message));
             }
             if let Some((bt, status, data)) = self.control.take() {
                 return Ok(match status {
@@ -733,6 +834,105 @@ mod tests {
         }
     }
 
+    /// A server's `Conn` with a cap reading `wire` in reads of `chunk` bytes: each message, or
+    /// the error that ended the reading.
+    fn read_messages(
+        wire: &[u8],
+        chunk: usize,
+        max: Option<usize>,
+    ) -> Vec<Result<Message, crate::Error>> {
+        let mut server: Session = Session::server(&[]).unwrap();
+        server.open_without_handshake();
+        let mut conn = Conn::new(server, Vec::new(), max);
+        let (mut input, mut got) = (wire, Vec::new());
+        loop {
+            match conn.next_message() {
+                Ok(Next::Read) if input.is_empty() => return got,
+                Ok(Next::Read) => {
+                    let buf = conn.read_buf();
+                    let n = buf.len().min(input.len()).min(chunk);
+                    buf[..n].copy_from_slice(&input[..n]);
+                    input = &input[n..];
+                    conn.did_read(n).unwrap();
+                }
+                Ok(Next::Message(m)) => got.push(Ok(m)),
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => {
+                    got.push(Err(e));
+                    return got;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn staged_payload_served_straight_into_the_message_keeps_text_checked() {
+        // Text of 2-, 3- and 4-byte characters, in messages of one frame and of several, so that
+        // characters are cut at every read and frame boundary of the staged path.
+        let text: String = (0..30_000u32)
+            .map(|i| ['a', 'é', '€', '𝄞'][(i % 4) as usize])
+            .collect();
+        let mut client: Session = Session::client(&[]).unwrap();
+        client.open_without_handshake();
+        let mut wire = Vec::new();
+        client
+            .send_into(BufferType::Utf8Message, text.as_bytes(), &mut wire)
+            .unwrap();
+        let bytes = text.as_bytes();
+        let (a, b) = bytes.split_at(9_001);
+        let (b, c) = b.split_at(20_002);
+        client
+            .send_into(BufferType::Utf8Fragment, a, &mut wire)
+            .unwrap();
+        client
+            .send_into(BufferType::Utf8Fragment, b, &mut wire)
+            .unwrap();
+        client
+            .send_into(BufferType::Utf8Message, c, &mut wire)
+            .unwrap();
+        for chunk in [4096, 5000, 9000, 40_000, usize::MAX] {
+            let got = read_messages(&wire, chunk, None);
+            assert_eq!(got.len(), 2, "chunk {chunk}");
+            for m in got {
+                assert_eq!(m.unwrap(), Message::Text(text.clone()), "chunk {chunk}");
+            }
+        }
+        // A byte that is not UTF-8 deep in a large text message, past the first receive
+        // buffer, fails the message as 1007 (invalid payload).
+        let mut bad = text.clone().into_bytes();
+        bad[50_000] = 0xff;
+        let mut wire = Vec::new();
+        client
+            .send_into(BufferType::BinaryMessage, &bad, &mut wire)
+            .unwrap();
+        wire[0] = 0x81; // the same payload, sent as text
+        for chunk in [4096, 40_000, usize::MAX] {
+            let got = read_messages(&wire, chunk, None);
+            let e = got.last().unwrap().as_ref().unwrap_err();
+            assert_eq!(
+                *e,
+                crate::Error::Protocol(crate::ProtocolError::InvalidUtf8),
+                "chunk {chunk}"
+            );
+            assert_eq!(e.close_status(), Some(crate::CloseStatus(1007)));
+        }
+    }
+
+    #[test]
+    fn staged_payload_past_the_cap_is_refused_before_it_is_stored() {
+        let big = vec![3u8; 100_000];
+        let wire = client_wire(&[big.clone(), big]);
+        let got = read_messages(&wire, usize::MAX, Some(60_000));
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            got[0].as_ref().unwrap_err(),
+            &crate::Error::Protocol(crate::ProtocolError::MessageTooBig)
+        );
+        let got = read_messages(&wire, usize::MAX, Some(100_000));
+        assert_eq!(got.len(), 2);
+        assert!(got.iter().all(|m| m.as_ref().unwrap().len() == 100_000));
+    }
+
     #[test]
     fn a_large_message_is_read_through_the_stage_in_few_reads() {
         let big: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
@@ -740,7 +940,7 @@ mod tests {
         assert_eq!(got, [big]);
         // One read fills the 4 KiB receive buffer, the rest go through the stage.
         assert!(reads <= 2 + (1 << 20) / STAGE_BYTES, "{reads} reads");
-        assert!(conn.staging, "still streaming a large message");
+        assert!(conn.ahead.staging, "still streaming a large message");
     }
 
     #[test]
@@ -751,7 +951,7 @@ mod tests {
         let (got, reads, conn) = read_all_with(&[rbs], &wire, |_| usize::MAX);
         assert_eq!(got, [big]);
         assert!(reads <= 2 + (1 << 20) / STAGE_BYTES, "{reads} reads");
-        assert_eq!(conn.stage.capacity(), 0);
+        assert_eq!(conn.ahead.stage.capacity(), 0);
     }
 
     #[test]
@@ -762,7 +962,7 @@ mod tests {
         let (got, reads, conn) = read_all(&wire, |_| 26);
         assert_eq!(got, small);
         assert_eq!(reads, 100);
-        assert_eq!(conn.stage.capacity(), 0);
+        assert_eq!(conn.ahead.stage.capacity(), 0);
     }
 
     #[test]
@@ -798,8 +998,8 @@ mod tests {
             n
         });
         assert_eq!(got, tail);
-        assert!(!conn.staging);
-        assert_eq!(conn.stage.capacity(), 0);
+        assert!(!conn.ahead.staging);
+        assert_eq!(conn.ahead.stage.capacity(), 0);
     }
 
     /// A server `Conn` writing everything queued in writes of at most `chunk` bytes.

@@ -137,6 +137,39 @@ impl Assembler {
         Self::finish(buffer_type, core::mem::take(&mut self.buf)).map(Some)
     }
 
+    /// True when `n` more bytes stay within the cap.
+    pub(crate) fn fits(&self, n: usize) -> bool {
+        self.max.is_none_or(|max| n <= max - self.buf.len())
+    }
+
+    /// The message buffer, for the engine to append `n` bytes of a frame that announces
+    /// `frame_rest` more (these included) to: sized for the rest of the frame at once, as in
+    /// [`push`](Self::push). The caller checked [`fits`](Self::fits) and calls
+    /// [`appended`](Self::appended) after.
+    pub(crate) fn reserve(&mut self, n: usize, frame_rest: u64) -> &mut Vec<u8> {
+        let room = self.max.map_or(usize::MAX, |max| max - self.buf.len());
+        let ahead = usize::try_from(frame_rest)
+            .unwrap_or(usize::MAX)
+            .min(room)
+            .min(RESERVE_MAX);
+        self.buf.reserve(ahead.max(n));
+        &mut self.buf
+    }
+
+    /// A piece of `buffer_type` was appended through [`reserve`](Self::reserve): the message,
+    /// if it ends it.
+    pub(crate) fn appended(&mut self, buffer_type: BufferType) -> Result<Option<Message>, Error> {
+        if !buffer_type.is_final() {
+            return Ok(None);
+        }
+        Self::finish(buffer_type, core::mem::take(&mut self.buf)).map(Some)
+    }
+
+    /// Drops the open message (its connection is failing).
+    pub(crate) fn discard(&mut self) {
+        self.buf = Vec::new();
+    }
+
     fn finish(buffer_type: BufferType, bytes: Vec<u8>) -> Result<Message, Error> {
         if buffer_type.is_text() {
             // The engine checked the text already unless UTF-8 verification was turned off;

@@ -31,6 +31,12 @@
 //! used. A connection that only gets small messages never allocates it; one that streams large
 //! ones holds 32 KiB more.
 //!
+//! When whole messages are read, the payload of a data frame of 1 KiB or more that is already in
+//! the staging buffer goes from there straight into the message, unmasked and checked on the
+//! way by the engine (its header alone passes through the receive buffer): one copy where the
+//! receive buffer takes two, into it and out of it. Compressed messages, control frames and
+//! piece-level reads go through the receive buffer as before.
+//!
 //! A message of at most 4 KiB sent while nothing else waits to be written is framed (and, for a
 //! client, masked) in one engine call, [`Session::send_into`](crate::Session::send_into), into a
 //! write buffer of the connection's own, instead of going through the action loop; messages sent

@@ -16,10 +16,10 @@
 //! its output needs. UTF-8 is checked on the decompressed bytes. [`Inflate`] keeps where this
 //! stands; the memory is still fixed: the receive buffer, the codec's buffer and zlib's state.
 
-use super::action::{BufferType, Completed};
+use super::action::{ActionId, BufferType, Completed};
 use super::{Buffer, CloseState, Data, DataKind, Phase, Plan, Received, Session};
 use crate::close::CloseStatus;
-use crate::error::{Error, ProtocolError};
+use crate::error::{Error, Misuse, ProtocolError};
 use crate::frame::{FrameHeader, Opcode, Status, RSV1};
 use crate::mask::{apply_mask, mask_copy};
 use crate::properties::Role;
@@ -158,6 +158,44 @@ impl<B: Buffer, C> RecvSide<B, C> {
         })
     }
 
+    /// `payload`, the next bytes of the incoming data frame's payload (as many as remain at
+    /// most), read straight into the caller's memory: unmasked in place, checked, and counted
+    /// as a delivered piece (see [`Session::complete_receive_into`]).
+    fn take_payload(
+        &mut self,
+        payload: &mut [u8],
+        verify: bool,
+    ) -> Result<BufferType, ProtocolError> {
+        let (Some(frame), Some(message)) = (self.frame, self.message) else {
+            return Err(ProtocolError::UnexpectedContinuation);
+        };
+        let n = payload.len();
+        if let Some(k) = frame.key {
+            apply_mask(payload, k, frame.phase);
+        }
+        let text = message.kind == DataKind::Text;
+        if text && verify {
+            self.utf8
+                .feed(payload)
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        let remaining = frame.remaining - n as u64;
+        let last = remaining == 0 && frame.fin;
+        self.frame = (remaining > 0).then_some(InFrame {
+            remaining,
+            phase: (frame.phase + n) % 4,
+            ..frame
+        });
+        if last {
+            self.message = None;
+            if text && verify {
+                // RFC 6455 §8.1: a text message must end on a character boundary.
+                self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+        }
+        Ok(message.kind.buffer_type(last))
+    }
+
     /// RFC 6455 §5.2, §5.1, §5.4: judge a decoded header against the role, the extensions and
     /// the open message. An extension's RSV bits are allowed on the first frame of a data
     /// message only (RFC 7692 §6: RSV1 on a continuation or control frame is an error).
@@ -200,6 +238,65 @@ impl<B: Buffer, C> RecvSide<B, C> {
             }
             _ => Ok(()),
         }
+    }
+}
+
+impl<B: Buffer, C> Session<B, C> {
+    /// Payload bytes of the incoming data frame that
+    /// [`complete_receive_into`](Self::complete_receive_into) may take: the rest of the frame when
+    /// the session is open and healthy, a receive is queued into the internal buffer, the frame
+    /// is an uncompressed data frame and nothing of the stream is buffered; 0 otherwise.
+    pub(crate) fn payload_pending(&self) -> u64 {
+        let r = &self.recv;
+        let plain_receive = r.ops.front().is_some_and(|op| op.buffer.is_none());
+        let open = matches!(self.phase, Phase::Open)
+            && self.close.fault().is_none()
+            && !self.close.received();
+        match (r.frame, r.message) {
+            (Some(f), Some(m))
+                if open
+                    && plain_receive
+                    && r.start == r.end
+                    && !f.opcode.is_control()
+                    && m.inflate.is_none() =>
+            {
+                f.remaining
+            }
+            _ => 0,
+        }
+    }
+
+    /// Completes the outstanding `ReceiveFromNetwork` action `id` with `input`, bytes the caller
+    /// read from the network that are all payload of the incoming data frame (1 to
+    /// [`payload_pending`](Self::payload_pending) bytes): they are appended to `out`, unmasked
+    /// and checked (UTF-8 for text) as a piece, instead of passing through the receive buffer
+    /// and being copied out of it. For a driver assembling messages: one copy where the action
+    /// loop takes two. Returns the piece's buffer type (`*_MESSAGE` when it ends the message);
+    /// the queued receive stays queued for the next piece. A protocol error fails the session
+    /// as it does in [`get_action`](Self::get_action) (the bytes appended are then garbage), and
+    /// is returned again by the next `get_action` of the receive queue.
+    pub(crate) fn complete_receive_into(
+        &mut self,
+        id: ActionId,
+        input: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<BufferType, Error> {
+        if input.is_empty() || input.len() as u64 > self.payload_pending() {
+            return Err(Error::arg("not payload of the incoming data frame"));
+        }
+        let slot = self
+            .outstanding
+            .iter()
+            .position(|o| o.is_some_and(|o| o.id == id.0 && matches!(o.plan, Plan::Read { .. })))
+            .ok_or(Error::Misuse(Misuse::UnknownAction))?;
+        self.outstanding[slot] = None;
+        let verify = !self.props.disable_utf8_verification;
+        let at = out.len();
+        out.extend_from_slice(input);
+        self.recv.take_payload(&mut out[at..], verify).map_err(|e| {
+            self.close.fail(e);
+            e.into()
+        })
     }
 }
 
@@ -554,5 +651,88 @@ impl<B: Buffer, C> Session<B, C> {
             data: Data::Block(reason.start, reason.end),
             close_status: Some(status),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::{Error, Misuse};
+    use crate::session::action::{Action, BufferType, Queue};
+    use crate::session::Session;
+
+    /// A server whose receive loop (a receive queued) waits for a read after `wire` (its pieces
+    /// taken and another receive queued): the id of that read.
+    fn reading(server: &mut Session, wire: &[u8]) -> crate::ActionId {
+        loop {
+            match server.get_action(Queue::Receive).unwrap() {
+                Action::ReceiveFromNetwork(a) if !wire.is_empty() && a.buffer.len() > 4000 => {
+                    let n = wire.len();
+                    a.buffer[..n].copy_from_slice(wire);
+                    let id = a.id;
+                    server.complete_action(id, n).unwrap();
+                    return reading(server, &[]);
+                }
+                Action::ReceiveFromNetwork(a) => return a.id,
+                Action::IndicateReceiveComplete(a) => {
+                    let id = a.id;
+                    server.complete_action(id, 0).unwrap();
+                    server.receive(()).unwrap();
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn payload_read_straight_into_the_caller_is_unmasked_checked_and_counted() {
+        let mut client: Session = Session::client(&[]).unwrap();
+        client.open_without_handshake();
+        let payload: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let mut wire = Vec::new();
+        client
+            .send_into(BufferType::BinaryMessage, &payload, &mut wire)
+            .unwrap();
+        let mut server: Session = Session::server(&[]).unwrap();
+        server.open_without_handshake();
+        // Nothing of a frame yet: nothing to take.
+        server.receive(()).unwrap();
+        let id = reading(&mut server, &[]);
+        assert_eq!(server.payload_pending(), 0);
+        let mut out = Vec::new();
+        assert!(matches!(
+            server.complete_receive_into(id, b"x", &mut out),
+            Err(Error::Misuse(Misuse::InvalidArgument(_)))
+        ));
+        // The header and the first 7 bytes go through the receive buffer.
+        let header = wire.len() - payload.len();
+        let mut server: Session = Session::server(&[]).unwrap();
+        server.open_without_handshake();
+        server.receive(()).unwrap();
+        let id = reading(&mut server, &wire[..header + 7]);
+        let rest = &wire[header + 7..];
+        assert_eq!(server.payload_pending(), rest.len() as u64);
+        // More than the frame holds, or a read that is not outstanding: refused, no change.
+        let too_long = [rest, b"x"].concat();
+        assert!(server
+            .complete_receive_into(id, &too_long, &mut out)
+            .is_err());
+        let other = crate::ActionId(id.0 + 100);
+        assert_eq!(
+            server.complete_receive_into(other, rest, &mut out),
+            Err(Error::Misuse(Misuse::UnknownAction))
+        );
+        assert!(out.is_empty());
+        // In two parts, at a mask phase other than 0: the bytes come out unmasked.
+        let bt = server
+            .complete_receive_into(id, &rest[..1001], &mut out)
+            .unwrap();
+        assert_eq!(bt, BufferType::BinaryFragment);
+        let id = reading(&mut server, &[]);
+        let bt = server
+            .complete_receive_into(id, &rest[1001..], &mut out)
+            .unwrap();
+        assert_eq!(bt, BufferType::BinaryMessage);
+        assert_eq!(out, payload[7..]);
+        assert_eq!(server.payload_pending(), 0);
     }
 }
