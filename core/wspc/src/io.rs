@@ -30,7 +30,7 @@
 //! write side and drains input briefly so that the close frame is not destroyed by a reset, then
 //! returns the error.
 
-use crate::driver::conn::{coalesce, Conn, Next, COALESCE_MAX};
+use crate::driver::conn::{coalesce, Conn, Next};
 use crate::driver::upgrade::{self, HeadReader, ServerUpgrade};
 use crate::error::Error;
 use crate::session::action::BufferType;
@@ -224,9 +224,8 @@ impl<S: Transport> WebSocket<S> {
         loop {
             let written = match self.conn.write_buf()? {
                 None => break,
-                Some([one, &[]]) => self.stream.write(one),
                 Some(bufs) => {
-                    let mut scratch = [0; COALESCE_MAX];
+                    let mut scratch = None;
                     match coalesce(bufs, &mut scratch) {
                         Ok(one) => self.stream.write(one),
                         Err(slices) => self.stream.write_vectored(&slices),

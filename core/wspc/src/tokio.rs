@@ -31,7 +31,7 @@
 //! Streams whose read and write sides share one waker (some TLS wrappers) work too: the driver
 //! wakes both the reading and the writing task whenever the stream wakes it.
 
-use crate::driver::conn::{coalesce, Conn, Next, COALESCE_MAX};
+use crate::driver::conn::{coalesce, Conn, Next};
 use crate::driver::upgrade::{self, HeadReader, ServerUpgrade};
 use crate::error::Error;
 use crate::session::action::BufferType;
@@ -230,9 +230,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         loop {
             let polled = match self.conn.write_buf()? {
                 None => break,
-                Some([one, &[]]) => Pin::new(&mut self.stream).poll_write(&mut cx, one),
                 Some(bufs) => {
-                    let mut scratch = [0; COALESCE_MAX];
+                    let mut scratch = None;
                     match coalesce(bufs, &mut scratch) {
                         Ok(one) => Pin::new(&mut self.stream).poll_write(&mut cx, one),
                         Err(slices) => {

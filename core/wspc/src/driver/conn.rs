@@ -38,20 +38,26 @@ pub(crate) const DIRECT_MAX: usize = 4 * 1024;
 /// the default 4 KiB receive buffer), and a 1 MiB one 32 instead of 256.
 pub(crate) const STAGE_BYTES: usize = 32 * 1024;
 
+/// Room for [`coalesce`] to join two small buffers in, on the writer's stack; made (zeroed)
+/// only when two buffers are joined, not for every write.
+pub(crate) type Scratch = Option<[u8; COALESCE_MAX]>;
+
 /// The buffers of [`Conn::write_buf`] as one slice (`Ok`) for a plain write: the first when the
 /// second is empty, or both copied into `scratch` when they fit in [`COALESCE_MAX`] bytes; else
 /// (`Err`) as they are, for a vectored write.
 pub(crate) fn coalesce<'a>(
     bufs: [&'a [u8]; 2],
-    scratch: &'a mut [u8; COALESCE_MAX],
+    scratch: &'a mut Scratch,
 ) -> Result<&'a [u8], [IoSlice<'a>; 2]> {
     let [first, second] = bufs;
     if second.is_empty() {
         return Ok(first);
     }
-    let Some(both) = scratch.get_mut(..first.len() + second.len()) else {
+    let total = first.len() + second.len();
+    if total > COALESCE_MAX {
         return Err([IoSlice::new(first), IoSlice::new(second)]);
-    };
+    }
+    let both = &mut scratch.insert([0; COALESCE_MAX])[..total];
     let (a, b) = both.split_at_mut(first.len());
     a.copy_from_slice(first);
     b.copy_from_slice(second);
@@ -1006,7 +1012,7 @@ mod tests {
     fn write_all(conn: &mut Conn, chunk: usize) -> Vec<u8> {
         let mut wire = Vec::new();
         while let Some(bufs) = conn.write_buf().unwrap() {
-            let mut scratch = [0; COALESCE_MAX];
+            let mut scratch = None;
             let one: Vec<u8> = match coalesce(bufs, &mut scratch) {
                 Ok(one) => one.to_vec(),
                 Err(slices) => slices.iter().flat_map(|s| s.to_vec()).collect(),
@@ -1082,11 +1088,12 @@ mod tests {
 
     #[test]
     fn coalesce_joins_small_writes_only() {
-        let mut scratch = [0; COALESCE_MAX];
+        let mut scratch = None;
         assert_eq!(
             coalesce([b"head", b""], &mut scratch).map_err(lens),
             Ok(&b"head"[..])
         );
+        assert!(scratch.is_none(), "no room made for a lone buffer");
         assert_eq!(
             coalesce([b"\x82\x05", b"hello"], &mut scratch).map_err(lens),
             Ok(&b"\x82\x05hello"[..])
