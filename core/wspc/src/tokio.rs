@@ -61,19 +61,40 @@ const DRAIN_BYTES: usize = 1 << 20;
 
 /// The tasks to wake when the stream is ready: the stream keeps one waker per direction (or one
 /// in all), so the driver hands it this one (the proxy), which wakes the reading and the writing
-/// task both. The wakers stay in their slots until a poll from another task replaces them, so a
-/// running stream stores nothing per poll and takes one lock per wake-up.
+/// task both.
+///
+/// While one task polls both sides (an unsplit stream), its waker stays in the slots across
+/// wake-ups, so a running stream stores nothing per poll and takes one lock per wake-up. Once
+/// two tasks poll (after `split`), a wake-up takes the wakers out, so a task that stopped
+/// polling the stream (a writer with nothing to send) is woken once, not on every message
+/// received; it stores its waker again when it polls again.
 #[derive(Debug, Default)]
 struct Wakers {
-    reader: Mutex<Option<Waker>>,
-    writer: Mutex<Option<Waker>>,
-    /// Both slots hold the same task's waker (an unsplit stream): one wake does.
+    reader: Slot,
+    writer: Slot,
+    /// Both slots hold the same task's waker: one wake does, and the wakers stay.
     one_task: AtomicBool,
 }
 
-fn wake_slot(slot: &Mutex<Option<Waker>>) {
-    if let Some(w) = slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
-        w.wake_by_ref();
+/// One side's waker.
+#[derive(Debug, Default)]
+struct Slot {
+    waker: Mutex<Option<Waker>>,
+    /// A wake-up took the waker out (set under the lock; cleared when one is stored).
+    taken: AtomicBool,
+}
+
+impl Slot {
+    /// Wake the slot's task, if it holds one (false if not); `keep` leaves its waker in the slot.
+    fn wake(&self, keep: bool) -> bool {
+        let mut slot = self.waker.lock().unwrap_or_else(PoisonError::into_inner);
+        if keep {
+            return slot.as_ref().map(Waker::wake_by_ref).is_some();
+        }
+        let waker = slot.take();
+        self.taken.store(true, Ordering::Release);
+        drop(slot);
+        waker.map(Waker::wake).is_some()
     }
 }
 
@@ -82,9 +103,15 @@ impl Wake for Wakers {
         self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        wake_slot(&self.reader);
-        if !self.one_task.load(Ordering::Acquire) {
-            wake_slot(&self.writer);
+        if self.one_task.load(Ordering::Acquire) {
+            // The writer's slot holds the same task; it is asked only if a wake-up racing with
+            // the switch to one task took the reader's.
+            if !self.reader.wake(true) {
+                self.writer.wake(true);
+            }
+        } else {
+            self.reader.wake(false);
+            self.writer.wake(false);
         }
     }
 }
@@ -198,26 +225,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     }
 
     /// Store the polling task's waker in `side`'s slot, so that the proxy wakes it; nothing to
-    /// do when the slot holds this task's waker already (see [`Wakers`]).
+    /// do when the slot holds this task's waker still (see [`Wakers`]).
     fn register(&mut self, side: Side, cx: &Context<'_>) {
         let i = side as usize;
-        if self.stored[i]
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            return;
-        }
-        // Until both slots are known to hold the same task again, a wake goes to both.
-        self.wakers.one_task.store(false, Ordering::Release);
-        let waker = cx.waker().clone();
         let slot = match side {
             Side::Reader => &self.wakers.reader,
             Side::Writer => &self.wakers.writer,
         };
-        *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(waker.clone());
+        if !slot.taken.load(Ordering::Acquire)
+            && self.stored[i]
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            // Taken after the load: the wake-up went to this very task, which polls again.
+            return;
+        }
+        // Until both slots are known to hold the same task again, wake-ups go to both.
+        self.wakers.one_task.store(false, Ordering::Release);
+        let waker = cx.waker().clone();
+        let mut stored = slot.waker.lock().unwrap_or_else(PoisonError::into_inner);
+        *stored = Some(waker.clone());
+        slot.taken.store(false, Ordering::Release);
+        drop(stored);
         self.stored[i] = Some(waker);
+        let untaken = |s: &Slot| !s.taken.load(Ordering::Acquire);
         if let [Some(r), Some(w)] = &self.stored {
-            if r.will_wake(w) {
+            if r.will_wake(w) && untaken(&self.wakers.reader) && untaken(&self.wakers.writer) {
                 self.wakers.one_task.store(true, Ordering::Release);
             }
         }

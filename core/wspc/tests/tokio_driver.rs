@@ -607,3 +607,51 @@ fn the_accept_future_and_the_stream_stay_small() {
     let stream = std::mem::size_of::<WebSocketStream<tokio::io::DuplexStream>>();
     assert!(stream <= 2 * 1024, "stream: {stream} bytes");
 }
+
+/// Counts the wake-ups of a task that is not running.
+#[derive(Default)]
+struct WakeCount(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for WakeCount {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// After `split`, a writing task that polled once and went idle is woken at most once by the
+/// stream, not on every message the reading task receives (the wakers of two tasks are taken
+/// out on a wake-up; only one task's stay in place).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_writing_half_is_not_woken_by_every_message_read() {
+    let (addr, server) = serve_once(|s| async move {
+        let ws = accept(s, &ServerOptions::default()).await?;
+        let (mut tx, mut rx) = ws.split();
+        let count = std::sync::Arc::new(WakeCount::default());
+        {
+            // The writing task's one poll: nothing to write.
+            let waker = std::task::Waker::from(std::sync::Arc::clone(&count));
+            let mut cx = std::task::Context::from_waker(&waker);
+            let flushed =
+                futures_util::Sink::<Message>::poll_flush(std::pin::Pin::new(&mut tx), &mut cx);
+            assert!(matches!(flushed, std::task::Poll::Ready(Ok(()))));
+        }
+        for i in 0..100u32 {
+            assert_eq!(rx.next().await.unwrap()?, Message::text(i.to_string()));
+        }
+        let woken = count.0.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(woken <= 1, "the idle writer was woken {woken} times");
+        tx.close().await
+    })
+    .await;
+    let mut ws = client(&addr, &ClientOptions::default()).await;
+    for i in 0..100u32 {
+        // One at a time, so that the server's reads wait (and are woken) for each.
+        ws.send(Message::text(i.to_string())).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::Close(None));
+    server.await.unwrap().unwrap();
+}
