@@ -69,13 +69,14 @@ pub(crate) fn coalesce<'a>(
 /// for many.
 const SERVE_HEADER_FROM: u64 = 1024;
 
-/// The length of the header `bytes` begin with, if it is a data frame's announcing at least
-/// [`SERVE_HEADER_FROM`] payload bytes. A hint only: the bytes might continue a header the
-/// session holds part of, and the session judges the header it reads either way.
+/// The length of the header `bytes` begin with, if it is an uncompressed data frame's
+/// announcing at least [`SERVE_HEADER_FROM`] payload bytes (a compressed one's payload goes
+/// through the decompressor anyway). A hint only: the bytes might continue a header the session
+/// holds part of, and the session judges the header it reads either way.
 fn header_of_large_frame(bytes: &[u8]) -> Option<usize> {
     match FrameHeader::decode(bytes) {
         Ok(Status::Complete((h, n)))
-            if !h.opcode.is_control() && h.payload_len >= SERVE_HEADER_FROM =>
+            if !h.opcode.is_control() && h.rsv == 0 && h.payload_len >= SERVE_HEADER_FROM =>
         {
             Some(n)
         }
@@ -481,8 +482,12 @@ impl Conn {
                         self.read = Some(id);
                         return Ok(Step::Read);
                     }
-                    if whole {
-                        let pending = self.session.payload_pending();
+                    let pending = if whole {
+                        self.session.payload_pending()
+                    } else {
+                        0
+                    };
+                    if pending > 0 {
                         let n = self
                             .ahead
                             .rest()
@@ -502,7 +507,7 @@ impl Conn {
                     };
                     let rest = self.ahead.rest();
                     let mut n = rest.len().min(a.buffer.len());
-                    if whole {
+                    if whole && pending == 0 {
                         // A frame with a large payload: its header alone, so that the payload
                         // goes straight into the message (`serve_payload`) on the next turn.
                         n = n.min(header_of_large_frame(rest).unwrap_or(n));
