@@ -192,7 +192,7 @@ pub(crate) struct Conn {
     /// Messages are assembled (the last receive call was for messages, not pieces).
     whole: bool,
     /// A message ended by bytes served straight into the assembler (see
-    /// [`serve_payload`](Self::serve_payload)), returned as a [`Step::Piece`].
+    /// [`serve_payload`](Self::serve_payload)), returned by the next `next_message`.
     assembled: Option<Message>,
     /// Payload bytes of sends not yet completed.
     queued: usize,
@@ -443,9 +443,8 @@ impl Conn {
     /// What the receive side needs next. A protocol error is returned here (and again on every
     /// later call); the driver then fails the connection with [`fail`](Self::fail). With
     /// messages assembled (`whole`), bytes already read that are payload of the incoming
-    /// data frame go straight into the assembler ([`Self::serve_payload`]).
+    /// data frame go straight into the assembler ([`Self::serve`]).
     fn next_event(&mut self) -> Result<Step, Error> {
-        let whole = self.whole;
         self.release()?;
         if self.read.is_some() {
             // A pong owed while the wire was busy goes out as soon as it is free.
@@ -482,39 +481,10 @@ impl Conn {
                         self.read = Some(id);
                         return Ok(Step::Read);
                     }
-                    let pending = if whole {
-                        self.session.payload_pending()
-                    } else {
-                        0
-                    };
-                    if pending > 0 {
-                        let n = self
-                            .ahead
-                            .rest()
-                            .len()
-                            .min(usize::try_from(pending).unwrap_or(usize::MAX));
-                        if n > 0 && self.assembler.fits(n) {
-                            if let Some(m) = self.serve_payload(id, n, pending)? {
-                                self.assembled = Some(m);
-                                return Ok(Step::Piece);
-                            }
-                            continue;
-                        }
+                    if let Some(m) = self.serve(id)? {
+                        self.assembled = Some(m);
+                        return Ok(Step::Piece);
                     }
-                    let Some(Action::ReceiveFromNetwork(a)) = self.session.outstanding_action(id)
-                    else {
-                        return Err(Error::state("the read is not outstanding"));
-                    };
-                    let rest = self.ahead.rest();
-                    let mut n = rest.len().min(a.buffer.len());
-                    if whole && pending == 0 {
-                        // A frame with a large payload: its header alone, so that the payload
-                        // goes straight into the message (`serve_payload`) on the next turn.
-                        n = n.min(header_of_large_frame(rest).unwrap_or(n));
-                    }
-                    a.buffer[..n].copy_from_slice(&rest[..n]);
-                    self.ahead.served(n);
-                    self.session.complete_action(id, n)?;
                 }
                 Action::IndicateReceiveComplete(a) => {
                     self.receive_queued = false;
@@ -577,6 +547,38 @@ impl Conn {
         }
     }
 
+    /// Completes the outstanding read `id` from the bytes read ahead ([`ReadAhead::rest`], not
+    /// empty): payload of the incoming data frame goes straight into the message
+    /// ([`serve_payload`](Self::serve_payload)) when messages are assembled; anything else is
+    /// copied into the session's receive buffer, a large frame's header alone so that its payload
+    /// goes straight on next. Returns the message if the bytes ended one.
+    fn serve(&mut self, id: ActionId) -> Result<Option<Message>, Error> {
+        let pending = if self.whole {
+            self.session.payload_pending()
+        } else {
+            0
+        };
+        if pending > 0 {
+            let rest = self.ahead.rest().len();
+            let n = rest.min(usize::try_from(pending).unwrap_or(usize::MAX));
+            if self.assembler.fits(n) {
+                return self.serve_payload(id, n, pending);
+            }
+        }
+        let Some(Action::ReceiveFromNetwork(a)) = self.session.outstanding_action(id) else {
+            return Err(Error::state("the read is not outstanding"));
+        };
+        let rest = self.ahead.rest();
+        let mut n = rest.len().min(a.buffer.len());
+        if self.whole && pending == 0 {
+            n = n.min(header_of_large_frame(rest).unwrap_or(n));
+        }
+        a.buffer[..n].copy_from_slice(&rest[..n]);
+        self.ahead.served(n);
+        self.session.complete_action(id, n)?;
+        Ok(None)
+    }
+
     /// The first `n` bytes of [`ReadAhead::rest`], all payload of the incoming data frame
     /// (`pending` bytes of it to come in all), complete the read `id` by going straight into
     /// the assembler: one copy, where the receive buffer takes two (into it, and out into the
@@ -626,28 +628,26 @@ impl Conn {
             return Ok(());
         };
         let rbs = self.session.properties().receive_buffer_size as usize;
-        let room = match self.session.outstanding_action(id) {
-            Some(Action::ReceiveFromNetwork(a)) => a.buffer,
-            _ => &mut [],
-        };
         if !self.ahead.staging {
+            let room = match self.session.outstanding_action(id) {
+                Some(Action::ReceiveFromNetwork(a)) => a.buffer.len(),
+                _ => 0,
+            };
             // A read that fills the receive buffer suggests more is waiting: stage the next
             // (unless the receive buffer is as large as the stage).
-            self.ahead.staging = n > 0 && n == room.len() && rbs < STAGE_BYTES;
+            self.ahead.staging = n > 0 && n == room && rbs < STAGE_BYTES;
             return self.session.complete_action(id, n).map(drop);
         }
         // A read the receive buffer could have held: back to reading into it after this one.
         let n = n.min(self.ahead.stage.len());
         self.ahead.staging = n > rbs;
-        let mut k = n.min(room.len());
-        if self.whole {
-            // As in `next_event`: a large frame's header alone, its payload straight on.
-            k = k.min(header_of_large_frame(&self.ahead.stage[..n]).unwrap_or(k));
+        self.ahead.staged = 0..n;
+        if n == 0 {
+            self.ahead.free_idle_stage();
+            return self.session.complete_action(id, 0).map(drop);
         }
-        room[..k].copy_from_slice(&self.ahead.stage[..k]);
-        self.ahead.staged = k..n;
-        self.ahead.free_idle_stage();
-        self.session.complete_action(id, k).map(drop)
+        self.assembled = self.serve(id)?;
+        Ok(())
     }
 
     /// The piece after [`Step::Piece`].
@@ -694,15 +694,16 @@ impl Conn {
     pub(crate) fn next_message(&mut self) -> Result<Next, Error> {
         self.whole = true;
         loop {
+            // A message that bytes served straight into the assembler ended (`serve`).
+            if let Some(message) = self.assembled.take() {
+                return Ok(Next::Message(message));
+            }
             match self.next_event()? {
                 Step::Read => return Ok(Next::Read),
                 Step::Write => return Ok(Next::Write),
                 Step::Blocked => return Ok(Next::Blocked),
                 Step::Ended => return Ok(Next::Ended),
                 Step::Piece => {}
-            }
-            if let Some(message) = self.assembled.take() {
-                return Ok(Next::Message(message));
             }
             if let Some((bt, status, data)) = self.control.take() {
                 return Ok(match status {

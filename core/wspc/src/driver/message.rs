@@ -124,13 +124,8 @@ impl Assembler {
             // A message in one piece: one copy, no growth.
             return Self::finish(buffer_type, data.to_vec()).map(Some);
         }
-        let room = self.max.map_or(usize::MAX, |max| max - self.buf.len()) - data.len();
-        let ahead = usize::try_from(more)
-            .unwrap_or(usize::MAX)
-            .min(room)
-            .min(RESERVE_MAX);
-        self.buf.reserve(data.len() + ahead);
-        self.buf.extend_from_slice(data);
+        let frame_rest = (data.len() as u64).saturating_add(more);
+        self.reserve(data.len(), frame_rest).extend_from_slice(data);
         if !buffer_type.is_final() {
             return Ok(None);
         }

@@ -173,12 +173,24 @@ impl<B: Buffer, C> RecvSide<B, C> {
         if let Some(k) = frame.key {
             apply_mask(payload, k, frame.phase);
         }
-        let text = message.kind == DataKind::Text;
-        if text && verify {
+        if message.kind == DataKind::Text && verify {
             self.utf8
                 .feed(payload)
                 .map_err(|_| ProtocolError::InvalidUtf8)?;
         }
+        self.delivered(frame, message.kind, n, verify)
+    }
+
+    /// `n` payload bytes of `frame` (of a message of `kind`) were delivered, unmasked and fed to
+    /// the UTF-8 check: the frame moves on past them, and the message ends with its last byte
+    /// (RFC 6455 §8.1: text must end on a character boundary). The piece's buffer type.
+    fn delivered(
+        &mut self,
+        frame: InFrame,
+        kind: DataKind,
+        n: usize,
+        verify: bool,
+    ) -> Result<BufferType, ProtocolError> {
         let remaining = frame.remaining - n as u64;
         let last = remaining == 0 && frame.fin;
         self.frame = (remaining > 0).then_some(InFrame {
@@ -188,12 +200,11 @@ impl<B: Buffer, C> RecvSide<B, C> {
         });
         if last {
             self.message = None;
-            if text && verify {
-                // RFC 6455 §8.1: a text message must end on a character boundary.
+            if kind == DataKind::Text && verify {
                 self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
             }
         }
-        Ok(message.kind.buffer_type(last))
+        Ok(kind.buffer_type(last))
     }
 
     /// RFC 6455 §5.2, §5.1, §5.4: judge a decoded header against the role, the extensions and
@@ -481,26 +492,9 @@ impl<B: Buffer, C> Session<B, C> {
                     (avail, Data::Block(start, start + avail), avail)
                 }
             };
-            let remaining = frame.remaining - n as u64;
-            let last = remaining == 0 && frame.fin;
-            self.recv.frame = (remaining > 0).then_some(InFrame {
-                remaining,
-                phase: (frame.phase + n) % 4,
-                ..frame
-            });
-            if last {
-                self.recv.message = None;
-                if text && verify {
-                    // RFC 6455 §8.1: a text message must end on a character boundary.
-                    self.recv
-                        .utf8
-                        .finish()
-                        .map_err(|_| ProtocolError::InvalidUtf8)?;
-                }
-            }
             return Ok(Step::Piece {
                 consume,
-                buffer_type: kind.buffer_type(last),
+                buffer_type: self.recv.delivered(frame, kind, n, verify)?,
                 data,
                 close_status: None,
             });
