@@ -34,6 +34,7 @@
 
 pub mod action;
 mod deflate;
+mod fifo;
 mod recv;
 mod send;
 

@@ -17,6 +17,7 @@
 //! stands; the memory is still fixed: the receive buffer, the codec's buffer and zlib's state.
 
 use super::action::{ActionId, BufferType, Completed};
+use super::fifo::Fifo;
 use super::{Buffer, CloseState, Data, DataKind, Phase, Plan, Received, Session};
 use crate::close::CloseStatus;
 use crate::error::{Error, Misuse, ProtocolError};
@@ -24,7 +25,6 @@ use crate::frame::{FrameHeader, Opcode, Status, RSV1};
 use crate::mask::{apply_mask, mask_copy};
 use crate::properties::Role;
 use crate::utf8::Utf8Validator;
-use std::collections::VecDeque;
 
 #[derive(Debug)]
 pub(super) struct RecvOp<B, C> {
@@ -72,7 +72,7 @@ impl Inflate {
 
 #[derive(Debug)]
 pub(super) struct RecvSide<B, C> {
-    pub(super) ops: VecDeque<RecvOp<B, C>>,
+    pub(super) ops: Fifo<RecvOp<B, C>>,
     /// Unconsumed bytes of the receive buffer.
     start: usize,
     pub(super) end: usize,
@@ -110,7 +110,7 @@ enum Step {
 impl<B: Buffer, C> RecvSide<B, C> {
     pub(super) fn new() -> Self {
         Self {
-            ops: VecDeque::with_capacity(2),
+            ops: Fifo::new(),
             start: 0,
             end: 0,
             frame: None,

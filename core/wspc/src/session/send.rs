@@ -14,6 +14,7 @@
 
 use super::action::{BufferType, Completed};
 use super::deflate::Codec;
+use super::fifo::Fifo;
 use super::{Buffer, CloseState, DataKind, Phase, Plan, Seg, Session, HEADER_AREA};
 use crate::close::{CloseStatus, MAX_CLOSE_REASON_LENGTH};
 use crate::error::Error;
@@ -21,7 +22,6 @@ use crate::frame::{FrameHeader, Opcode, MAX_HEADER_LEN, RSV1};
 use crate::mask::{apply_mask, mask_copy};
 use crate::utf8;
 use rand::RngCore;
-use std::collections::VecDeque;
 
 /// How far one send's frame has got. It only moves forward, `Queued → Header → Payload → Done`,
 /// skipping the steps that do not apply; a cancelled write or an abort jumps to
@@ -124,7 +124,7 @@ enum PongStage {
 
 #[derive(Debug)]
 pub(super) struct SendSide<B, C> {
-    ops: VecDeque<SendOp<B, C>>,
+    ops: Fifo<SendOp<B, C>>,
     /// The kind of an open outgoing fragmented message.
     message: Option<DataKind>,
     /// The automatic pong, if one is owed or being written.
@@ -137,7 +137,7 @@ pub(super) struct SendSide<B, C> {
 impl<B: Buffer, C> SendSide<B, C> {
     pub(super) fn new() -> Self {
         Self {
-            ops: VecDeque::with_capacity(4),
+            ops: Fifo::new(),
             message: None,
             pong: None,
             broken: false,
