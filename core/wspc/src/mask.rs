@@ -8,4 +8,4 @@
 //! A payload may arrive in pieces, so both functions take the key position (`phase`) of their
 //! first byte and return the phase of the byte after their last.
 
-pub use wspc_simd::{apply_mask, mask_copy};
+pub use wspc_simd::{apply_mask, extend_masked, mask_copy};

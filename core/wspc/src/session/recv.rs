@@ -22,7 +22,7 @@ use super::{Buffer, CloseState, Data, DataKind, Phase, Plan, Received, Session};
 use crate::close::CloseStatus;
 use crate::error::{Error, Misuse, ProtocolError};
 use crate::frame::{FrameHeader, Opcode, Status, RSV1};
-use crate::mask::{apply_mask, mask_copy};
+use crate::mask::{apply_mask, extend_masked, mask_copy};
 use crate::properties::Role;
 use crate::utf8::Utf8Validator;
 
@@ -158,27 +158,32 @@ impl<B: Buffer, C> RecvSide<B, C> {
         })
     }
 
-    /// `payload`, the next bytes of the incoming data frame's payload (as many as remain at
-    /// most), read straight into the caller's memory: unmasked in place, checked, and counted
-    /// as a delivered piece (see [`Session::complete_receive_into`]).
+    /// `input`, the next bytes of the incoming data frame's payload (as many as remain at
+    /// most), appended to the caller's `out`: unmasked on the way in (one pass, see
+    /// [`extend_masked`]), checked, and counted as a delivered piece (see
+    /// [`Session::complete_receive_into`]).
     fn take_payload(
         &mut self,
-        payload: &mut [u8],
+        input: &[u8],
+        out: &mut Vec<u8>,
         verify: bool,
     ) -> Result<BufferType, ProtocolError> {
         let (Some(frame), Some(message)) = (self.frame, self.message) else {
             return Err(ProtocolError::UnexpectedContinuation);
         };
-        let n = payload.len();
-        if let Some(k) = frame.key {
-            apply_mask(payload, k, frame.phase);
+        let at = out.len();
+        match frame.key {
+            Some(k) => {
+                extend_masked(out, input, k, frame.phase);
+            }
+            None => out.extend_from_slice(input),
         }
         if message.kind == DataKind::Text && verify {
             self.utf8
-                .feed(payload)
+                .feed(&out[at..])
                 .map_err(|_| ProtocolError::InvalidUtf8)?;
         }
-        self.delivered(frame, message.kind, n, verify)
+        self.delivered(frame, message.kind, input.len(), verify)
     }
 
     /// `n` payload bytes of `frame` (of a message of `kind`) were delivered, unmasked and fed to
@@ -302,9 +307,7 @@ impl<B: Buffer, C> Session<B, C> {
             .ok_or(Error::Misuse(Misuse::UnknownAction))?;
         self.outstanding[slot] = None;
         let verify = !self.props.disable_utf8_verification;
-        let at = out.len();
-        out.extend_from_slice(input);
-        self.recv.take_payload(&mut out[at..], verify).map_err(|e| {
+        self.recv.take_payload(input, out, verify).map_err(|e| {
             self.close.fail(e);
             e.into()
         })
