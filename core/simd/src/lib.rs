@@ -144,7 +144,9 @@ fn copy_words<T: Byte>(dst: &mut [T], src: &[u8], key: [u8; 4], phase: usize) {
     for (d, s) in (&mut d_chunks).zip(&mut s_chunks) {
         // Always 8 bytes each; the conversions cannot fail.
         if let (Ok(d), Ok(s)) = (<&mut [T; 8]>::try_from(d), <[u8; 8]>::try_from(s)) {
-            *d = (u64::from_ne_bytes(s) ^ word).to_ne_bytes().map(T::from_byte);
+            *d = (u64::from_ne_bytes(s) ^ word)
+                .to_ne_bytes()
+                .map(T::from_byte);
         }
     }
     let rest = d_chunks.into_remainder().iter_mut();

@@ -324,7 +324,11 @@ impl<S: Transport> WebSocket<S> {
             self.stream.set_read_timeout(timeout)?;
             self.read_timeout = timeout;
         }
-        match self.stream.read(self.conn.read_buf()) {
+        let read = self.stream.read(self.conn.read_buf());
+        if read.is_err() {
+            self.conn.no_read();
+        }
+        match read {
             Ok(n) => {
                 if clocks {
                     self.last_read = Instant::now();

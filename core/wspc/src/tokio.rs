@@ -514,7 +514,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 Next::Read => {
                     let mut buf = ReadBuf::new(self.conn.read_buf());
                     match Pin::new(&mut self.stream).poll_read(&mut pcx, &mut buf) {
-                        Poll::Pending => return Poll::Pending,
+                        Poll::Pending => {
+                            self.conn.no_read();
+                            return Poll::Pending;
+                        }
                         Poll::Ready(Ok(())) => {
                             let n = buf.filled().len();
                             self.read_seen = true;

@@ -124,10 +124,11 @@ struct ReadAhead {
     leftover: Vec<u8>,
     leftover_at: usize,
     /// Staged reads: once a read fills the session's receive buffer, reads go into `stage`
-    /// ([`STAGE_BYTES`], allocated then) and the session takes its bytes from there; a read that
-    /// the receive buffer could have held ends this, and the stage is freed once served. Small
-    /// messages never allocate it.
+    /// ([`STAGE_BYTES`]) and the session takes its bytes from there; a read that the receive
+    /// buffer could have held ends this. Small messages never use a stage.
     staging: bool,
+    /// Taken from the thread's [`stages`] for a read, and given back as soon as its bytes are
+    /// all served (see there); empty in between.
     stage: Vec<u8>,
     /// The bytes of `stage` read and not yet served to the session.
     staged: core::ops::Range<usize>,
@@ -154,15 +155,63 @@ impl ReadAhead {
             return;
         }
         self.staged.start += n;
-        self.free_idle_stage();
+        self.give_back_stage();
     }
 
-    /// Frees the stage once its bytes are all served and reads no longer go into it, so a
-    /// connection holds it only while large messages stream.
-    fn free_idle_stage(&mut self) {
-        if self.staged.is_empty() && !self.staging {
-            self.stage = Vec::new();
+    /// The stage to read into: this connection's if it still holds one, else one from the
+    /// thread's pool.
+    fn stage_for_read(&mut self) -> &mut [u8] {
+        if self.stage.len() != STAGE_BYTES {
+            self.stage = stages::take();
         }
+        &mut self.stage
+    }
+
+    /// Gives the stage back to the thread's pool once its bytes are all served.
+    fn give_back_stage(&mut self) {
+        if self.staged.is_empty() && !self.stage.is_empty() {
+            self.staged = 0..0;
+            stages::give_back(core::mem::take(&mut self.stage));
+        }
+    }
+}
+
+/// The stages of the connections driven on this thread, shared: a connection holds one only
+/// from a staged read until its bytes are served, which with one message in flight per
+/// connection is within the one poll that reads it. So the next connection's read lands in the
+/// memory the last one just used, still in the CPU's caches, where a stage per connection (32
+/// KiB each, a few hundred connections) had the kernel copy each message into memory cold for
+/// hundreds of messages; and an idle connection holds no stage at all. Like uWebSockets' one
+/// receive buffer per event loop, without tying a connection to a thread: a stage taken on one
+/// thread may be given back on another.
+mod stages {
+    use super::STAGE_BYTES;
+    use std::cell::RefCell;
+
+    /// At most this many stages wait in a thread's pool; more are freed.
+    const KEPT: usize = 4;
+
+    thread_local! {
+        static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A stage of [`STAGE_BYTES`] bytes: the last one given back on this thread, or a new one.
+    pub(super) fn take() -> Vec<u8> {
+        POOL.try_with(|pool| pool.borrow_mut().pop())
+            .ok()
+            .flatten()
+            .filter(|stage| stage.len() == STAGE_BYTES)
+            .unwrap_or_else(|| vec![0; STAGE_BYTES])
+    }
+
+    pub(super) fn give_back(stage: Vec<u8>) {
+        // During thread teardown the pool may be gone: the stage is then simply freed.
+        let _ = POOL.try_with(|pool| {
+            let mut pool = pool.borrow_mut();
+            if pool.len() < KEPT {
+                pool.push(stage);
+            }
+        });
     }
 }
 
@@ -611,15 +660,18 @@ impl Conn {
             return &mut [];
         }
         if self.ahead.staging {
-            if self.ahead.stage.len() != STAGE_BYTES {
-                self.ahead.stage = vec![0; STAGE_BYTES];
-            }
-            return &mut self.ahead.stage;
+            return self.ahead.stage_for_read();
         }
         match self.read.and_then(|id| self.session.outstanding_action(id)) {
             Some(Action::ReceiveFromNetwork(a)) => a.buffer,
             _ => &mut [],
         }
+    }
+
+    /// The read into [`read_buf`](Self::read_buf) did not happen (it would block, or failed):
+    /// a stage taken for it goes back to the thread's pool while the connection waits.
+    pub(crate) fn no_read(&mut self) {
+        self.ahead.give_back_stage();
     }
 
     /// `n` bytes were read into [`read_buf`](Self::read_buf); 0 is the end of the stream.
@@ -643,7 +695,7 @@ impl Conn {
         self.ahead.staging = n > rbs;
         self.ahead.staged = 0..n;
         if n == 0 {
-            self.ahead.free_idle_stage();
+            self.ahead.give_back_stage();
             return self.session.complete_action(id, 0).map(drop);
         }
         self.assembled = self.serve(id)?;
@@ -875,6 +927,64 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn connections_on_one_thread_share_a_stage_between_messages() {
+        // Like the echo benchmark: each connection reads one large message in reads as large as
+        // the buffer, then waits. The stage goes back with its bytes served, the next
+        // connection's read lands in that same memory, and a waiting connection holds none.
+        let message = vec![7u8; 20_000];
+        let wire = client_wire(std::slice::from_ref(&message));
+        let mut stages = Vec::new();
+        let mut conns = Vec::new();
+        for _ in 0..2 {
+            let mut server: Session = Session::server(&[]).unwrap();
+            server.open_without_handshake();
+            let mut conn = Conn::new(server, Vec::new(), None);
+            let mut input = &wire[..];
+            loop {
+                match conn.next_message().unwrap() {
+                    Next::Read => {
+                        let buf = conn.read_buf();
+                        if buf.len() == STAGE_BYTES {
+                            stages.push(buf.as_ptr() as usize);
+                        }
+                        let n = buf.len().min(input.len());
+                        buf[..n].copy_from_slice(&input[..n]);
+                        input = &input[n..];
+                        conn.did_read(n).unwrap();
+                    }
+                    Next::Message(Message::Binary(m)) => {
+                        assert!(m == message);
+                        break;
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+            assert_eq!(
+                conn.ahead.stage.capacity(),
+                0,
+                "the stage went back, served"
+            );
+            conns.push(conn);
+        }
+        assert_eq!(
+            stages.len(),
+            2,
+            "one staged read per connection: {stages:?}"
+        );
+        assert_eq!(
+            stages[0], stages[1],
+            "the second read went into the first one's stage"
+        );
+        // Still staging (the last read filled more than the receive buffer): the next read
+        // takes a stage, and gives it back when the read would block.
+        let conn = &mut conns[0];
+        assert!(matches!(conn.next_message().unwrap(), Next::Read));
+        assert_eq!(conn.read_buf().len(), STAGE_BYTES);
+        conn.no_read();
+        assert_eq!(conn.ahead.stage.capacity(), 0);
     }
 
     #[test]

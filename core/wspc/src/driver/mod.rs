@@ -21,15 +21,18 @@
 //! | [`Config::max_write_buffer`] | 1 MiB | tokio only: `poll_ready` waits while more than this is queued and unwritten |
 //! | `Config::deflate` (cargo feature `deflate`) | on, [`DeflateConfig::DEFAULT`](crate::deflate::DeflateConfig::DEFAULT) | a client offers permessage-deflate, a server accepts an offer; see below |
 //! | HTTP head ([`upgrade::MAX_HEAD_BYTES`]) | 20 KiB | a server answers 431 and closes; a client fails with [`DriverError::Http`] |
-//! | staged reads | 32 KiB, only while needed | see below |
+//! | staged reads | 32 KiB per thread, lent to a connection only while it holds unread bytes | see below |
 //! | small-message writes | as large as the messages, at most 8 KiB kept | see below |
 //!
 //! Reads go straight into the engine's receive buffer (4 KiB by default) until one fills it.
-//! Then the driver reads into a 32 KiB staging buffer of its own and feeds the engine from it,
-//! so a 16 KiB message takes one system call instead of five. A read that the receive buffer
-//! could have held switches this off again, and the staging buffer is freed once its bytes are
-//! used. A connection that only gets small messages never allocates it; one that streams large
-//! ones holds 32 KiB more.
+//! Then the driver reads into a 32 KiB staging buffer and feeds the engine from it, so a 16 KiB
+//! message takes one system call instead of five. A read that the receive buffer could have
+//! held switches this off again. Staging buffers are shared by the connections driven on one
+//! thread: a connection takes one for a read and gives it back as soon as its bytes are used
+//! (or the read would block), so with one message in flight per connection the next
+//! connection's read lands in memory still in the CPU's caches, and a waiting connection holds
+//! none. A connection that was given more than it used at once (pipelined messages) keeps its
+//! buffer until it has used them. Each thread keeps at most 4 free buffers (128 KiB).
 //!
 //! When whole messages are read, the payload of a data frame of 1 KiB or more that is already in
 //! the staging buffer goes from there straight into the message, unmasked and checked on the
