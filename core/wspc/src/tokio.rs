@@ -59,11 +59,17 @@ pub use crate::driver::{
 const DRAIN_TIME: Duration = Duration::from_secs(1);
 const DRAIN_BYTES: usize = 1 << 20;
 
-/// The tasks to wake when the stream is ready: the stream keeps one waker per direction (or one
-/// in all), so the driver hands it this one (the proxy), which wakes the reading and the writing
-/// task both.
+/// The tasks to wake when the stream is ready, once two tasks poll the connection: the stream
+/// keeps one waker per direction (or one in all), and the reading side also writes (pongs, the
+/// close) while the writing side may wait on the same direction, so the driver hands the
+/// stream this one (the proxy), which wakes the reading and the writing task both.
 ///
-/// While one task polls both sides (an unsplit stream), its waker stays in the slots across
+/// While only one task polls an unsplit stream, the proxy is not used at all: the stream gets
+/// that task's own waker (`Inner::direct`), which saves a lock and an indirection per wake-up.
+/// The first poll from a second task (an unsplit stream shared behind a lock) or a `split`
+/// switches to the proxy for good.
+///
+/// While one task polls both sides through the proxy, its waker stays in the slots across
 /// wake-ups, so a running stream stores nothing per poll and takes one lock per wake-up. Once
 /// two tasks poll (after `split`), a wake-up takes the wakers out, so a task that stopped
 /// polling the stream (a writer with nothing to send) is woken once, not on every message
@@ -147,8 +153,14 @@ struct Inner<S> {
     /// Where the stream's wake-ups go: the owner of `Inner` keeps a [`Waker`] of it (the
     /// proxy), which it passes to every poll below.
     wakers: Arc<Wakers>,
-    /// The wakers in the reader's and the writer's slot of `wakers` (compared without a lock).
+    /// The wakers in the reader's and the writer's slot of `wakers` (compared without a lock);
+    /// while `direct`, the wakers the reading and the writing side were last polled with.
     stored: [Option<Waker>; 2],
+    /// One task polls both sides (an unsplit stream that no second task has polled): the
+    /// stream and the clocks get that task's own waker, and the proxy is not used. Cleared for
+    /// good, the slots of `wakers` filled from `stored`, when a second task polls or on
+    /// [`split`](WebSocketStream::split).
+    direct: bool,
     /// The keep-alive clock: fires at the end of the interval being watched for silence (or at
     /// the pong deadline once a ping is out).
     keepalive: Option<Pin<Box<Sleep>>>,
@@ -214,6 +226,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             config,
             wakers,
             stored: [None, None],
+            direct: false,
             keepalive: None,
             read_seen: false,
             ping_out: false,
@@ -228,6 +241,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// do when the slot holds this task's waker still (see [`Wakers`]).
     fn register(&mut self, side: Side, cx: &Context<'_>) {
         let i = side as usize;
+        if self.direct {
+            let me = cx.waker();
+            if self.stored[i].as_ref().is_some_and(|w| w.will_wake(me)) {
+                return;
+            }
+            // This side's first poll, or the stream moved to another task: still one task.
+            if self.stored[1 - i].as_ref().is_none_or(|w| w.will_wake(me)) {
+                self.stored[i] = Some(me.clone());
+                return;
+            }
+            // A second task: from now on the proxy wakes them both.
+            self.use_proxy();
+        }
         let slot = match side {
             Side::Reader => &self.wakers.reader,
             Side::Writer => &self.wakers.writer,
@@ -253,6 +279,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             if r.will_wake(w) && untaken(&self.wakers.reader) && untaken(&self.wakers.writer) {
                 self.wakers.one_task.store(true, Ordering::Release);
             }
+        }
+    }
+
+    /// Leave `direct` mode: the proxy's slots get the wakers polled with so far, so that a
+    /// wake-up through the proxy reaches them (the stream and the clocks may still hold a
+    /// task's own waker until they are polled again, which wakes that task as before).
+    fn use_proxy(&mut self) {
+        if !self.direct {
+            return;
+        }
+        self.direct = false;
+        self.wakers.one_task.store(false, Ordering::Release);
+        for (slot, waker) in [&self.wakers.reader, &self.wakers.writer]
+            .into_iter()
+            .zip(&self.stored)
+        {
+            let mut stored = slot.waker.lock().unwrap_or_else(PoisonError::into_inner);
+            stored.clone_from(waker);
+            slot.taken.store(false, Ordering::Release);
+        }
+    }
+
+    /// The waker the stream and the clocks get: the polling task's own while `direct`, else
+    /// the proxy.
+    fn waker<'a>(&self, cx: &'a Context<'_>, proxy: &'a Waker) -> &'a Waker {
+        if self.direct {
+            cx.waker()
+        } else {
+            proxy
         }
     }
 
@@ -465,11 +520,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// the connection is over. `cx` is the polling task's, `proxy` the stream's proxy waker (see [`Wakers`]).
     fn poll_receive(
         &mut self,
-        cx: &mut Context<'_>,
+        cx: &Context<'_>,
         proxy: &Waker,
         whole: bool,
     ) -> Poll<Option<Result<Option<Message>, DriverError>>> {
         self.register(Side::Reader, cx);
+        let proxy = self.waker(cx, proxy);
         let mut pcx = Context::from_waker(proxy);
         loop {
             match self.ending {
@@ -574,8 +630,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
     }
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>, proxy: &Waker) -> Poll<Result<(), DriverError>> {
+    fn poll_ready(&mut self, cx: &Context<'_>, proxy: &Waker) -> Poll<Result<(), DriverError>> {
         self.register(Side::Writer, cx);
+        let proxy = self.waker(cx, proxy);
         if !matches!(self.ending, Ending::No) {
             return Poll::Ready(Err(DriverError::Closed));
         }
@@ -588,8 +645,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         Poll::Ready(Ok(()))
     }
 
-    fn poll_flush(&mut self, cx: &mut Context<'_>, proxy: &Waker) -> Poll<Result<(), DriverError>> {
+    fn poll_flush(&mut self, cx: &Context<'_>, proxy: &Waker) -> Poll<Result<(), DriverError>> {
         self.register(Side::Writer, cx);
+        let proxy = self.waker(cx, proxy);
         match self.ending {
             Ending::No => self.poll_write_out(proxy),
             // The connection ended: what was queued and not written is lost, and says so.
@@ -600,8 +658,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 
     /// Queue a close (unless one is out), write everything, and shut the write side once the
     /// closing handshake is complete; the reading side sees the peer's close and the end.
-    fn poll_close(&mut self, cx: &mut Context<'_>, proxy: &Waker) -> Poll<Result<(), DriverError>> {
+    fn poll_close(&mut self, cx: &Context<'_>, proxy: &Waker) -> Poll<Result<(), DriverError>> {
         self.register(Side::Writer, cx);
+        let proxy = self.waker(cx, proxy);
         match self.ending {
             Ending::No => {}
             // The reading side is failing the connection: it writes the close and shuts down.
@@ -633,7 +692,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// Drive an open `session` over `stream` (after a handshake of your own); `leftover` are
     /// bytes already read from the stream that belong to the WebSocket connection.
     pub fn from_session(stream: S, session: Session, leftover: Vec<u8>, config: Config) -> Self {
-        let inner = Inner::new(stream, session, leftover, config);
+        let mut inner = Inner::new(stream, session, leftover, config);
+        inner.direct = true;
         Self {
             proxy: Waker::from(Arc::clone(&inner.wakers)),
             inner,
@@ -707,7 +767,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     /// Split into a reading and a writing half, for one task to read while another writes.
-    pub fn split(self) -> (WriteHalf<S>, ReadHalf<S>) {
+    pub fn split(mut self) -> (WriteHalf<S>, ReadHalf<S>) {
+        self.inner.use_proxy();
         let inner = Arc::new(Mutex::new(self.inner));
         (
             WriteHalf {

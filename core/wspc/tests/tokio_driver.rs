@@ -655,3 +655,66 @@ async fn an_idle_writing_half_is_not_woken_by_every_message_read() {
     assert_eq!(ws.next().await.unwrap().unwrap(), Message::Close(None));
     server.await.unwrap().unwrap();
 }
+
+/// An unsplit stream shared behind a lock and polled by two tasks: while one task polls, the
+/// stream gets that task's own waker; the second task's first poll switches to the proxy. The
+/// writer goes into the switch waiting on the stream with its own waker, and after it, every
+/// wake-up for writing must still reach it (through the proxy's slot, filled at the switch),
+/// while the client drains an 8 MiB message slowly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsplit_stream_polled_by_two_tasks_wakes_both() {
+    use futures_util::{Sink, Stream};
+    use std::future::poll_fn;
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    type Shared = Arc<Mutex<WebSocketStream<TcpStream>>>;
+    fn with<T>(ws: &Shared, f: impl FnOnce(Pin<&mut WebSocketStream<TcpStream>>) -> T) -> T {
+        f(Pin::new(&mut *ws.lock().unwrap()))
+    }
+    // Incompressible (permessage-deflate is on by default): xorshift bytes.
+    let mut x = 0x2545_f491_u32;
+    let big: Vec<u8> = (0..8u32 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    let sent = big.clone();
+    let (addr, server) = serve_once(move |s| async move {
+        let ws: Shared = Arc::new(Mutex::new(accept(s, &ServerOptions::default()).await?));
+        let w = Arc::clone(&ws);
+        let writer = tokio::spawn(async move {
+            poll_fn(|cx| with(&w, |ws| ws.poll_ready(cx))).await?;
+            with(&w, |ws| ws.start_send(Message::Binary(sent)))?;
+            poll_fn(|cx| with(&w, |ws| ws.poll_flush(cx))).await
+        });
+        // The writer is now waiting for the client to read, with its own waker on the stream.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let got = poll_fn(|cx| with(&ws, |ws| ws.poll_next(cx))).await;
+        assert_eq!(got.unwrap()?, Message::text("read me"));
+        writer.await.unwrap()?;
+        poll_fn(|cx| with(&ws, |ws| ws.poll_close(cx))).await
+    })
+    .await;
+    let run = async {
+        // A small receive buffer, so that the server's socket cannot take the whole message.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(32 << 10).unwrap();
+        let stream = socket.connect(addr.parse().unwrap()).await.unwrap();
+        let (mut ws, _) = connect(stream, &addr, "/", &ClientOptions::default())
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        ws.send(Message::text("read me")).await.unwrap();
+        // 8 MiB is more than the socket buffers hold: the writer waits (and is woken) again
+        // after the switch.
+        assert_eq!(ws.next().await.unwrap().unwrap(), Message::Binary(big));
+        assert_eq!(ws.next().await.unwrap().unwrap(), Message::Close(None));
+        server.await.unwrap().unwrap();
+    };
+    tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("a task of the two was not woken");
+}
