@@ -231,6 +231,9 @@ pub(crate) struct Conn {
     write: Option<(ActionId, usize)>,
     /// The outstanding `ReceiveFromNetwork`.
     read: Option<ActionId>,
+    /// The length of the receive buffer [`read_buf`](Self::read_buf) last handed out (a read
+    /// that fills it turns staging on).
+    read_room: usize,
     /// A data piece handed out, completed on the next receive call.
     held: Option<ActionId>,
     /// A control piece (pong, close), copied out so its action could complete at once.
@@ -269,6 +272,7 @@ impl Conn {
             out_payload: 0,
             write: None,
             read: None,
+            read_room: 0,
             held: None,
             control: None,
             receive_queued: false,
@@ -662,10 +666,12 @@ impl Conn {
         if self.ahead.staging {
             return self.ahead.stage_for_read();
         }
-        match self.read.and_then(|id| self.session.outstanding_action(id)) {
+        let buf = match self.read.and_then(|id| self.session.outstanding_action(id)) {
             Some(Action::ReceiveFromNetwork(a)) => a.buffer,
             _ => &mut [],
-        }
+        };
+        self.read_room = buf.len();
+        buf
     }
 
     /// The read into [`read_buf`](Self::read_buf) did not happen (it would block, or failed):
@@ -681,13 +687,9 @@ impl Conn {
         };
         let rbs = self.session.properties().receive_buffer_size as usize;
         if !self.ahead.staging {
-            let room = match self.session.outstanding_action(id) {
-                Some(Action::ReceiveFromNetwork(a)) => a.buffer.len(),
-                _ => 0,
-            };
             // A read that fills the receive buffer suggests more is waiting: stage the next
             // (unless the receive buffer is as large as the stage).
-            self.ahead.staging = n > 0 && n == room && rbs < STAGE_BYTES;
+            self.ahead.staging = n > 0 && n == self.read_room && rbs < STAGE_BYTES;
             return self.session.complete_action(id, n).map(drop);
         }
         // A read the receive buffer could have held: back to reading into it after this one.

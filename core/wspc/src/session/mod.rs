@@ -734,7 +734,12 @@ impl<B: Buffer, C> Session<B, C> {
         let two = capacity >= 2;
         // An automatic pong goes first when the wire is free: answering pings promptly keeps the
         // peer's keep-alive happy, and it is at most 131 bytes.
-        if queue.has_receive() && self.outstanding[Slot::Pong as usize].is_none() {
+        // (`send.pong` is checked here first: `plan_pong` is not inlined, and nearly every
+        // call has no pong to plan.)
+        if queue.has_receive()
+            && self.send.pong.is_some()
+            && self.outstanding[Slot::Pong as usize].is_none()
+        {
             if let Some(plan) = self.plan_pong(two) {
                 return Ok(self.issue(Slot::Pong, plan));
             }
@@ -750,7 +755,7 @@ impl<B: Buffer, C> Session<B, C> {
                 Received::Nothing => break,
                 // A ping was read: its pong goes first, else parsing goes on.
                 Received::PongDue => {
-                    if self.outstanding[Slot::Pong as usize].is_none() {
+                    if self.send.pong.is_some() && self.outstanding[Slot::Pong as usize].is_none() {
                         if let Some(plan) = self.plan_pong(two) {
                             return Ok(self.issue(Slot::Pong, plan));
                         }
