@@ -43,9 +43,12 @@
 //! A message of at most 4 KiB sent while nothing else waits to be written is framed (and, for a
 //! client, masked) in one engine call, [`Session::send_into`](crate::Session::send_into), into a
 //! write buffer of the connection's own, instead of going through the action loop; messages sent
-//! before a flush then go out in one write. Larger messages, closes, and anything sent while
-//! the engine still has a send queued go through the action loop, which writes the payload from
-//! the message itself without copying it. The order on the wire is the order of the sends
+//! before a flush then go out in one write. A larger data message sent while nothing else
+//! waits is framed in one engine call too, but only its header goes into the write buffer: its
+//! payload is written from the message itself right after it (masked in place, for a client),
+//! without a copy. Compressed messages, closes, and anything sent while the engine still has a
+//! send queued or a larger message's payload waits go through the action loop, which also
+//! writes the payload from the message itself. The order on the wire is the order of the sends
 //! either way. The write buffer keeps its memory for the next small messages, unless a burst
 //! grew it past 8 KiB.
 //!

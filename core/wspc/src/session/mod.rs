@@ -362,6 +362,11 @@ impl<B: Buffer, C> Session<B, C> {
         self.codec.as_ref().map(|c| c.params())
     }
 
+    /// permessage-deflate was agreed: data frames carry compressed payloads.
+    pub(crate) fn compresses(&self) -> bool {
+        self.codec.is_some()
+    }
+
     fn rbs(&self) -> usize {
         self.props.receive_buffer_size as usize
     }

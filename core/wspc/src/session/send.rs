@@ -19,7 +19,7 @@ use super::{Buffer, CloseState, DataKind, Phase, Plan, Seg, Session, HEADER_AREA
 use crate::close::{CloseStatus, MAX_CLOSE_REASON_LENGTH};
 use crate::error::Error;
 use crate::frame::{FrameHeader, Opcode, MAX_HEADER_LEN, RSV1};
-use crate::mask::{apply_mask, mask_copy};
+use crate::mask::{apply_mask, extend_masked, mask_copy};
 use crate::utf8;
 use rand::RngCore;
 
@@ -324,6 +324,14 @@ impl<B: Buffer, C> SendSide<B, C> {
     }
 }
 
+/// Where the payload of a frame that [`Session::frame_header_into`] began lies.
+enum Wire {
+    /// The caller's payload as it is.
+    Payload,
+    /// The first `n` bytes of the compressor's output.
+    Deflated(usize),
+}
+
 impl<B: Buffer, C> Session<B, C> {
     /// Frames one data send, ping or unsolicited pong straight into `out`, masked for a client,
     /// compressed when permessage-deflate is agreed: the same rules and the same frame as
@@ -357,6 +365,57 @@ impl<B: Buffer, C> Session<B, C> {
         payload: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
+        let (key, wire) = self.frame_header_into(buffer_type, payload, out)?;
+        let wire = match wire {
+            Wire::Payload => payload,
+            Wire::Deflated(n) => self
+                .codec
+                .as_deref()
+                .and_then(|c| c.deflated().get(..n))
+                .unwrap_or_default(),
+        };
+        match key {
+            Some(k) => {
+                extend_masked(out, wire, k, 0);
+            }
+            None => out.extend_from_slice(wire),
+        }
+        Ok(())
+    }
+
+    /// As [`send_into`](Self::send_into), for a payload the caller writes itself after `out`:
+    /// only the frame header is appended to `out`, and a client's payload is masked in place.
+    /// The caller must write `payload` whole right after the bytes appended to `out`. For a
+    /// driver sending a message it owns: no copy of the payload, and one call instead of the
+    /// action loop. Only data sends, and only without permessage-deflate (whose payload is the
+    /// compressed one): [`Misuse::InvalidState`](crate::Misuse::InvalidState) otherwise, with
+    /// nothing changed.
+    pub(crate) fn send_header_into(
+        &mut self,
+        buffer_type: BufferType,
+        payload: &mut [u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        if !buffer_type.is_data() || self.compresses() {
+            return Err(Error::state(
+                "send_header_into takes data sends without permessage-deflate",
+            ));
+        }
+        if let (Some(k), _) = self.frame_header_into(buffer_type, payload, out)? {
+            apply_mask(payload, k, 0);
+        }
+        Ok(())
+    }
+
+    /// The checks and the frame header of [`send_into`](Self::send_into), appended to `out`:
+    /// the key to mask the wire payload with (a client's, unless masking is disabled), and
+    /// where that payload is.
+    fn frame_header_into(
+        &mut self,
+        buffer_type: BufferType,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(Option<[u8; 4]>, Wire), Error> {
         self.check_can_send(buffer_type)?;
         if !(buffer_type.is_data()
             || matches!(
@@ -378,7 +437,8 @@ impl<B: Buffer, C> Session<B, C> {
                 .frame_of(&mut self.close, buffer_type, Some(payload), None, true)?;
         let key = self.new_key();
         let mut rsv = 0;
-        let mut wire = payload;
+        let mut wire = Wire::Payload;
+        let mut wire_len = payload.len();
         if let Some(codec) = self.codec.as_deref_mut().filter(|_| buffer_type.is_data()) {
             // As `compress_front`: a zlib failure leaves the compressor unusable.
             let Some((n, bits)) = deflate_frame(codec, payload, fin, opcode) else {
@@ -386,7 +446,8 @@ impl<B: Buffer, C> Session<B, C> {
                 return Err(Error::state("the compressor failed; no more sends"));
             };
             rsv = bits;
-            wire = codec.deflated().get(..n).unwrap_or_default();
+            wire = Wire::Deflated(n);
+            wire_len = n;
         }
         let mut header = [0u8; MAX_HEADER_LEN];
         let n = FrameHeader {
@@ -394,17 +455,12 @@ impl<B: Buffer, C> Session<B, C> {
             rsv,
             opcode,
             mask: key,
-            payload_len: wire.len() as u64,
+            payload_len: wire_len as u64,
         }
         .encode(&mut header);
-        out.reserve(n + wire.len());
+        out.reserve(n + wire_len);
         out.extend_from_slice(&header[..n]);
-        let at = out.len();
-        out.extend_from_slice(wire);
-        if let Some(k) = key.filter(|_| self.masking()) {
-            apply_mask(&mut out[at..], k, 0);
-        }
-        Ok(())
+        Ok((key.filter(|_| self.masking()), wire))
     }
 
     fn wire_busy(&self) -> bool {
