@@ -11,7 +11,7 @@
 //! queue), but the engine never has two writes outstanding (it keeps frames whole on the wire),
 //! so one slot holds the write in progress, whichever side issued it.
 
-use super::message::{Assembler, CloseFrame, Message, Piece};
+use super::message::{buffers, Assembler, CloseFrame, Message, Piece};
 use crate::close::CloseStatus;
 use crate::error::Error;
 use crate::frame::{FrameHeader, Status};
@@ -466,7 +466,10 @@ impl Conn {
                     if a.buffer_type == BufferType::Close && a.sent {
                         self.close_written = true;
                     }
-                    self.session.complete_action(id, 0)?;
+                    let done = self.session.complete_action(id, 0)?;
+                    if let Some(buffer) = done.and_then(|d| d.buffer) {
+                        buffers::give_back(buffer);
+                    }
                     self.queued = self.queued.saturating_sub(len);
                     self.sends = self.sends.saturating_sub(1);
                 }
@@ -505,7 +508,7 @@ impl Conn {
                 if self.out.capacity() > 2 * DIRECT_MAX {
                     self.out = Vec::new();
                 }
-                self.big = Vec::new();
+                buffers::give_back(core::mem::take(&mut self.big));
                 self.big_at = 0;
             }
             return Ok(());
@@ -1052,6 +1055,43 @@ mod tests {
         assert_eq!(conn.read_buf().len(), STAGE_BYTES);
         conn.no_read();
         assert_eq!(conn.ahead.stage.capacity(), 0);
+    }
+
+    #[test]
+    fn a_message_sent_back_lends_its_buffer_to_the_next_one_received() {
+        // An echo: the message received is sent back; once written, its buffer is where the
+        // next message is assembled, instead of a new allocation.
+        let wire = client_wire(&[vec![1u8; 20_000], vec![2u8; 20_000]]);
+        let mut server: Session = Session::server(&[]).unwrap();
+        server.open_without_handshake();
+        let mut conn = Conn::new(server, Vec::new(), None);
+        let mut input = &wire[..];
+        let mut buffers = Vec::new();
+        while buffers.len() < 2 {
+            match conn.next_message().unwrap() {
+                Next::Read => {
+                    let buf = conn.read_buf();
+                    let n = buf.len().min(input.len());
+                    buf[..n].copy_from_slice(&input[..n]);
+                    input = &input[n..];
+                    conn.did_read(n).unwrap();
+                }
+                Next::Message(Message::Binary(m)) => {
+                    assert!(m.iter().all(|&b| usize::from(b) == buffers.len() + 1));
+                    assert_eq!(super::buffers::kept(), 0, "the kept buffer was taken");
+                    buffers.push(m.as_ptr() as usize);
+                    conn.queue(Message::Binary(m)).unwrap();
+                    let echoed = write_all(&mut conn, usize::MAX);
+                    assert_eq!(echoed.len(), 4 + 20_000);
+                    assert_eq!(super::buffers::kept(), 1, "the buffer written was kept");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(
+            buffers[0], buffers[1],
+            "the second message reused the first one's buffer"
+        );
     }
 
     #[test]

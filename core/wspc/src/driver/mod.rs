@@ -23,6 +23,7 @@
 //! | HTTP head ([`upgrade::MAX_HEAD_BYTES`]) | 20 KiB | a server answers 431 and closes; a client fails with [`DriverError::Http`] |
 //! | staged reads | 32 KiB per thread, lent to a connection only while it holds unread bytes | see below |
 //! | small-message writes | as large as the messages, at most 8 KiB kept | see below |
+//! | message buffers sent, kept for reuse | at most 4 per thread, of 4 to 256 KiB each | see below |
 //!
 //! Reads go straight into the engine's receive buffer (4 KiB by default) until one fills it.
 //! Then the driver reads into a 32 KiB staging buffer and feeds the engine from it, so a 16 KiB
@@ -50,7 +51,9 @@
 //! send queued or a larger message's payload waits go through the action loop, which also
 //! writes the payload from the message itself. The order on the wire is the order of the sends
 //! either way. The write buffer keeps its memory for the next small messages, unless a burst
-//! grew it past 8 KiB.
+//! grew it past 8 KiB. A message's own buffer, once its bytes are written, is kept by the thread
+//! (at most 4 of them, of 4 to 256 KiB each) for the next message assembled there, so a server
+//! that sends back what it receives assembles in memory it just used instead of allocating.
 //!
 //! Pings from the peer are answered by the engine (the latest one, RFC 6455 §5.5.3) and are not
 //! delivered; pongs are delivered as [`Message::Pong`], except those answering the driver's own
