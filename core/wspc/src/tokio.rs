@@ -302,7 +302,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     }
 
     /// The waker the stream and the clocks get: the polling task's own while `direct`, else
-    /// the proxy.
+    /// the proxy. The polls below pass it on to the helpers as their `proxy`.
     fn waker<'a>(&self, cx: &'a Context<'_>, proxy: &'a Waker) -> &'a Waker {
         if self.direct {
             cx.waker()

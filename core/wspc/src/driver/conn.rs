@@ -330,9 +330,10 @@ impl Conn {
         self.direct_ok() && !self.session.compresses()
     }
 
-    /// Frame a larger data message (`Err` gives it back, when it must go through the engine's
-    /// queue): its header goes into `out`, its payload is written from the message itself
-    /// after it, without a copy, with one engine call instead of the action loop's six.
+    /// Frame a larger data message: its header goes into `out`, its payload is written from the
+    /// message itself after it, without a copy, with one engine call instead of the action
+    /// loop's six. `Err` gives the payload back unchanged, nothing framed: it then goes through
+    /// the engine's queue, which reports any error of the send.
     fn direct_big(&mut self, buffer_type: BufferType, mut payload: Vec<u8>) -> Result<(), Vec<u8>> {
         if !self.big_ok()
             || self
@@ -354,7 +355,8 @@ impl Conn {
             Message::Text(s) if s.len() > DIRECT_MAX && self.big_ok() => {
                 match self.direct_big(BufferType::Utf8Message, s.into_bytes()) {
                     Ok(()) => return Ok(()),
-                    // Given back as it was: still the text it came in as.
+                    // Given back unchanged (nothing was framed), so still the text it was:
+                    // the check cannot fail.
                     Err(b) => Message::Text(String::from_utf8(b).unwrap_or_default()),
                 }
             }
