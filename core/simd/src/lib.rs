@@ -16,6 +16,9 @@
 //! is safe, and the results are identical on every path (the tests compare all of them
 //! with a byte-at-a-time loop).
 //!
+//! [`string_from_utf8`] has one more, which turns bytes it has just validated into a `String`
+//! without `String::from_utf8`'s own, much slower check.
+//!
 //! [`extend_masked`] has one more block: it unmasks straight into a `Vec`'s spare capacity
 //! and then sets the length, which safe code cannot do without zero-filling the bytes first,
 //! a second pass over them. The echo benchmark's 16 KiB rows spent that pass on every
@@ -34,7 +37,7 @@
 use core::mem::MaybeUninit;
 
 pub mod utf8;
-pub use utf8::{uses_avx512_utf8, validate_utf8};
+pub use utf8::{string_from_utf8, uses_avx512_utf8, validate_utf8};
 
 /// Below this many bytes the word loop runs directly, without the alignment split: the feature
 /// check (one relaxed atomic load), the call and the split would cost more than they save.

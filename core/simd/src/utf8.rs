@@ -48,6 +48,24 @@ pub fn validate_utf8(bytes: &[u8]) -> bool {
     simdutf8::basic::from_utf8(bytes).is_ok()
 }
 
+/// `bytes` as a `String` if they are valid UTF-8 ([`validate_utf8`]), else given back: the
+/// same answer as `String::from_utf8`, whose check runs at 2.6-2.8 GB/s on text with 40%
+/// non-ASCII characters where [`validate_utf8`] runs at 42-48 GB/s (1 KiB to 1 MiB, on the
+/// machine of `reports/bench/SUMMARY.md`): a 16 KiB message took 5.9 µs to check, more than
+/// the rest of its echo.
+#[inline]
+pub fn string_from_utf8(bytes: Vec<u8>) -> Result<String, Vec<u8>> {
+    if !validate_utf8(&bytes) {
+        return Err(bytes);
+    }
+    // SAFETY: `validate_utf8` has just found `bytes` valid UTF-8 as a whole, which is all
+    // `from_utf8_unchecked` requires. (Both of its paths are tested against
+    // `std::str::from_utf8`: every 3-byte sequence across a block boundary, every combination
+    // of four boundary bytes at every position that matters, random texts and corruptions.)
+    #[allow(unsafe_code)]
+    Ok(unsafe { String::from_utf8_unchecked(bytes) })
+}
+
 /// Whether [`validate_utf8`] runs its AVX-512 kernel on this CPU (for slices of at least
 /// [`WIDE_MIN`] bytes); always `false` off x86-64. For benchmark reports and tests.
 pub fn uses_avx512_utf8() -> bool {
@@ -479,6 +497,28 @@ mod tests {
                     std_says(&bytes[..cut]),
                     "round {round}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn string_from_utf8_answers_as_std() {
+        let text: String = (0..5000u32)
+            .map(|i| ['a', 'é', '€', '𝄞'][(i % 4) as usize])
+            .collect();
+        for len in [0, 1, 63, 64, 65, 1000, text.len()] {
+            let mut end = len;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            let bytes = text.as_bytes()[..end].to_vec();
+            assert_eq!(string_from_utf8(bytes.clone()).unwrap(), text[..end]);
+            if end > 1 {
+                // Cut inside a character, or with a stray continuation byte: given back whole.
+                let mut bad = bytes.clone();
+                bad.push(0x80);
+                assert!(String::from_utf8(bad.clone()).is_err());
+                assert_eq!(string_from_utf8(bad.clone()), Err(bad));
             }
         }
     }

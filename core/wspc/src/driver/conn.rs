@@ -357,7 +357,7 @@ impl Conn {
                     Ok(()) => return Ok(()),
                     // Given back unchanged (nothing was framed), so still the text it was:
                     // the check cannot fail.
-                    Err(b) => Message::Text(String::from_utf8(b).unwrap_or_default()),
+                    Err(b) => Message::Text(wspc_simd::string_from_utf8(b).unwrap_or_default()),
                 }
             }
             Message::Binary(b) if b.len() > DIRECT_MAX && self.big_ok() => {

@@ -228,8 +228,8 @@ impl Assembler {
     fn finish(buffer_type: BufferType, bytes: Vec<u8>) -> Result<Message, Error> {
         if buffer_type.is_text() {
             // The engine checked the text already unless UTF-8 verification was turned off;
-            // the string type is checked either way.
-            String::from_utf8(bytes)
+            // the string type is checked either way (with the engine's fast validator).
+            wspc_simd::string_from_utf8(bytes)
                 .map(Message::Text)
                 .map_err(|_| ProtocolError::InvalidUtf8.into())
         } else {
