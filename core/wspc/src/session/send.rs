@@ -458,7 +458,8 @@ impl<B: Buffer, C> Session<B, C> {
             payload_len: wire_len as u64,
         }
         .encode(&mut header);
-        out.reserve(n + wire_len);
+        // Room for the header only: `send_header_into`'s payload does not come here, and a
+        // write buffer grown for it would be given up after the write (see the driver's `out`).
         out.extend_from_slice(&header[..n]);
         Ok((key.filter(|_| self.masking()), wire))
     }
