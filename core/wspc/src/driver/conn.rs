@@ -1011,9 +1011,7 @@ mod tests {
         let mut stages = Vec::new();
         let mut conns = Vec::new();
         for _ in 0..2 {
-            let mut server: Session = Session::server(&[]).unwrap();
-            server.open_without_handshake();
-            let mut conn = Conn::new(server, Vec::new(), None);
+            let mut conn = open_conn(false);
             let mut input = &wire[..];
             loop {
                 match conn.next_message().unwrap() {
@@ -1064,9 +1062,7 @@ mod tests {
         // An echo: the message received is sent back; once written, its buffer is where the
         // next message is assembled, instead of a new allocation.
         let wire = client_wire(&[vec![1u8; 20_000], vec![2u8; 20_000]]);
-        let mut server: Session = Session::server(&[]).unwrap();
-        server.open_without_handshake();
-        let mut conn = Conn::new(server, Vec::new(), None);
+        let mut conn = open_conn(false);
         let mut input = &wire[..];
         let mut buffers = Vec::new();
         while buffers.len() < 2 {
@@ -1249,13 +1245,38 @@ mod tests {
         wire
     }
 
+    /// An open connection of a client or a server (no handshake), default properties.
+    fn open_conn(client: bool) -> Conn {
+        let session: Result<Session, _> = if client {
+            Session::client(&[])
+        } else {
+            Session::server(&[])
+        };
+        let mut session = session.unwrap();
+        session.open_without_handshake();
+        Conn::new(session, Vec::new(), None)
+    }
+
+    /// The frames of `wire`, which must end with a whole one (written in writes of `chunk`
+    /// bytes), and their opcodes and unmasked payloads.
+    fn frames_of(
+        wire: &[u8],
+        chunk: usize,
+    ) -> (Vec<wspc_testkit::parse::Frame>, Vec<(u8, Vec<u8>)>) {
+        let (frames, end) = wspc_testkit::parse::parse_lax(wire);
+        assert_eq!(end, wire.len(), "chunk {chunk}: a cut frame");
+        let got = frames
+            .iter()
+            .map(|f| (f.head.opcode, f.payload.clone()))
+            .collect();
+        (frames, got)
+    }
+
     #[test]
     fn small_sends_framed_directly_keep_their_order_with_queued_ones() {
         use crate::driver::message::CloseFrame;
         for chunk in [1, 5, 64, usize::MAX] {
-            let mut server: Session = Session::server(&[]).unwrap();
-            server.open_without_handshake();
-            let mut conn = Conn::new(server, Vec::new(), None);
+            let mut conn = open_conn(false);
             let big = vec![7u8; DIRECT_MAX + 1];
             let sent = [
                 Message::Binary(vec![1; 10]),
@@ -1287,12 +1308,7 @@ mod tests {
             assert!(conn.close_written());
             // After our close, data is refused as before.
             assert!(conn.queue(Message::Binary(vec![1])).is_err());
-            let (frames, end) = wspc_testkit::parse::parse_lax(&wire);
-            assert_eq!(end, wire.len(), "chunk {chunk}: a cut frame");
-            let got: Vec<(u8, Vec<u8>)> = frames
-                .iter()
-                .map(|f| (f.head.opcode, f.payload.clone()))
-                .collect();
+            let (frames, got) = frames_of(&wire, chunk);
             let want: Vec<(u8, Vec<u8>)> = vec![
                 (2, vec![1; 10]),
                 (1, b"two".to_vec()),
@@ -1310,9 +1326,7 @@ mod tests {
     #[test]
     fn a_client_masks_large_messages_in_place_and_writes_them_from_the_message() {
         for chunk in [1, 7, 4096, usize::MAX] {
-            let mut client: Session = Session::client(&[]).unwrap();
-            client.open_without_handshake();
-            let mut conn = Conn::new(client, Vec::new(), None);
+            let mut conn = open_conn(true);
             let text: String = "añ€".repeat(3000);
             let binary: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
             conn.queue(Message::Text(text.clone())).unwrap();
@@ -1325,12 +1339,7 @@ mod tests {
             assert_eq!(conn.queued_bytes(), text.len() + binary.len() + 3);
             let wire = write_all(&mut conn, chunk);
             assert!(!conn.wants_write() && conn.big.capacity() == 0);
-            let (frames, end) = wspc_testkit::parse::parse_lax(&wire);
-            assert_eq!(end, wire.len(), "chunk {chunk}: a cut frame");
-            let got: Vec<(u8, Vec<u8>)> = frames
-                .iter()
-                .map(|f| (f.head.opcode, f.payload.clone()))
-                .collect();
+            let (frames, got) = frames_of(&wire, chunk);
             let want = vec![
                 (1, text.as_bytes().to_vec()),
                 (2, binary.clone()),
