@@ -185,33 +185,21 @@ impl ReadAhead {
 /// receive buffer per event loop, without tying a connection to a thread: a stage taken on one
 /// thread may be given back on another.
 mod stages {
+    use super::super::pool::Pool;
     use super::STAGE_BYTES;
-    use std::cell::RefCell;
-
-    /// At most this many stages wait in a thread's pool; more are freed.
-    const KEPT: usize = 4;
 
     thread_local! {
-        static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+        static STAGES: Pool = const { Pool::new() };
     }
 
     /// A stage of [`STAGE_BYTES`] bytes: the last one given back on this thread, or a new one.
     pub(super) fn take() -> Vec<u8> {
-        POOL.try_with(|pool| pool.borrow_mut().pop())
-            .ok()
-            .flatten()
-            .filter(|stage| stage.len() == STAGE_BYTES)
+        Pool::take(&STAGES, |stage| stage.len() == STAGE_BYTES)
             .unwrap_or_else(|| vec![0; STAGE_BYTES])
     }
 
     pub(super) fn give_back(stage: Vec<u8>) {
-        // During thread teardown the pool may be gone: the stage is then simply freed.
-        let _ = POOL.try_with(|pool| {
-            let mut pool = pool.borrow_mut();
-            if pool.len() < KEPT {
-                pool.push(stage);
-            }
-        });
+        Pool::give_back(&STAGES, stage);
     }
 }
 
@@ -332,14 +320,14 @@ impl Conn {
 
     /// Frame a larger data message: its header goes into `out`, its payload is written from the
     /// message itself after it, without a copy, with one engine call instead of the action
-    /// loop's six. `Err` gives the payload back unchanged, nothing framed: it then goes through
-    /// the engine's queue, which reports any error of the send.
+    /// loop's six. The caller checked [`big_ok`](Self::big_ok). `Err` gives the payload back
+    /// unchanged, nothing framed: it then goes through the engine's queue, which reports any
+    /// error of the send.
     fn direct_big(&mut self, buffer_type: BufferType, mut payload: Vec<u8>) -> Result<(), Vec<u8>> {
-        if !self.big_ok()
-            || self
-                .session
-                .send_header_into(buffer_type, &mut payload, &mut self.out)
-                .is_err()
+        if self
+            .session
+            .send_header_into(buffer_type, &mut payload, &mut self.out)
+            .is_err()
         {
             return Err(payload);
         }

@@ -92,54 +92,36 @@ const RESERVE_MAX: usize = 1 << 20;
 /// memory that the last one just left, instead of a fresh allocation of that size (which glibc
 /// serves outside its fast per-thread cache above 1 KiB). Only buffers of
 /// [`MIN`](buffers::MIN) to [`MAX`](buffers::MAX) bytes of capacity are kept, at most
-/// [`KEPT`](buffers::KEPT) per thread (1 MiB in all); smaller ones are cheap to allocate.
+/// [`KEPT`](crate::driver::pool::KEPT) per thread (1 MiB in all); smaller ones are cheap to allocate.
 pub(crate) mod buffers {
-    use std::cell::RefCell;
+    use super::super::pool::Pool;
 
     pub(crate) const MIN: usize = 4 * 1024;
     pub(crate) const MAX: usize = 256 * 1024;
-    pub(crate) const KEPT: usize = 4;
 
     thread_local! {
-        static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+        static BUFFERS: Pool = const { Pool::new() };
     }
 
     /// An empty buffer with room for `n` bytes: the last one given back on this thread if it
     /// is large enough, else a new one.
     pub(crate) fn take(n: usize) -> Vec<u8> {
-        let kept = POOL
-            .try_with(|pool| {
-                let mut pool = pool.borrow_mut();
-                match pool.last() {
-                    Some(b) if b.capacity() >= n => pool.pop(),
-                    _ => None,
-                }
-            })
-            .ok()
-            .flatten();
-        kept.unwrap_or_else(|| Vec::with_capacity(n))
+        Pool::take(&BUFFERS, |b| b.capacity() >= n).unwrap_or_else(|| Vec::with_capacity(n))
     }
 
     /// How many buffers this thread keeps now.
     #[cfg(test)]
     pub(crate) fn kept() -> usize {
-        POOL.with(|pool| pool.borrow().len())
+        Pool::kept(&BUFFERS)
     }
 
     /// A buffer whose bytes were sent: kept for [`take`] if its size is worth keeping and
     /// there is room.
     pub(crate) fn give_back(mut buffer: Vec<u8>) {
-        if !(MIN..=MAX).contains(&buffer.capacity()) {
-            return;
+        if (MIN..=MAX).contains(&buffer.capacity()) {
+            buffer.clear();
+            Pool::give_back(&BUFFERS, buffer);
         }
-        buffer.clear();
-        // During thread teardown the pool may be gone: the buffer is then simply freed.
-        let _ = POOL.try_with(|pool| {
-            let mut pool = pool.borrow_mut();
-            if pool.len() < KEPT {
-                pool.push(buffer);
-            }
-        });
     }
 }
 

@@ -82,6 +82,7 @@
 
 pub(crate) mod conn;
 pub mod message;
+mod pool;
 pub mod upgrade;
 
 use crate::close::CloseStatus;

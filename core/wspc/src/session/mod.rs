@@ -739,12 +739,7 @@ impl<B: Buffer, C> Session<B, C> {
         let two = capacity >= 2;
         // An automatic pong goes first when the wire is free: answering pings promptly keeps the
         // peer's keep-alive happy, and it is at most 131 bytes.
-        // (`send.pong` is checked here first: `plan_pong` is not inlined, and nearly every
-        // call has no pong to plan.)
-        if queue.has_receive()
-            && self.send.pong.is_some()
-            && self.outstanding[Slot::Pong as usize].is_none()
-        {
+        if queue.has_receive() && self.pong_to_plan() {
             if let Some(plan) = self.plan_pong(two) {
                 return Ok(self.issue(Slot::Pong, plan));
             }
@@ -760,7 +755,7 @@ impl<B: Buffer, C> Session<B, C> {
                 Received::Nothing => break,
                 // A ping was read: its pong goes first, else parsing goes on.
                 Received::PongDue => {
-                    if self.send.pong.is_some() && self.outstanding[Slot::Pong as usize].is_none() {
+                    if self.pong_to_plan() {
                         if let Some(plan) = self.plan_pong(two) {
                             return Ok(self.issue(Slot::Pong, plan));
                         }
@@ -769,6 +764,12 @@ impl<B: Buffer, C> Session<B, C> {
             }
         }
         Ok(Action::NoAction)
+    }
+
+    /// A pong is owed and none is outstanding: worth calling `plan_pong`, which is not
+    /// inlined (nearly every `get_action` has no pong to plan).
+    fn pong_to_plan(&self) -> bool {
+        self.send.pong.is_some() && self.outstanding[Slot::Pong as usize].is_none()
     }
 
     /// `WebSocketCompleteAction`: report the result of an action. For `SendToNetwork`, the bytes
