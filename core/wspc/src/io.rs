@@ -283,9 +283,9 @@ impl<S: Transport> WebSocket<S> {
                     self.shut_down();
                     return Err(DriverError::Closed);
                 }
-                got @ (Next::Piece | Next::Message(_)) => {
-                    let got = match got {
-                        Next::Message(m) => Got::Message(m),
+                got @ (Next::Piece | Next::Message) => {
+                    let got = match (got, self.conn.take_message()) {
+                        (Next::Message, Some(m)) => Got::Message(m),
                         _ => Got::Piece,
                     };
                     if self.conn.close_received() {

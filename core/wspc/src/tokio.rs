@@ -616,15 +616,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     self.ending = Ending::Done;
                     return Poll::Ready(None);
                 }
-                got @ (Next::Piece | Next::Message(_)) => {
+                got @ (Next::Piece | Next::Message) => {
+                    let message = match got {
+                        Next::Message => self.conn.take_message(),
+                        _ => None,
+                    };
                     if self.conn.close_received() {
                         // Try to get the answering close out now; the next poll finishes it.
                         let _ = self.poll_write_out(proxy);
                     }
-                    return Poll::Ready(Some(Ok(match got {
-                        Next::Message(m) => Some(m),
-                        _ => None,
-                    })));
+                    return Poll::Ready(Some(Ok(message)));
                 }
             }
         }

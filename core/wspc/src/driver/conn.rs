@@ -113,8 +113,11 @@ pub(crate) enum Next {
     Ended,
     /// A piece is ready in [`Conn::piece`] (piece-level reads).
     Piece,
-    /// A whole message, a pong or the peer's close (already answered) (message-level reads).
-    Message(Message),
+    /// A whole message, a pong or the peer's close (already answered) is ready in
+    /// [`Conn::take_message`] (message-level reads). The message is not carried here: a
+    /// payload-free `Next` comes back from [`Conn::next`] in registers rather than through
+    /// memory, on the path every message takes.
+    Message,
 }
 
 /// Bytes read ahead of the session: past the HTTP head, or staged.
@@ -237,8 +240,9 @@ pub(crate) struct Conn {
     assembler: Assembler,
     /// Messages are assembled (the last receive call was for messages, not pieces).
     whole: bool,
-    /// A message ended by bytes served straight into the assembler (see
-    /// [`serve_payload`](Self::serve_payload)), returned by the next `next_message`.
+    /// The message [`Next::Message`] announces, for [`take_message`](Self::take_message); a
+    /// message ended by bytes served straight into the assembler (see
+    /// [`serve_payload`](Self::serve_payload)) waits here for the next `next_message`.
     assembled: Option<Message>,
     /// Payload bytes of sends not yet completed.
     queued: usize,
@@ -599,6 +603,14 @@ impl Conn {
                     self.receive_queued = false;
                     let id = a.id;
                     if a.buffer_type.is_data() {
+                        if self.whole && a.buffer_type.is_final() {
+                            // The last piece of a message goes into it at once, and the action
+                            // completes now, not on the next call after a second lookup.
+                            let got = self.assembler.push(a.buffer_type, a.data, 0);
+                            self.session.complete_action(id, 0)?;
+                            self.assembled = got?;
+                            return Ok(Step::Piece);
+                        }
                         self.held = Some(id);
                         return Ok(Step::Piece);
                     }
@@ -799,34 +811,41 @@ impl Conn {
         })
     }
 
+    /// The message after [`Next::Message`] (`None` once taken).
+    pub(crate) fn take_message(&mut self) -> Option<Message> {
+        self.assembled.take()
+    }
+
     /// As [`next_event`](Self::next_event), assembling data pieces into whole messages under the
     /// cap (a longer message is [`ProtocolError::MessageTooBig`](crate::ProtocolError)).
     pub(crate) fn next_message(&mut self) -> Result<Next, Error> {
         self.whole = true;
         loop {
             // A message that bytes served straight into the assembler ended (`serve`).
-            if let Some(message) = self.assembled.take() {
-                return Ok(Next::Message(message));
+            if self.assembled.is_some() {
+                return Ok(Next::Message);
             }
             match self.next_event()? {
                 Step::Read => return Ok(Next::Read),
                 Step::Write => return Ok(Next::Write),
                 Step::Blocked => return Ok(Next::Blocked),
                 Step::Ended => return Ok(Next::Ended),
+                Step::Piece if self.assembled.is_some() => return Ok(Next::Message),
                 Step::Piece => {}
             }
             if let Some((bt, status, data)) = self.control.take() {
-                return Ok(match status {
-                    _ if bt != BufferType::Close => Next::Message(Message::Pong(data)),
+                self.assembled = Some(match status {
+                    _ if bt != BufferType::Close => Message::Pong(data),
                     // The stream ended without a close frame: no message, the end.
-                    Some(CloseStatus::ABORTED) => Next::Ended,
+                    Some(CloseStatus::ABORTED) => return Ok(Next::Ended),
                     // A close frame without a status.
-                    Some(CloseStatus::EMPTY) | None => Next::Message(Message::Close(None)),
-                    Some(code) => Next::Message(Message::Close(Some(CloseFrame {
+                    Some(CloseStatus::EMPTY) | None => Message::Close(None),
+                    Some(code) => Message::Close(Some(CloseFrame {
                         code,
                         reason: String::from_utf8_lossy(&data).into_owned(),
-                    }))),
+                    })),
                 });
+                return Ok(Next::Message);
             }
             let more = self.session.frame_remaining();
             let Some(Action::IndicateReceiveComplete(a)) =
@@ -835,7 +854,8 @@ impl Conn {
                 continue;
             };
             if let Some(message) = self.assembler.push(a.buffer_type, a.data, more)? {
-                return Ok(Next::Message(message));
+                self.assembled = Some(message);
+                return Ok(Next::Message);
             }
         }
     }
@@ -952,7 +972,10 @@ mod tests {
                     reads += 1;
                     conn.did_read(n).unwrap();
                 }
-                Next::Message(Message::Binary(m)) => got.push(m),
+                Next::Message => match conn.take_message() {
+                    Some(Message::Binary(m)) => got.push(m),
+                    other => panic!("{other:?}"),
+                },
                 other => panic!("{other:?}"),
             }
         }
@@ -979,7 +1002,7 @@ mod tests {
                     input = &input[n..];
                     conn.did_read(n).unwrap();
                 }
-                Ok(Next::Message(m)) => got.push(Ok(m)),
+                Ok(Next::Message) => got.extend(conn.take_message().map(Ok)),
                 Ok(other) => panic!("{other:?}"),
                 Err(e) => {
                     got.push(Err(e));
@@ -1013,8 +1036,8 @@ mod tests {
                         input = &input[n..];
                         conn.did_read(n).unwrap();
                     }
-                    Next::Message(Message::Binary(m)) => {
-                        assert!(m == message);
+                    Next::Message => {
+                        assert!(conn.take_message() == Some(Message::Binary(message.clone())));
                         break;
                     }
                     other => panic!("{other:?}"),
@@ -1062,7 +1085,10 @@ mod tests {
                     input = &input[n..];
                     conn.did_read(n).unwrap();
                 }
-                Next::Message(Message::Binary(m)) => {
+                Next::Message => {
+                    let Some(Message::Binary(m)) = conn.take_message() else {
+                        panic!("not a binary message");
+                    };
                     assert!(m.iter().all(|&b| usize::from(b) == buffers.len() + 1));
                     assert_eq!(super::buffers::kept(), 0, "the kept buffer was taken");
                     buffers.push(m.as_ptr() as usize);
