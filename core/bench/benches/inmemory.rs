@@ -11,7 +11,8 @@
 //! - `driver/<size>`: the echo servers of the loopback benchmark (tokio drivers: wspc's,
 //!   fastwebsockets', tokio-tungstenite) echoing binary messages one at a time over an in-memory
 //!   pipe to a raw client, per message: what each driver costs in user space, without the
-//!   kernel time that dominates over loopback;
+//!   kernel time that dominates over loopback; `driver/500x<size>` sends the messages to 500
+//!   connections in turn, so each finds its connection's state cold;
 //! - `handshake/accept`: a server parses a browser's upgrade request and answers 101;
 //! - `mask/<where>`: the masking kernel against `memcpy`, in L1 (4 KiB) and in DRAM (64 MiB);
 //! - `utf8/<size>`: UTF-8 validation alone of the non-ASCII text, wspc's validator against
@@ -94,12 +95,16 @@ fn round_trip(c: &mut Criterion) {
 }
 
 fn driver(c: &mut Criterion) {
-    for size in [20, 1024, 16384] {
-        let mut g = c.benchmark_group(format!("driver/{size}"));
+    for (conns, size) in [(1, 20), (1, 1024), (1, 16384), (500, 20), (500, 16384)] {
+        let name = match conns {
+            1 => format!("driver/{size}"),
+            _ => format!("driver/{conns}x{size}"),
+        };
+        let mut g = c.benchmark_group(name);
         g.throughput(Throughput::Elements(1));
         for server in echo::Server::ALL {
             g.bench_function(server.name(), |b| {
-                b.iter_custom(|iters| echo::in_memory(server, size, iters).0)
+                b.iter_custom(|iters| echo::in_memory(server, conns, size, iters).0)
             });
         }
         g.finish();

@@ -194,24 +194,33 @@ async fn echo_one(client: &mut DuplexStream, frame: &[u8], echo: &mut [u8], head
     assert_eq!(echo.len() - header, frame.len() - header - 4);
 }
 
-/// The in-memory echo: `server` on one end of a `tokio::io::duplex` pipe, on a single-threaded
-/// runtime; on the other a raw client (no WebSocket library: pre-built masked frames, the
-/// echoes read by length) upgrades, then sends `n` binary messages of `size` bytes, one at a
-/// time, each read back before the next. Returns the time the `n` echoes took and the payload
-/// bytes read back.
-pub fn in_memory(server: Server, size: usize, n: u64) -> (Duration, usize) {
+/// The in-memory echo: `server` on one end of each of `conns` `tokio::io::duplex` pipes, on a
+/// single-threaded runtime; on the other a raw client (no WebSocket library: pre-built masked
+/// frames, the echoes read by length) upgrades, then sends `n` binary messages of `size` bytes
+/// over the connections in turn, one at a time, each read back before the next: with many
+/// connections, each message finds its connection's state gone cold, as an event-loop server
+/// with many clients does. Returns the time the `n` echoes took and the payload bytes read back.
+pub fn in_memory(server: Server, conns: usize, size: usize, n: u64) -> (Duration, usize) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
     let (payload, frame, header) = message(size);
     tokio::task::LocalSet::new().block_on(&rt, async move {
-        let (mut client, task) = connect(server).await;
+        let mut clients = Vec::with_capacity(conns);
+        let mut tasks = Vec::with_capacity(conns);
+        for _ in 0..conns.max(1) {
+            let (client, task) = connect(server).await;
+            clients.push(client);
+            tasks.push(task);
+        }
         let mut echo = vec![0; header + size];
         let mut got = 0;
         let start = Instant::now();
-        for _ in 0..n {
-            echo_one(&mut client, &frame, &mut echo, header).await;
+        let count = clients.len() as u64;
+        for i in 0..n {
+            let client = &mut clients[(i % count) as usize];
+            echo_one(client, &frame, &mut echo, header).await;
             got += echo.len() - header;
         }
         let took = start.elapsed();
@@ -222,8 +231,10 @@ pub fn in_memory(server: Server, size: usize, n: u64) -> (Duration, usize) {
             "{}: the payload",
             server.name()
         );
-        drop(client);
-        let _ = task.await;
+        drop(clients);
+        for task in tasks {
+            let _ = task.await;
+        }
         (took, got)
     })
 }

@@ -149,7 +149,7 @@ mod tests {
     fn every_echo_server_echoes_every_message_in_memory() {
         for server in echo::Server::ALL {
             for size in [20, 1024, 70_000] {
-                let (_, got) = echo::in_memory(server, size, 50);
+                let (_, got) = echo::in_memory(server, 3, size, 50);
                 assert_eq!(got, 50 * size, "{}", server.name());
             }
         }
