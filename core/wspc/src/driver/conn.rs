@@ -981,6 +981,24 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_last_piece_of_a_message_is_completed_as_the_message_is_returned() {
+        // A small message in one read: once it is out, nothing of it is left outstanding in
+        // the engine for the next call to release, and it is handed out once.
+        let wire = client_wire(&[vec![5u8; 20]]);
+        let mut server: Session = Session::server(&[]).unwrap();
+        server.open_without_handshake();
+        let mut conn = Conn::new(server, Vec::new(), None);
+        assert!(matches!(conn.next_message().unwrap(), Next::Read));
+        conn.read_buf()[..wire.len()].copy_from_slice(&wire);
+        conn.did_read(wire.len()).unwrap();
+        assert!(matches!(conn.next_message().unwrap(), Next::Message));
+        assert!(conn.held.is_none(), "the last piece's action is completed");
+        assert_eq!(conn.take_message(), Some(Message::Binary(vec![5; 20])));
+        assert_eq!(conn.take_message(), None);
+        assert!(matches!(conn.next_message().unwrap(), Next::Read));
+    }
+
     /// A server's `Conn` with a cap reading `wire` in reads of `chunk` bytes: each message, or
     /// the error that ended the reading.
     fn read_messages(
