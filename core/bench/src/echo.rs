@@ -196,30 +196,26 @@ async fn echo_one(client: &mut DuplexStream, frame: &[u8], echo: &mut [u8], head
 
 /// The in-memory echo: `server` on one end of each of `conns` `tokio::io::duplex` pipes, on a
 /// single-threaded runtime; on the other a raw client (no WebSocket library: pre-built masked
-/// frames, the echoes read by length) upgrades, then sends `n` binary messages of `size` bytes
-/// over the connections in turn, one at a time, each read back before the next: with many
-/// connections, each message finds its connection's state gone cold, as an event-loop server
-/// with many clients does. Returns the time the `n` echoes took and the payload bytes read back.
+/// frames, the echoes read by length) upgrades and echoes one message ([`open_in_memory`]),
+/// then, timed, sends `n` binary messages of `size` bytes over the connections in turn, one at
+/// a time, each read back before the next: with many connections, each message finds its
+/// connection's state gone cold, as an event-loop server with many clients does. Returns the
+/// time the `n` echoes took and the payload bytes read back.
 pub fn in_memory(server: Server, conns: usize, size: usize, n: u64) -> (Duration, usize) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
+    let local = tokio::task::LocalSet::new();
+    let mut open = open_in_memory(&rt, &local, server, conns.max(1), size);
     let (payload, frame, header) = message(size);
-    tokio::task::LocalSet::new().block_on(&rt, async move {
-        let mut clients = Vec::with_capacity(conns);
-        let mut tasks = Vec::with_capacity(conns);
-        for _ in 0..conns.max(1) {
-            let (client, task) = connect(server).await;
-            clients.push(client);
-            tasks.push(task);
-        }
+    let (took, got) = local.block_on(&rt, async {
         let mut echo = vec![0; header + size];
         let mut got = 0;
+        let count = open.clients.len() as u64;
         let start = Instant::now();
-        let count = clients.len() as u64;
         for i in 0..n {
-            let client = &mut clients[(i % count) as usize];
+            let client = &mut open.clients[(i % count) as usize];
             echo_one(client, &frame, &mut echo, header).await;
             got += echo.len() - header;
         }
@@ -231,12 +227,10 @@ pub fn in_memory(server: Server, conns: usize, size: usize, n: u64) -> (Duration
             "{}: the payload",
             server.name()
         );
-        drop(clients);
-        for task in tasks {
-            let _ = task.await;
-        }
         (took, got)
-    })
+    });
+    open.close(&rt, &local);
+    (took, got)
 }
 
 /// Connections opened by [`open_in_memory`]: the clients' ends keep them open, [`close`](Self::close)
