@@ -23,7 +23,10 @@
 //! [`Session`] through the pump the blocking driver uses; nothing here frames or
 //! parses. It is full duplex: while a write waits for the peer to read, polling the stream goes
 //! on reading (and answering pings), and after [`WebSocketStream::split`] one task can read while
-//! another writes. Writes are buffered up to [`Config::max_write_buffer`] bytes; beyond it
+//! another writes. A send that waits reads on too, into a buffer of up to
+//! [`Config::max_read_ahead`] bytes (64 MiB by default) that the next receive takes first, so an
+//! application that sends before it receives (an echo) and a peer that sends before it reads do
+//! not wait on each other forever. Writes are buffered up to [`Config::max_write_buffer`] bytes; beyond it
 //! `poll_ready` waits (backpressure). The timeouts of [`Config`] run on tokio's clock: the
 //! handshake, the close, the keep-alive ping and pong, and writes that make no progress.
 //! Keep-alive pings and the close clock run while the stream is polled for messages.
@@ -177,7 +180,26 @@ struct Inner<S> {
     ending: Ending,
     /// The write side is shut down.
     shut: bool,
+    /// Input read while a write waited (see [`Inner::read_ahead`]); the receive side uses it
+    /// before reading the stream again. Allocated only when a write has to wait.
+    ahead: Option<Box<ReadAhead>>,
 }
+
+/// Bytes read from the stream ahead of the engine while a write waited: a peer that sends
+/// before it reads (and stops reading once its own queue is full) must not find us doing the
+/// same, or both writes wait forever.
+#[derive(Debug, Default)]
+struct ReadAhead {
+    /// The bytes read; those before `used` went to the engine already.
+    bytes: Vec<u8>,
+    used: usize,
+    /// How reading ahead ended, if it did: the end of the stream (`Ok`) or an error. The
+    /// receive side meets it once the bytes before it are used.
+    end: Option<io::Result<()>>,
+}
+
+/// Reading ahead reads at most this much per call of the stream.
+const READ_AHEAD_CHUNK: usize = 64 * 1024;
 
 /// A WebSocket over an async stream: a [`Stream`] of received messages and a [`Sink`] of
 /// messages to send, plus piece-level reads and writes for streaming large messages.
@@ -234,6 +256,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             close_timer: None,
             ending: Ending::No,
             shut: false,
+            ahead: None,
         }
     }
 
@@ -360,6 +383,75 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
     }
 
+    /// Write what is queued, as [`poll_write_out`](Self::poll_write_out), for the sending side;
+    /// while the write waits, input is read ahead (see [`read_ahead`](Self::read_ahead)).
+    fn poll_send_out(&mut self, proxy: &Waker) -> Poll<Result<(), DriverError>> {
+        let polled = self.poll_write_out(proxy);
+        if polled.is_pending() {
+            self.read_ahead(proxy);
+        }
+        polled
+    }
+
+    /// A write waits for the peer to read: read on meanwhile, up to
+    /// [`Config::max_read_ahead`] bytes not yet given to the engine, so that a peer that only
+    /// reads once it has sent everything (its own writes waiting on ours) is not deadlocked
+    /// against us, however the application orders its sends and receives. The bytes go to the
+    /// engine, in order, on the next receive; pings among them are answered then.
+    fn read_ahead(&mut self, proxy: &Waker) {
+        let limit = self.config.max_read_ahead;
+        if limit == 0 || !matches!(self.ending, Ending::No) || self.conn.ended() {
+            return;
+        }
+        let ahead = self.ahead.get_or_insert_with(Box::default);
+        let mut cx = Context::from_waker(proxy);
+        while ahead.end.is_none() && ahead.bytes.len() - ahead.used < limit {
+            if ahead.used > 0 {
+                ahead.bytes.drain(..ahead.used);
+                ahead.used = 0;
+            }
+            let old = ahead.bytes.len();
+            ahead
+                .bytes
+                .resize(old + (limit - old).min(READ_AHEAD_CHUNK), 0);
+            let mut buf = ReadBuf::new(&mut ahead.bytes[old..]);
+            let polled = Pin::new(&mut self.stream).poll_read(&mut cx, &mut buf);
+            let n = buf.filled().len();
+            ahead.bytes.truncate(old + n);
+            match polled {
+                Poll::Pending => break,
+                Poll::Ready(Ok(())) if n == 0 => ahead.end = Some(Ok(())),
+                Poll::Ready(Ok(())) => self.read_seen = true,
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => ahead.end = Some(Err(e)),
+            }
+        }
+        if ahead.bytes.is_empty() && ahead.end.is_none() {
+            self.ahead = None;
+        }
+    }
+
+    /// Give the engine bytes read ahead, if there are any (`None`: read the stream): the number
+    /// of bytes, 0 at the end of the stream, or the error that ended reading ahead.
+    fn take_ahead(&mut self) -> Option<io::Result<usize>> {
+        let ahead = self.ahead.as_mut()?;
+        let unread = &ahead.bytes[ahead.used..];
+        let taken = if unread.is_empty() {
+            ahead.end.take().map(|end| end.map(|()| 0))
+        } else {
+            let buf = self.conn.read_buf();
+            let n = unread.len().min(buf.len());
+            buf[..n].copy_from_slice(&unread[..n]);
+            ahead.used += n;
+            Some(Ok(n))
+        };
+        if ahead.used == ahead.bytes.len() && ahead.end.is_none() {
+            // All used: the memory goes (up to the limit, it may be large).
+            self.ahead = None;
+        }
+        taken
+    }
+
     /// The write failed: the frame on the wire is cut, so the connection is over.
     fn broken(&mut self, e: io::Error) -> DriverError {
         self.conn.abort();
@@ -481,7 +573,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
         let now = Instant::now();
         let next = if self.ping_out {
-            if self.config.ping_timeout.is_some() {
+            let ahead = self.ahead.as_ref().is_some_and(|a| a.used < a.bytes.len());
+            // Input read ahead may hold the pong: the engine sees it first.
+            if self.config.ping_timeout.is_some() && !ahead {
                 return Err(DriverError::Timeout(Timeout::Pong));
             }
             // No pong deadline: wait for it as long as it takes.
@@ -568,14 +662,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     Poll::Pending => return Poll::Pending,
                 },
                 Next::Read => {
-                    let mut buf = ReadBuf::new(self.conn.read_buf());
-                    match Pin::new(&mut self.stream).poll_read(&mut pcx, &mut buf) {
+                    let polled = match self.take_ahead() {
+                        Some(taken) => Poll::Ready(taken),
+                        None => {
+                            let mut buf = ReadBuf::new(self.conn.read_buf());
+                            Pin::new(&mut self.stream)
+                                .poll_read(&mut pcx, &mut buf)
+                                .map_ok(|()| buf.filled().len())
+                        }
+                    };
+                    match polled {
                         Poll::Pending => {
                             self.conn.no_read();
                             return Poll::Pending;
                         }
-                        Poll::Ready(Ok(())) => {
-                            let n = buf.filled().len();
+                        Poll::Ready(Ok(n)) => {
                             self.read_seen = true;
                             if let Err(e) = self.conn.did_read(n) {
                                 return Poll::Ready(Some(Err(e.into())));
@@ -638,7 +739,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             return Poll::Ready(Err(DriverError::Closed));
         }
         while self.conn.queued_bytes() >= self.config.max_write_buffer.max(1) {
-            match self.poll_write_out(proxy) {
+            match self.poll_send_out(proxy) {
                 Poll::Ready(Ok(())) => {}
                 other => return other,
             }
@@ -650,7 +751,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         self.register(Side::Writer, cx);
         let proxy = self.waker(cx, proxy);
         match self.ending {
-            Ending::No => self.poll_write_out(proxy),
+            Ending::No => self.poll_send_out(proxy),
             // The connection ended: what was queued and not written is lost, and says so.
             _ if self.conn.lost_sends() => Poll::Ready(Err(DriverError::Closed)),
             _ => Poll::Ready(Ok(())),
@@ -671,7 +772,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         if !self.conn.close_sent() && !self.conn.ended() {
             self.conn.queue(Message::Close(None))?;
         }
-        match self.poll_write_out(proxy) {
+        match self.poll_send_out(proxy) {
             Poll::Ready(Ok(())) => {}
             other => return other,
         }

@@ -111,6 +111,72 @@ async fn a_client_that_sends_16_mib_before_it_reads_gets_one_message_back() {
     server.await.unwrap().unwrap();
 }
 
+/// A raw peer that sends `count` binary messages of 16 MiB and a close before it reads, then
+/// reads to the end (or the error that ends it): the payloads and what it read.
+async fn send_16_mib_messages_before_reading(
+    addr: String,
+    count: u32,
+) -> (Vec<Vec<u8>>, peer::Received) {
+    raw(move || {
+        let (mut stream, head) = peer::upgrade(&addr, "");
+        assert!(head.contains(SAMPLE_ACCEPT), "{head}");
+        let payloads: Vec<Vec<u8>> = (0..count)
+            .map(|k| {
+                (0..16u32 << 20)
+                    .map(|i| (i * 7 % 251) as u8 ^ k as u8)
+                    .collect()
+            })
+            .collect();
+        // A write fails only if the server gave up on the connection; what it sent shows that.
+        let _ = payloads
+            .iter()
+            .map(|payload| client_frame(true, Opcode::Binary, payload))
+            .chain([client_frame(true, Opcode::Close, &1000u16.to_be_bytes())])
+            .try_for_each(|frame| stream.write_all(&frame));
+        (payloads, peer::read_to_end(&mut stream))
+    })
+    .await
+    .unwrap()
+}
+
+/// Three 16 MiB messages before reading: while the echo of the first waits for the peer to read,
+/// the peer still has 32 MiB to send, more than the sockets' buffers hold. The send that waits
+/// reads them ahead, so both sides go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_that_waits_reads_ahead_so_a_peer_sending_48_mib_before_reading_gets_its_echoes() {
+    let (addr, server) = echo_once(ServerOptions::default()).await;
+    let (payloads, got) = send_16_mib_messages_before_reading(addr, 3).await;
+    assert!(got.error.is_none(), "{:?}", got.error);
+    assert_eq!(got.frames.len(), 4, "three message frames and the close");
+    for (frame, payload) in got.frames.iter().zip(&payloads) {
+        assert!(frame.head.fin && frame.head.opcode == 2);
+        assert!(frame.payload == *payload, "an echo differs");
+    }
+    assert_eq!(close_code(&got.frames[3]), 1000);
+    server.await.unwrap().unwrap();
+}
+
+/// The same peer with reading ahead off: the echo's write and the peer's wait on each other
+/// until the write timeout (what the test above would meet without reading ahead).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_reading_ahead_the_same_peer_and_echo_wait_on_each_other() {
+    let mut config = Config::default();
+    config.max_read_ahead = 0;
+    config.write_timeout = Some(Duration::from_secs(1));
+    let (addr, server) = echo_once(server_options(config)).await;
+    let (_, got) = send_16_mib_messages_before_reading(addr, 3).await;
+    assert!(
+        got.frames.len() < 3,
+        "{} frames came back",
+        got.frames.len()
+    );
+    let ended = server.await.unwrap();
+    assert!(
+        matches!(ended, Err(DriverError::Timeout(Timeout::Write))),
+        "{ended:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reading_goes_on_while_a_write_waits_after_split() {
     let (got_ten, ten) = mpsc::channel();

@@ -19,6 +19,7 @@
 //! | [`Config::write_timeout`] | 30 s | a write that makes no progress that long fails the connection |
 //! | [`Config::read_timeout`] | none | [`io`](crate::io) only: a read that waits that long returns [`DriverError::Timeout`] and leaves the session usable |
 //! | [`Config::max_write_buffer`] | 1 MiB | tokio only: `poll_ready` waits while more than this is queued and unwritten |
+//! | [`Config::max_read_ahead`] | 64 MiB (one message at the cap) | tokio only: while a write waits, input is read ahead up to this, so a peer that sends before it reads does not deadlock against a sender; then reading stops until the application receives |
 //! | `Config::deflate` (cargo feature `deflate`) | on, [`DeflateConfig::DEFAULT`](crate::deflate::DeflateConfig::DEFAULT) | a client offers permessage-deflate, a server accepts an offer; see below |
 //! | HTTP head ([`upgrade::MAX_HEAD_BYTES`]) | 20 KiB | a server answers 431 and closes; a client fails with [`DriverError::Http`] |
 //! | staged reads | 32 KiB per thread, lent to a connection only while it holds unread bytes | see below |
@@ -129,6 +130,12 @@ pub struct Config {
     pub read_timeout: Option<Duration>,
     /// Tokio only: bytes queued for writing beyond which the sink applies backpressure.
     pub max_write_buffer: usize,
+    /// Tokio only: while a write waits for the peer to read, the driver reads on, up to this
+    /// many bytes the engine has not taken yet (they go to the engine, in order, on the next
+    /// receive). A peer that sends before it reads is then not deadlocked against an
+    /// application that sends before it receives; beyond the limit, reading stops until the
+    /// application receives. 0 turns reading ahead off.
+    pub max_read_ahead: usize,
     /// permessage-deflate: `Some` offers it (client) or accepts an offer (server) with these
     /// settings, `None` never negotiates it. Default: `Some(DeflateConfig::DEFAULT)` (see the
     /// [module docs](self#compression)).
@@ -168,6 +175,7 @@ impl Default for Config {
             write_timeout: Some(Duration::from_secs(30)),
             read_timeout: None,
             max_write_buffer: 1 << 20,
+            max_read_ahead: 64 << 20,
             #[cfg(feature = "deflate")]
             deflate: Some(crate::deflate::DeflateConfig::DEFAULT),
         }
