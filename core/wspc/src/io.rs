@@ -19,11 +19,15 @@
 //!
 //! Reads deliver whole messages ([`WebSocket::read_message`], capped by
 //! [`Config::max_message_size`]) or pieces ([`WebSocket::read_piece`], for streaming); a read
-//! that times out or would block leaves the session intact. Every timeout of [`Config`] is on by
-//! default: the driver sets the socket's read and write timeouts itself through [`Transport`], so
-//! set them with [`Config`], not on the socket. A blocking driver cannot read while it writes: a
-//! peer that sends a large message while it does not read is served message by message (the
-//! whole message is read before the answer is written); for full duplex use the tokio driver.
+//! that times out or would block leaves the session intact. Every timeout of [`Config`] but
+//! [`Config::read_timeout`] is on by default: the driver sets the socket's read and write
+//! timeouts itself through [`Transport`], so set them with [`Config`], not on the socket.
+//!
+//! A blocking driver cannot read while it writes. A peer that sends one large message before it
+//! reads is served (the whole message is read before the answer is written); a peer that sends
+//! several, more than the sockets' buffers hold, before it reads anything waits on our answer
+//! while we wait on it, until [`Config::write_timeout`] fails the connection. The tokio driver
+//! reads ahead while a write waits ([`Config::max_read_ahead`]) and serves that peer too.
 //!
 //! After a protocol error, a message over the cap or a keep-alive timeout, the driver fails the
 //! connection itself (RFC 6455 §7.1.7): it sends the close the error calls for, shuts down its

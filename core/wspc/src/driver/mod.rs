@@ -206,7 +206,9 @@ pub enum DriverError {
     /// The engine refused: a protocol error from the peer (the driver has already sent the close
     /// it calls for), a handshake failure, or misuse.
     Ws(Error),
-    /// The HTTP upgrade was malformed (the text says how); a server has answered 400 or 431.
+    /// The HTTP upgrade was malformed (the text says how). A server has answered it: 400 or 431
+    /// for a bad request head, 500 when the `accept_with` callback's answer was invalid (a
+    /// header that cannot be sent, a subprotocol the client did not offer).
     Http(String),
     /// The upgrade was refused: for a client, the server answered a status other than 101 (it is
     /// in the [`Response`]); for a server, the `accept_with` callback refused it.
@@ -218,7 +220,8 @@ pub enum DriverError {
 }
 
 impl DriverError {
-    /// The status of a refused upgrade (client side), if that is what this is.
+    /// The status of a refused upgrade, if that is what this is: the server's answer (client
+    /// side), or the status the `accept_with` callback refused with (server side).
     pub fn refused_status(&self) -> Option<u16> {
         match self {
             Self::Refused(r) => Some(r.status),
