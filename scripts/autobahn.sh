@@ -353,10 +353,21 @@ progress() {
         }'
 }
 
+# The commit the testees were built from, with "+changes" if tracked files other than the
+# reports differ from it (the reports are written by this very run).
+source_commit() {
+    local commit
+    commit=$(git rev-parse --short HEAD 2>/dev/null) || { echo unknown; return; }
+    if [ -n "$(git status --porcelain --untracked-files=no -- . ':(exclude)reports' 2>/dev/null)" ]; then
+        commit="$commit+changes"
+    fi
+    echo "$commit"
+}
+
 write_meta() {
     local role=$1 secs=$2 testee=$3
     cat >"$REPORTS/$role/meta.json" <<EOF
-{"role": "$role", "driver": "$(role_driver "$role")", "testee": "$testee", "agent": "$(role_agent "$role")", "wall_seconds": $secs, "testsuite": "$TESTSUITE", "runner": "$([ "$USE_DOCKER" = 1 ] && echo Docker || echo bootstrapped)", "finished": "$(date -u +%Y-%m-%dT%H:%M:%SZ)"}
+{"role": "$role", "driver": "$(role_driver "$role")", "testee": "$testee", "agent": "$(role_agent "$role")", "wall_seconds": $secs, "testsuite": "$TESTSUITE", "runner": "$([ "$USE_DOCKER" = 1 ] && echo Docker || echo bootstrapped)", "finished": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "commit": "$(source_commit)"}
 EOF
 }
 

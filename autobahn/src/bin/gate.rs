@@ -29,7 +29,7 @@
 //! version.
 
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -482,6 +482,12 @@ fn summary(reports: &[RoleReport], passed: bool) -> String {
             meta_str(&Some(m.clone()), "testsuite")
         );
     }
+    let commits: BTreeSet<String> = reports
+        .iter()
+        .map(|r| meta_str(&r.meta, "commit"))
+        .collect();
+    let commits: Vec<String> = commits.into_iter().map(|c| format!("`{c}`")).collect();
+    let _ = writeln!(out, "wspc commit: {}\n", commits.join(", "));
     out.push_str(&header("role | driver | expected", "wall time"));
     for r in reports {
         let mut t = Tally::default();
@@ -515,10 +521,12 @@ fn summary(reports: &[RoleReport], passed: bool) -> String {
             .map_or_else(String::new, |c| format!(" Testee command: `{c}`."));
         let _ = writeln!(
             out,
-            "Held to `autobahn/{}`. Run finished {} with the {} testsuite; wall time {} s.{command}\n",
+            "Held to `autobahn/{}`. Run finished {} with the {} testsuite, testee built from \
+             commit `{}`; wall time {} s.{command}\n",
             role.expected_file(),
             meta_str(&r.meta, "finished"),
             meta_str(&r.meta, "runner"),
+            meta_str(&r.meta, "commit"),
             meta_str(&r.meta, "wall_seconds"),
         );
         let mut sections: BTreeMap<u32, Tally> = BTreeMap::new();
@@ -655,8 +663,7 @@ fn main() -> ExitCode {
                     )),
                 }
             }
-            let bad: std::collections::BTreeSet<&CaseId> =
-                findings.iter().map(|(c, _)| c).collect();
+            let bad: BTreeSet<&CaseId> = findings.iter().map(|(c, _)| c).collect();
             let bad_present = bad.iter().filter(|c| results.contains_key(c)).count();
             cases_passed += results.len() - bad_present;
             // A problem that is not about a case (no expected file) counts as one failure.
