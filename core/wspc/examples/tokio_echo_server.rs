@@ -3,8 +3,8 @@
 //! keep-alive pings, and enforces its timeouts and message cap (see `wspc::driver::Config`).
 //!
 //! It is built to survive a bad day: at most `MAX_CONNECTIONS` connections at once (more are
-//! answered `503` and closed), and a failed `accept` (EMFILE: out of file descriptors) is
-//! logged and retried after a pause that doubles while failures go on.
+//! answered `503` and closed, see `refuse`), and a failed `accept` (EMFILE: out of file
+//! descriptors) is logged and retried after a pause that doubles while failures go on.
 //!
 //! Subprotocols: by default it speaks none, and answers an offer without a
 //! `Sec-WebSocket-Protocol` header (RFC 6455 allows it; browsers then fail the handshake). Each
@@ -23,7 +23,7 @@
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use wspc::tokio::{accept, DriverError, Message, ServerOptions};
@@ -32,6 +32,11 @@ use wspc::tokio::{accept, DriverError, Message, ServerOptions};
 const MAX_CONNECTIONS: usize = 10_000;
 /// The pause after a failed accept, doubling up to the second one while failures go on.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(1));
+/// The answer to a connection over the cap.
+const BUSY: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+/// How long, and how many bytes, a refused connection's input is drained (see `refuse`).
+const DRAIN: (Duration, usize) = (Duration::from_secs(1), 64 << 10);
 
 /// Serve one connection: the upgrade, then echo until the peer closes.
 pub(crate) async fn serve(stream: TcpStream, options: &ServerOptions) -> Result<(), DriverError> {
@@ -41,6 +46,25 @@ pub(crate) async fn serve(stream: TcpStream, options: &ServerOptions) -> Result<
         // Pongs need nothing; after the peer's close (answered by the driver) the stream ends.
         if let m @ (Message::Text(_) | Message::Binary(_)) = message? {
             ws.send(m).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuse a connection: answer `503`, shut the write side, then read and discard the client's
+/// input until it closes, up to `DRAIN.1` bytes. Closing a socket with unread input (the client's
+/// upgrade request, most likely) makes Linux send a reset instead of an orderly close, and the
+/// reset can destroy the `503` before the client reads it; the driver does the same after a
+/// failed handshake. The caller bounds the time (`DRAIN.0`).
+async fn refuse(mut stream: TcpStream) -> std::io::Result<()> {
+    stream.write_all(BUSY).await?;
+    stream.shutdown().await?;
+    let (mut sink, mut drained) = ([0u8; 4096], 0);
+    while drained < DRAIN.1 {
+        match stream.read(&mut sink).await? {
+            // The client has closed: nothing is left unread, the close will be orderly.
+            0 => break,
+            n => drained += n,
         }
     }
     Ok(())
@@ -111,7 +135,7 @@ pub(crate) async fn run_with(
     let slots = Arc::new(Semaphore::new(cap));
     let mut backoff = BACKOFF.0;
     loop {
-        let (mut stream, peer) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(accepted) => {
                 backoff = BACKOFF.0;
                 accepted
@@ -127,10 +151,9 @@ pub(crate) async fn run_with(
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
             eprintln!("{peer}: over {cap} connections, refused");
-            tokio::spawn(async move {
-                let busy = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-                let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(busy)).await;
-            });
+            // A task of its own, so that the accept loop goes on at once; the stream is dropped
+            // (closed) when the refusal ends, or after a second at most.
+            tokio::spawn(tokio::time::timeout(DRAIN.0, refuse(stream)));
             continue;
         };
         let options = Arc::clone(&options);

@@ -561,3 +561,54 @@ fn the_drivers_negotiate_permessage_deflate_by_default_and_config_turns_it_off()
     assert!(ws.session().permessage_deflate().is_none());
     server.join().unwrap().unwrap();
 }
+
+/// The echo example over its connection cap: the extra connection, whose upgrade request is
+/// already in the server's receive buffer, reads a whole `503` head and a clean end of stream
+/// (not a reset, which Linux sends when a socket is closed with input unread and which can
+/// destroy the answer); once the first connection ends, the slot is free again.
+#[test]
+fn the_echo_example_answers_503_over_its_cap_and_serves_again_when_a_slot_frees() {
+    let addr = peer::free_addr();
+    let a = addr.clone();
+    thread::spawn(move || echo_server::run(&a, 1));
+    let stream = peer::connect_within(&addr, Duration::from_secs(10));
+    let (mut first, _) = connect(stream, &addr, "/", &ClientOptions::default()).unwrap();
+    first.send(Message::text("one")).unwrap();
+    assert_eq!(first.read_message().unwrap(), Message::text("one"));
+
+    let mut busy = TcpStream::connect(&addr).unwrap();
+    busy.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    busy.write_all(peer::upgrade_request(&addr, "").as_bytes())
+        .unwrap();
+    // Give a reset time to arrive before reading: the answer must survive it.
+    thread::sleep(Duration::from_millis(300));
+    let got = peer::read_to_end(&mut busy);
+    let text = String::from_utf8_lossy(&got.bytes);
+    assert!(
+        text.starts_with("HTTP/1.1 503 ") && text.contains("\r\n\r\n"),
+        "no 503 head: {text:?}, {:?}",
+        got.error
+    );
+    assert!(got.error.is_none(), "not a clean end: {:?}", got.error);
+
+    first.close(None).unwrap();
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut ws = loop {
+        let stream = TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        match connect(stream, &addr, "/", &ClientOptions::default()) {
+            Ok((ws, _)) => break ws,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("not yet: {e}");
+                thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("the freed slot was never served: {e}"),
+        }
+    };
+    ws.send(Message::text("two")).unwrap();
+    assert_eq!(ws.read_message().unwrap(), Message::text("two"));
+    ws.close(None).unwrap();
+}

@@ -784,3 +784,68 @@ async fn an_unsplit_stream_polled_by_two_tasks_wakes_both() {
         .await
         .expect("a task of the two was not woken");
 }
+
+/// The tokio echo example over its connection cap: the extra connection, whose upgrade request
+/// is already in the server's receive buffer, reads a whole `503` head and a clean end of stream
+/// (not a reset, which Linux sends when a socket is closed with input unread and which can
+/// destroy the answer); once the first connection ends, the slot is free again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_echo_example_answers_503_over_its_cap_and_serves_again_when_a_slot_frees() {
+    let addr = peer::free_addr();
+    let a = addr.clone();
+    tokio::spawn(async move { tokio_echo_server::run(&a, 1).await });
+    let run = async {
+        let a = addr.clone();
+        let stream = raw(move || peer::connect_within(&a, Duration::from_secs(10)))
+            .await
+            .unwrap();
+        stream.set_nonblocking(true).unwrap();
+        let stream = TcpStream::from_std(stream).unwrap();
+        let (mut first, _) = connect(stream, &addr, "/", &ClientOptions::default())
+            .await
+            .unwrap();
+        first.send(Message::text("one")).await.unwrap();
+        assert_eq!(first.next().await.unwrap().unwrap(), Message::text("one"));
+
+        let a = addr.clone();
+        let got = raw(move || {
+            let mut busy = StdStream::connect(&a).unwrap();
+            busy.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            busy.write_all(peer::upgrade_request(&a, "").as_bytes())
+                .unwrap();
+            // Give a reset time to arrive before reading: the answer must survive it.
+            std::thread::sleep(Duration::from_millis(300));
+            peer::read_to_end(&mut busy)
+        })
+        .await
+        .unwrap();
+        let text = String::from_utf8_lossy(&got.bytes);
+        assert!(
+            text.starts_with("HTTP/1.1 503 ") && text.contains("\r\n\r\n"),
+            "no 503 head: {text:?}, {:?}",
+            got.error
+        );
+        assert!(got.error.is_none(), "not a clean end: {:?}", got.error);
+
+        first.close(None).await.unwrap();
+        drop(first);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut ws = loop {
+            let stream = TcpStream::connect(&addr).await.unwrap();
+            match connect(stream, &addr, "/", &ClientOptions::default()).await {
+                Ok((ws, _)) => break ws,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("not yet: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("the freed slot was never served: {e}"),
+            }
+        };
+        ws.send(Message::text("two")).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("two"));
+        ws.close(None).await.unwrap();
+    };
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the test hung");
+}
