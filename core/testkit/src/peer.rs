@@ -23,8 +23,8 @@ pub fn upgrade_request(addr: &str, extra: &str) -> String {
     )
 }
 
-/// Read a response head byte by byte (nothing past it), as text; `None` if the stream ends
-/// first.
+/// Read a response head byte by byte (nothing past it), as text; `None` if the stream ends or
+/// a read fails (a reset, or one past [`PEER_TIMEOUT`]) first.
 pub fn read_response_head(stream: &mut TcpStream) -> Option<String> {
     let mut head = Vec::new();
     let mut byte = [0u8];
@@ -37,12 +37,30 @@ pub fn read_response_head(stream: &mut TcpStream) -> Option<String> {
     String::from_utf8(head).ok()
 }
 
-/// Connect to `addr`, send [`upgrade_request`] with `extra`, and read the response head.
-pub fn upgrade(addr: &str, extra: &str) -> (TcpStream, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
+/// How long a raw peer's read or write may wait: a driver that stops answering (or reading)
+/// makes the test fail with a timeout error instead of hanging.
+pub const PEER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// `stream` with [`PEER_TIMEOUT`] on its reads and writes (for a stream the test accepted).
+pub fn bounded(stream: TcpStream) -> TcpStream {
     stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
+        .set_read_timeout(Some(PEER_TIMEOUT))
+        .expect("read timeout");
+    stream
+        .set_write_timeout(Some(PEER_TIMEOUT))
+        .expect("write timeout");
+    stream
+}
+
+/// Connect to `addr`, with [`PEER_TIMEOUT`] on reads and writes.
+pub fn connect(addr: &str) -> TcpStream {
+    bounded(TcpStream::connect(addr).expect("connect"))
+}
+
+/// Connect to `addr` (as [`connect`]), send [`upgrade_request`] with `extra`, and read the
+/// response head.
+pub fn upgrade(addr: &str, extra: &str) -> (TcpStream, String) {
+    let mut stream = connect(addr);
     stream
         .write_all(upgrade_request(addr, extra).as_bytes())
         .expect("request");
@@ -51,7 +69,7 @@ pub fn upgrade(addr: &str, extra: &str) -> (TcpStream, String) {
 }
 
 /// Everything the peer read until end of stream or an error, the frames in it, and the error
-/// (a reset shows up here: `ConnectionReset`).
+/// (a reset shows up here: `ConnectionReset`; a read past [`PEER_TIMEOUT`]: `WouldBlock`).
 pub struct Received {
     /// The bytes read.
     pub bytes: Vec<u8>,
@@ -73,7 +91,8 @@ pub fn read_to_end(stream: &mut TcpStream) -> Received {
     }
 }
 
-/// Read frames until `want` whole ones arrived (or the stream ends): returns those read.
+/// Read frames until `want` whole ones arrived (or the stream ends or a read fails, as one past
+/// [`PEER_TIMEOUT`] does): returns those read.
 pub fn read_frames(stream: &mut TcpStream, want: usize) -> Vec<Frame> {
     let mut bytes = Vec::new();
     let mut buf = vec![0u8; 1 << 16];

@@ -15,9 +15,9 @@ use wspc::io::{
     accept, accept_with, connect, Accept, ClientOptions, CloseFrame, Config, DriverError, Message,
     Refusal, ServerOptions, Timeout, WebSocket,
 };
-use wspc::{CloseStatus, Property, ProtocolError};
+use wspc::{BufferType, CloseStatus, Property, ProtocolError};
 use wspc_testkit::frame::{client_frame, raw_frame};
-use wspc_testkit::peer::{self, close_code, SAMPLE_ACCEPT};
+use wspc_testkit::peer::{self, close_code, PEER_TIMEOUT, SAMPLE_ACCEPT};
 
 type Served = thread::JoinHandle<Result<(), DriverError>>;
 
@@ -46,6 +46,19 @@ fn server_options(config: Config) -> ServerOptions {
     let mut options = ServerOptions::default();
     options.config = config;
     options
+}
+
+/// Join `server`, failing the test if it is still running after `limit` (instead of hanging).
+fn join_within(server: Served, limit: Duration) -> Result<(), DriverError> {
+    let end = Instant::now() + limit;
+    while !server.is_finished() {
+        assert!(
+            Instant::now() < end,
+            "the server still runs after {limit:?}"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    server.join().unwrap()
 }
 
 #[test]
@@ -94,7 +107,7 @@ fn a_client_that_sends_16_mib_before_it_reads_gets_one_message_back() {
     assert!(echo.head.fin && echo.head.opcode == 2 && echo.head.mask.is_none());
     assert!(echo.payload == payload, "the echo differs");
     assert_eq!(close_code(&got.frames[1]), 1000);
-    server.join().unwrap().unwrap();
+    join_within(server, PEER_TIMEOUT).unwrap();
 }
 
 #[test]
@@ -103,7 +116,7 @@ fn a_slowloris_head_hits_the_handshake_timeout() {
     config.handshake_timeout = Some(Duration::from_millis(300));
     let options = server_options(config);
     let (addr, server) = serve_once(move |s| accept(s, &options).map(drop));
-    let mut stream = TcpStream::connect(&addr).unwrap();
+    let mut stream = peer::connect(&addr);
     let started = Instant::now();
     // One byte every 50 ms: the head would take seconds.
     for b in peer::upgrade_request(&addr, "").bytes() {
@@ -115,7 +128,10 @@ fn a_slowloris_head_hits_the_handshake_timeout() {
             break;
         }
     }
-    let result = server.join().unwrap();
+    // Gone before the join: a server that never times out sees the end (and fails the match
+    // below) instead of waiting for the rest of the head.
+    drop(stream);
+    let result = join_within(server, PEER_TIMEOUT);
     assert!(
         matches!(result, Err(DriverError::Timeout(Timeout::Handshake))),
         "{result:?}"
@@ -132,7 +148,7 @@ fn a_path_with_line_breaks_or_spaces_is_refused_before_anything_is_sent() {
         let err = connect(stream, &addr, path, &ClientOptions::default()).unwrap_err();
         assert!(matches!(err, DriverError::Http(_)), "{path:?}: {err}");
         // The server side sees a connection that ends with no byte sent.
-        let (mut accepted, _) = listener.accept().unwrap();
+        let mut accepted = peer::bounded(listener.accept().unwrap().0);
         let mut got = Vec::new();
         accepted.read_to_end(&mut got).unwrap();
         assert!(got.is_empty(), "{path:?}: {got:?}");
@@ -144,11 +160,12 @@ fn host_is_sent_once_and_a_refusal_keeps_its_status() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let server = thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
+        let mut s = peer::bounded(listener.accept().unwrap().0);
         let mut head = Vec::new();
         let mut buf = [0u8; 1024];
         while !head.ends_with(b"\r\n\r\n") {
             let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "the request head ended early: {head:?}");
             head.extend_from_slice(&buf[..n]);
         }
         s.write_all(b"HTTP/1.1 403 Forbidden\r\nX-Why: origin\r\nContent-Length: 0\r\n\r\n")
@@ -248,6 +265,36 @@ fn accept_with_refuses_a_foreign_origin() {
     server.join().unwrap().unwrap();
 }
 
+/// The defaults are the table in `wspc::driver`'s docs (and the README's), for a bare `Config`
+/// and for the options of both sides.
+#[test]
+fn the_defaults_are_the_documented_table() {
+    let configs = [
+        ("Config", Config::default()),
+        ("ClientOptions", ClientOptions::default().config),
+        ("ServerOptions", ServerOptions::default().config),
+    ];
+    for (what, c) in configs {
+        assert!(c.properties.is_empty(), "{what}: {:?}", c.properties);
+        assert_eq!(c.max_message_size, Some(64 << 20), "{what}");
+        assert_eq!(c.handshake_timeout, Some(Duration::from_secs(10)), "{what}");
+        assert_eq!(c.close_timeout, Some(Duration::from_secs(10)), "{what}");
+        assert_eq!(c.ping_interval, Some(Duration::from_secs(20)), "{what}");
+        assert_eq!(c.ping_timeout, Some(Duration::from_secs(20)), "{what}");
+        assert_eq!(c.write_timeout, Some(Duration::from_secs(30)), "{what}");
+        assert_eq!(c.read_timeout, None, "{what}");
+        assert_eq!(c.max_write_buffer, 1 << 20, "{what}");
+        assert_eq!(c.max_read_ahead, 64 << 20, "{what}");
+        #[cfg(feature = "deflate")]
+        assert_eq!(
+            c.deflate,
+            Some(wspc::deflate::DeflateConfig::DEFAULT),
+            "{what}"
+        );
+    }
+    assert_eq!(wspc::io::MAX_HEAD_BYTES, 20 << 10);
+}
+
 #[test]
 fn a_message_over_the_cap_is_answered_with_1009() {
     let mut config = Config::default();
@@ -269,6 +316,44 @@ fn a_message_over_the_cap_is_answered_with_1009() {
         ),
         "{err}"
     );
+}
+
+/// Pieces stream a message without assembling it, both ways: 1 MiB arrives in pieces of at
+/// most the receive buffer although the message cap is 1000 bytes, and a text sent in two
+/// pieces (split inside a code point) arrives as one message.
+#[test]
+fn pieces_stream_a_message_without_assembling_it() {
+    let mut config = Config::default();
+    config.properties = vec![Property::ReceiveBufferSize(1024)];
+    config.max_message_size = Some(1000);
+    let options = server_options(config);
+    let (addr, server) = serve_once(move |s| {
+        let mut ws = accept(s, &options)?;
+        let (mut total, mut pieces) = (0, 0);
+        loop {
+            let piece = ws.read_piece()?;
+            assert!(piece.data.len() <= 1024, "{} bytes", piece.data.len());
+            assert!(piece.data.iter().all(|&b| b == 9));
+            total += piece.data.len();
+            pieces += 1;
+            if piece.buffer_type == BufferType::BinaryMessage {
+                break;
+            }
+            assert_eq!(piece.buffer_type, BufferType::BinaryFragment);
+        }
+        assert_eq!(total, 1 << 20);
+        assert!(pieces >= 1024, "{pieces} pieces");
+        // The boundary cuts "é" (c3 a9) in two: pieces need not end on a code point.
+        ws.send_piece(BufferType::Utf8Fragment, b"str\xc3")?;
+        ws.send_piece(BufferType::Utf8Message, b"\xa9amed")?;
+        ws.close(None)
+    });
+    let mut ws = client(&addr, &ClientOptions::default());
+    ws.send(Message::binary(vec![9; 1 << 20])).unwrap();
+    assert_eq!(ws.read_message().unwrap(), Message::text("stréamed"));
+    assert_eq!(ws.read_message().unwrap(), Message::Close(None));
+    assert!(matches!(ws.read_message(), Err(DriverError::Closed)));
+    join_within(server, PEER_TIMEOUT).unwrap();
 }
 
 #[test]
@@ -317,10 +402,45 @@ fn a_close_is_answered_with_its_status_and_reason() {
     }
 }
 
+/// A peer that reads our close but never answers it, and keeps its socket open, costs `close`
+/// the close timeout and no more: then the connection is dropped and the peer sees its end.
+#[test]
+fn close_gives_up_on_a_peer_that_never_answers_after_the_close_timeout() {
+    let mut config = Config::default();
+    config.close_timeout = Some(Duration::from_millis(300));
+    let options = server_options(config);
+    let (addr, server) = serve_once(move |s| {
+        let mut ws = accept(s, &options)?;
+        let started = Instant::now();
+        ws.close(None)?;
+        let took = started.elapsed();
+        assert!(
+            (Duration::from_millis(250)..Duration::from_secs(3)).contains(&took),
+            "close took {took:?}"
+        );
+        Ok(())
+    });
+    let (mut stream, _) = peer::upgrade(&addr, "");
+    let close = peer::read_frames(&mut stream, 1);
+    let got_close = Instant::now();
+    assert_eq!(close.len(), 1, "no close frame");
+    assert_eq!((close[0].head.opcode, close_code(&close[0])), (8, 1005));
+    // Unanswered: what follows the close is a clean end of stream, once the timeout ran out.
+    let rest = peer::read_to_end(&mut stream);
+    assert!(rest.error.is_none(), "{:?}", rest.error);
+    assert!(rest.bytes.is_empty(), "{:?}", rest.bytes);
+    assert!(
+        got_close.elapsed() >= Duration::from_millis(200),
+        "{:?}",
+        got_close.elapsed()
+    );
+    join_within(server, PEER_TIMEOUT).unwrap();
+}
+
 #[test]
 fn heads_over_the_cap_get_431_and_bare_lf_heads_are_read() {
     let (addr, server) = echo_once(ServerOptions::default());
-    let mut stream = TcpStream::connect(&addr).unwrap();
+    let mut stream = peer::connect(&addr);
     let filler = format!(
         "GET / HTTP/1.1\r\nX: {}\r\n",
         "a".repeat(wspc::io::MAX_HEAD_BYTES)
@@ -329,27 +449,27 @@ fn heads_over_the_cap_get_431_and_bare_lf_heads_are_read() {
     let head = peer::read_response_head(&mut stream).expect("an answer, not a reset");
     assert!(head.starts_with("HTTP/1.1 431 "), "{head}");
     assert!(
-        matches!(server.join().unwrap(), Err(DriverError::Http(why)) if why.contains("head over"))
+        matches!(join_within(server, PEER_TIMEOUT), Err(DriverError::Http(why)) if why.contains("head over"))
     );
 
     let (addr, server) = echo_once(ServerOptions::default());
-    let mut stream = TcpStream::connect(&addr).unwrap();
+    let mut stream = peer::connect(&addr);
     let request = peer::upgrade_request(&addr, "").replace("\r\n", "\n");
     stream.write_all(request.as_bytes()).unwrap();
     let head = peer::read_response_head(&mut stream).unwrap();
     assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
     drop(stream);
-    let _ = server.join().unwrap();
+    let _ = join_within(server, PEER_TIMEOUT);
 
     // A bare-LF head that is not an upgrade is answered at once, not after a timeout.
     let (addr, server) = echo_once(ServerOptions::default());
-    let mut stream = TcpStream::connect(&addr).unwrap();
+    let mut stream = peer::connect(&addr);
     let started = Instant::now();
     stream.write_all(b"GET / HTTP/1.1\nHost: x\n\n").unwrap();
     let head = peer::read_response_head(&mut stream).unwrap();
     assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert!(server.join().unwrap().is_err());
+    assert!(join_within(server, PEER_TIMEOUT).is_err());
 }
 
 #[test]
@@ -404,7 +524,7 @@ fn a_peer_that_stops_reading_hits_the_write_timeout() {
         }
     });
     let (stream, _) = peer::upgrade(&addr, "");
-    let err = server.join().unwrap().unwrap_err();
+    let err = join_within(server, PEER_TIMEOUT).unwrap_err();
     assert!(matches!(err, DriverError::Timeout(Timeout::Write)), "{err}");
     drop(stream);
 }
@@ -461,7 +581,7 @@ fn a_silent_server_costs_connect_only_the_handshake_timeout() {
     let addr = listener.local_addr().unwrap().to_string();
     // Accepts and reads, never answers.
     let silent = thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
+        let mut s = peer::bounded(listener.accept().unwrap().0);
         let mut sink = Vec::new();
         let _ = s.read_to_end(&mut sink);
     });

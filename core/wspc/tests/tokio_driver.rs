@@ -7,7 +7,7 @@
 mod tokio_echo_server;
 
 use futures_util::{SinkExt, StreamExt};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpStream as StdStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -20,7 +20,7 @@ use wspc::tokio::{
 };
 use wspc::{BufferType, CloseStatus, Property, ProtocolError};
 use wspc_testkit::frame::{client_frame, raw_frame};
-use wspc_testkit::peer::{self, close_code, SAMPLE_ACCEPT};
+use wspc_testkit::peer::{self, close_code, PEER_TIMEOUT, SAMPLE_ACCEPT};
 
 type Served = JoinHandle<Result<(), DriverError>>;
 
@@ -54,6 +54,14 @@ fn server_options(config: Config) -> ServerOptions {
 /// Start a blocking raw peer on its own thread (at once: the server side waits for it).
 fn raw<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
     tokio::task::spawn_blocking(f)
+}
+
+/// Await `server`, failing the test if it still runs after `limit` (instead of hanging).
+async fn join_within(server: Served, limit: Duration) -> Result<(), DriverError> {
+    tokio::time::timeout(limit, server)
+        .await
+        .unwrap_or_else(|_| panic!("the server still runs after {limit:?}"))
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,7 +116,7 @@ async fn a_client_that_sends_16_mib_before_it_reads_gets_one_message_back() {
     assert!(got.frames[0].head.fin && got.frames[0].head.opcode == 2);
     assert!(got.frames[0].payload == payload, "the echo differs");
     assert_eq!(close_code(&got.frames[1]), 1000);
-    server.await.unwrap().unwrap();
+    join_within(server, PEER_TIMEOUT).await.unwrap();
 }
 
 /// A raw peer that sends `count` binary messages of 16 MiB and a close before it reads, then
@@ -276,7 +284,7 @@ async fn a_slowloris_head_hits_the_handshake_timeout() {
         serve_once(move |s| async move { accept(s, &options).await.map(drop) }).await;
     let started = Instant::now();
     let slow = raw(move || {
-        let mut stream = StdStream::connect(&addr).unwrap();
+        let mut stream = peer::connect(&addr);
         for b in peer::upgrade_request(&addr, "").bytes() {
             if stream.write_all(&[b]).is_err() || started.elapsed() > Duration::from_secs(3) {
                 break;
@@ -284,7 +292,7 @@ async fn a_slowloris_head_hits_the_handshake_timeout() {
             std::thread::sleep(Duration::from_millis(50));
         }
     });
-    let result = server.await.unwrap();
+    let result = join_within(server, PEER_TIMEOUT).await;
     assert!(
         matches!(result, Err(DriverError::Timeout(Timeout::Handshake))),
         "{result:?}"
@@ -294,20 +302,29 @@ async fn a_slowloris_head_hits_the_handshake_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_path_with_line_breaks_is_refused_and_a_refusal_keeps_its_status() {
+async fn a_path_with_line_breaks_or_spaces_is_refused_before_anything_is_sent() {
+    use tokio::io::AsyncReadExt;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let stream = TcpStream::connect(&addr).await.unwrap();
-    let err = connect(
-        stream,
-        &addr,
-        "/a\r\nX-Injected: 1",
-        &ClientOptions::default(),
-    )
-    .await
-    .unwrap_err();
-    assert!(matches!(err, DriverError::Http(_)), "{err}");
+    for path in ["/a\r\nX-Injected: 1", "/a b", "", "no-slash", "/\u{1}"] {
+        let stream = TcpStream::connect(&addr).await.unwrap();
+        let err = connect(stream, &addr, path, &ClientOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DriverError::Http(_)), "{path:?}: {err}");
+        // The server side sees a connection that ends with no byte sent.
+        let (mut accepted, _) = listener.accept().await.unwrap();
+        let mut got = Vec::new();
+        tokio::time::timeout(PEER_TIMEOUT, accepted.read_to_end(&mut got))
+            .await
+            .expect("the connection was left open")
+            .unwrap();
+        assert!(got.is_empty(), "{path:?}: {got:?}");
+    }
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accept_with_refuses_a_foreign_origin() {
     let (addr, server) = serve_once(|s| async move {
         accept_with(s, &ServerOptions::default(), |request| {
             match request.header("origin") {
@@ -328,6 +345,94 @@ async fn a_path_with_line_breaks_is_refused_and_a_refusal_keeps_its_status() {
         server.await.unwrap().unwrap_err().refused_status(),
         Some(403)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_is_sent_once_and_a_refusal_keeps_its_status() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = raw(move || {
+        let mut s = peer::bounded(listener.accept().unwrap().0);
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.ends_with(b"\r\n\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "the request head ended early: {head:?}");
+            head.extend_from_slice(&buf[..n]);
+        }
+        s.write_all(b"HTTP/1.1 403 Forbidden\r\nX-Why: origin\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        String::from_utf8(head).unwrap()
+    });
+    let mut options = ClientOptions::default();
+    options.headers = vec![("HOST".into(), "example.com".into())];
+    let stream = TcpStream::connect(&addr).await.unwrap();
+    let err = connect(stream, &addr, "/", &options).await.unwrap_err();
+    assert_eq!(err.refused_status(), Some(403), "{err}");
+    let DriverError::Refused(response) = err else {
+        unreachable!()
+    };
+    assert_eq!(response.status, 403);
+    assert_eq!(response.header("x-why"), Some("origin"));
+    let head = server.await.unwrap();
+    assert_eq!(
+        head.to_ascii_lowercase().matches("host:").count(),
+        1,
+        "{head}"
+    );
+    assert!(head.contains("Host: example.com\r\n"), "{head}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heads_over_the_cap_get_431_and_bare_lf_heads_are_read() {
+    let (addr, server) = echo_once(ServerOptions::default()).await;
+    let head = raw(move || {
+        let mut stream = peer::connect(&addr);
+        let filler = format!(
+            "GET / HTTP/1.1\r\nX: {}\r\n",
+            "a".repeat(wspc::tokio::MAX_HEAD_BYTES)
+        );
+        let _ = stream.write_all(filler.as_bytes());
+        peer::read_response_head(&mut stream)
+    })
+    .await
+    .unwrap()
+    .expect("an answer, not a reset");
+    assert!(head.starts_with("HTTP/1.1 431 "), "{head}");
+    let ended = join_within(server, PEER_TIMEOUT).await;
+    assert!(
+        matches!(&ended, Err(DriverError::Http(why)) if why.contains("head over")),
+        "{ended:?}"
+    );
+
+    let (addr, server) = echo_once(ServerOptions::default()).await;
+    let head = raw(move || {
+        let mut stream = peer::connect(&addr);
+        let request = peer::upgrade_request(&addr, "").replace("\r\n", "\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        peer::read_response_head(&mut stream)
+    })
+    .await
+    .unwrap()
+    .expect("a response head");
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    // The peer is gone: the echo loop ends one way or another.
+    let _ = join_within(server, PEER_TIMEOUT).await;
+
+    // A bare-LF head that is not an upgrade is answered at once, not after a timeout.
+    let (addr, server) = echo_once(ServerOptions::default()).await;
+    let (head, took) = raw(move || {
+        let mut stream = peer::connect(&addr);
+        let started = Instant::now();
+        stream.write_all(b"GET / HTTP/1.1\nHost: x\n\n").unwrap();
+        (peer::read_response_head(&mut stream), started.elapsed())
+    })
+    .await
+    .unwrap();
+    let head = head.expect("a response head");
+    assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert!(join_within(server, PEER_TIMEOUT).await.is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -373,6 +478,44 @@ async fn the_close_frame_arrives_although_input_was_left_unread() {
     );
     let err = server.await.unwrap().unwrap_err();
     assert_eq!(err.close_status(), Some(CloseStatus::PROTOCOL_ERROR));
+}
+
+/// A peer that reads our close but never answers it, and keeps its socket open, costs `close`
+/// the close timeout and no more: then the connection is dropped and the peer sees its end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_gives_up_on_a_peer_that_never_answers_after_the_close_timeout() {
+    let mut config = Config::default();
+    config.close_timeout = Some(Duration::from_millis(300));
+    let options = server_options(config);
+    let (addr, server) = serve_once(move |s| async move {
+        let mut ws = accept(s, &options).await?;
+        let started = Instant::now();
+        ws.close(None).await?;
+        let took = started.elapsed();
+        assert!(
+            (Duration::from_millis(250)..Duration::from_secs(3)).contains(&took),
+            "close took {took:?}"
+        );
+        Ok(())
+    })
+    .await;
+    let (close, rest, after_close) = raw(move || {
+        let (mut stream, _) = peer::upgrade(&addr, "");
+        let close = peer::read_frames(&mut stream, 1);
+        let got_close = Instant::now();
+        // Unanswered: the socket stays open while we wait for what follows the close.
+        let rest = peer::read_to_end(&mut stream);
+        (close, rest, got_close.elapsed())
+    })
+    .await
+    .unwrap();
+    assert_eq!(close.len(), 1, "no close frame");
+    assert_eq!((close[0].head.opcode, close_code(&close[0])), (8, 1005));
+    // A clean end of stream, once the timeout ran out.
+    assert!(rest.error.is_none(), "{:?}", rest.error);
+    assert!(rest.bytes.is_empty(), "{:?}", rest.bytes);
+    assert!(after_close >= Duration::from_millis(200), "{after_close:?}");
+    join_within(server, PEER_TIMEOUT).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -445,7 +588,7 @@ async fn a_peer_that_stops_reading_hits_the_write_timeout() {
         let _ = release.recv();
         drop(stream);
     });
-    let err = server.await.unwrap().unwrap_err();
+    let err = join_within(server, PEER_TIMEOUT).await.unwrap_err();
     assert!(matches!(err, DriverError::Timeout(Timeout::Write)), "{err}");
     drop(hold);
     peer.await.unwrap();
@@ -538,7 +681,7 @@ async fn the_sink_applies_backpressure_beyond_its_write_buffer() {
         let _ = release.recv();
         drop(stream);
     });
-    server.await.unwrap().unwrap();
+    join_within(server, PEER_TIMEOUT).await.unwrap();
     drop(hold);
     peer.await.unwrap();
 }
