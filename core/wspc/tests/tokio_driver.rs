@@ -161,7 +161,7 @@ async fn a_send_that_waits_reads_ahead_so_a_peer_sending_48_mib_before_reading_g
         assert!(frame.payload == *payload, "an echo differs");
     }
     assert_eq!(close_code(&got.frames[3]), 1000);
-    server.await.unwrap().unwrap();
+    join_within(server, PEER_TIMEOUT).await.unwrap();
 }
 
 /// The same peer with reading ahead off: the echo's write and the peer's wait on each other
@@ -178,7 +178,7 @@ async fn without_reading_ahead_the_same_peer_and_echo_wait_on_each_other() {
         "{} frames came back",
         got.frames.len()
     );
-    let ended = server.await.unwrap();
+    let ended = join_within(server, PEER_TIMEOUT).await;
     assert!(
         matches!(ended, Err(DriverError::Timeout(Timeout::Write))),
         "{ended:?}"
