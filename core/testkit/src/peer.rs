@@ -154,3 +154,49 @@ pub fn connect_within(addr: &str, limit: Duration) -> TcpStream {
         }
     }
 }
+
+/// Read a request head (up to its blank line, with anything after it in the same reads) as
+/// text; panics if the stream ends or fails first.
+pub fn read_request_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = stream.read(&mut buf).expect("a request head");
+        assert!(n > 0, "the request head ended early: {head:?}");
+        head.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(head).expect("a text head")
+}
+
+/// Open a connection to a server over its connection cap and send an upgrade request; the
+/// server must answer a whole `503` head and end the stream cleanly. The answer is read only
+/// after a pause, so that a reset (which Linux sends when a socket is closed with input unread,
+/// and which destroys what the peer has not read yet) has time to arrive. Panics otherwise.
+pub fn expect_busy_503(addr: &str) {
+    let mut busy = connect(addr);
+    busy.write_all(upgrade_request(addr, "").as_bytes())
+        .expect("request");
+    std::thread::sleep(Duration::from_millis(300));
+    let got = read_to_end(&mut busy);
+    let text = String::from_utf8_lossy(&got.bytes);
+    assert!(
+        text.starts_with("HTTP/1.1 503 ") && text.contains("\r\n\r\n"),
+        "no 503 head: {text:?}, {:?}",
+        got.error
+    );
+    assert!(got.error.is_none(), "not a clean end: {:?}", got.error);
+}
+
+/// On a thread: accept one connection on `listener`, read its request head, write `response`,
+/// and return the head (to check what a client sent).
+pub fn answer_once(
+    listener: std::net::TcpListener,
+    response: &'static [u8],
+) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut stream = bounded(listener.accept().expect("accept").0);
+        let head = read_request_head(&mut stream);
+        stream.write_all(response).expect("the answer");
+        head
+    })
+}

@@ -48,6 +48,23 @@ fn server_options(config: Config) -> ServerOptions {
     options
 }
 
+/// Connect to `addr` until the upgrade succeeds (a server out of file descriptors or over its
+/// connection cap refuses meanwhile), failing the test if it has not after `limit`.
+fn served_within(addr: &str, limit: Duration) -> WebSocket<TcpStream> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let stream = peer::connect(addr);
+        match connect(stream, addr, "/", &ClientOptions::default()) {
+            Ok((ws, _)) => return ws,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("not yet: {e}");
+                thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("{addr} was not served again within {limit:?}: {e}"),
+        }
+    }
+}
+
 /// Join `server`, failing the test if it is still running after `limit` (instead of hanging).
 fn join_within(server: Served, limit: Duration) -> Result<(), DriverError> {
     let end = Instant::now() + limit;
@@ -159,19 +176,10 @@ fn a_path_with_line_breaks_or_spaces_is_refused_before_anything_is_sent() {
 fn host_is_sent_once_and_a_refusal_keeps_its_status() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let server = thread::spawn(move || {
-        let mut s = peer::bounded(listener.accept().unwrap().0);
-        let mut head = Vec::new();
-        let mut buf = [0u8; 1024];
-        while !head.ends_with(b"\r\n\r\n") {
-            let n = s.read(&mut buf).unwrap();
-            assert!(n > 0, "the request head ended early: {head:?}");
-            head.extend_from_slice(&buf[..n]);
-        }
-        s.write_all(b"HTTP/1.1 403 Forbidden\r\nX-Why: origin\r\nContent-Length: 0\r\n\r\n")
-            .unwrap();
-        String::from_utf8(head).unwrap()
-    });
+    let server = peer::answer_once(
+        listener,
+        b"HTTP/1.1 403 Forbidden\r\nX-Why: origin\r\nContent-Length: 0\r\n\r\n",
+    );
     let mut options = ClientOptions::default();
     options.headers = vec![("HOST".into(), "example.com".into())];
     let stream = TcpStream::connect(&addr).unwrap();
@@ -545,18 +553,7 @@ fn the_echo_example_survives_running_out_of_file_descriptors() {
     drop(idle);
     drop(first);
     // Once the idle connections are gone, a real client is served.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut ws = loop {
-        let stream = TcpStream::connect(&addr).unwrap();
-        match connect(stream, &addr, "/", &ClientOptions::default()) {
-            Ok((ws, _)) => break ws,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("not yet: {e}");
-                thread::sleep(Duration::from_millis(100));
-            }
-            Err(e) => panic!("never served again: {e}"),
-        }
-    };
+    let mut ws = served_within(&addr, Duration::from_secs(15));
     ws.send(Message::text("still here")).unwrap();
     assert_eq!(ws.read_message().unwrap(), Message::text("still here"));
     ws.close(None).unwrap();
@@ -696,38 +693,11 @@ fn the_echo_example_answers_503_over_its_cap_and_serves_again_when_a_slot_frees(
     first.send(Message::text("one")).unwrap();
     assert_eq!(first.read_message().unwrap(), Message::text("one"));
 
-    let mut busy = TcpStream::connect(&addr).unwrap();
-    busy.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    busy.write_all(peer::upgrade_request(&addr, "").as_bytes())
-        .unwrap();
-    // Give a reset time to arrive before reading: the answer must survive it.
-    thread::sleep(Duration::from_millis(300));
-    let got = peer::read_to_end(&mut busy);
-    let text = String::from_utf8_lossy(&got.bytes);
-    assert!(
-        text.starts_with("HTTP/1.1 503 ") && text.contains("\r\n\r\n"),
-        "no 503 head: {text:?}, {:?}",
-        got.error
-    );
-    assert!(got.error.is_none(), "not a clean end: {:?}", got.error);
+    peer::expect_busy_503(&addr);
 
     first.close(None).unwrap();
     drop(first);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut ws = loop {
-        let stream = TcpStream::connect(&addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        match connect(stream, &addr, "/", &ClientOptions::default()) {
-            Ok((ws, _)) => break ws,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("not yet: {e}");
-                thread::sleep(Duration::from_millis(50));
-            }
-            Err(e) => panic!("the freed slot was never served: {e}"),
-        }
-    };
+    let mut ws = served_within(&addr, Duration::from_secs(10));
     ws.send(Message::text("two")).unwrap();
     assert_eq!(ws.read_message().unwrap(), Message::text("two"));
     ws.close(None).unwrap();

@@ -7,7 +7,7 @@
 mod tokio_echo_server;
 
 use futures_util::{SinkExt, StreamExt};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream as StdStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -54,6 +54,24 @@ fn server_options(config: Config) -> ServerOptions {
 /// Start a blocking raw peer on its own thread (at once: the server side waits for it).
 fn raw<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
     tokio::task::spawn_blocking(f)
+}
+
+/// Connect to `addr` until the upgrade succeeds (a server out of file descriptors or over its
+/// connection cap refuses meanwhile), failing the test if it has not after `limit`.
+async fn served_within(addr: &str, limit: Duration) -> WebSocketStream<TcpStream> {
+    let (deadline, options) = (Instant::now() + limit, ClientOptions::default());
+    loop {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let upgrade = tokio::time::timeout(PEER_TIMEOUT, connect(stream, addr, "/", &options));
+        match upgrade.await.expect("the upgrade hung") {
+            Ok((ws, _)) => return ws,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("not yet: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{addr} was not served again within {limit:?}: {e}"),
+        }
+    }
 }
 
 /// Await `server`, failing the test if it still runs after `limit` (instead of hanging).
@@ -351,19 +369,10 @@ async fn accept_with_refuses_a_foreign_origin() {
 async fn host_is_sent_once_and_a_refusal_keeps_its_status() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let server = raw(move || {
-        let mut s = peer::bounded(listener.accept().unwrap().0);
-        let mut head = Vec::new();
-        let mut buf = [0u8; 1024];
-        while !head.ends_with(b"\r\n\r\n") {
-            let n = s.read(&mut buf).unwrap();
-            assert!(n > 0, "the request head ended early: {head:?}");
-            head.extend_from_slice(&buf[..n]);
-        }
-        s.write_all(b"HTTP/1.1 403 Forbidden\r\nX-Why: origin\r\nContent-Length: 0\r\n\r\n")
-            .unwrap();
-        String::from_utf8(head).unwrap()
-    });
+    let server = peer::answer_once(
+        listener,
+        b"HTTP/1.1 403 Forbidden\r\nX-Why: origin\r\nContent-Length: 0\r\n\r\n",
+    );
     let mut options = ClientOptions::default();
     options.headers = vec![("HOST".into(), "example.com".into())];
     let stream = TcpStream::connect(&addr).await.unwrap();
@@ -374,7 +383,7 @@ async fn host_is_sent_once_and_a_refusal_keeps_its_status() {
     };
     assert_eq!(response.status, 403);
     assert_eq!(response.header("x-why"), Some("origin"));
-    let head = server.await.unwrap();
+    let head = server.join().unwrap();
     assert_eq!(
         head.to_ascii_lowercase().matches("host:").count(),
         1,
@@ -612,18 +621,7 @@ async fn the_echo_example_survives_running_out_of_file_descriptors() {
     .unwrap();
     assert!(server.try_wait().unwrap().is_none(), "the server died");
     drop(idle);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut ws = loop {
-        let stream = TcpStream::connect(&addr).await.unwrap();
-        match connect(stream, &addr, "/", &ClientOptions::default()).await {
-            Ok((ws, _)) => break ws,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("not yet: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("never served again: {e}"),
-        }
-    };
+    let mut ws = served_within(&addr, Duration::from_secs(15)).await;
     ws.send(Message::text("still here")).await.unwrap();
     assert_eq!(
         ws.next().await.unwrap().unwrap(),
@@ -951,39 +949,11 @@ async fn the_echo_example_answers_503_over_its_cap_and_serves_again_when_a_slot_
         assert_eq!(first.next().await.unwrap().unwrap(), Message::text("one"));
 
         let a = addr.clone();
-        let got = raw(move || {
-            let mut busy = StdStream::connect(&a).unwrap();
-            busy.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            busy.write_all(peer::upgrade_request(&a, "").as_bytes())
-                .unwrap();
-            // Give a reset time to arrive before reading: the answer must survive it.
-            std::thread::sleep(Duration::from_millis(300));
-            peer::read_to_end(&mut busy)
-        })
-        .await
-        .unwrap();
-        let text = String::from_utf8_lossy(&got.bytes);
-        assert!(
-            text.starts_with("HTTP/1.1 503 ") && text.contains("\r\n\r\n"),
-            "no 503 head: {text:?}, {:?}",
-            got.error
-        );
-        assert!(got.error.is_none(), "not a clean end: {:?}", got.error);
+        raw(move || peer::expect_busy_503(&a)).await.unwrap();
 
         first.close(None).await.unwrap();
         drop(first);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut ws = loop {
-            let stream = TcpStream::connect(&addr).await.unwrap();
-            match connect(stream, &addr, "/", &ClientOptions::default()).await {
-                Ok((ws, _)) => break ws,
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!("not yet: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(e) => panic!("the freed slot was never served: {e}"),
-            }
-        };
+        let mut ws = served_within(&addr, Duration::from_secs(10)).await;
         ws.send(Message::text("two")).await.unwrap();
         assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("two"));
         ws.close(None).await.unwrap();
