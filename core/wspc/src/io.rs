@@ -114,6 +114,18 @@ fn at_least_1ms(t: Duration) -> Duration {
     t.max(Duration::from_millis(1))
 }
 
+/// How many socket timeouts a [`Config::write_timeout`] is cut into. A blocking write that
+/// copies some bytes and then waits returns them only when its timeout runs out, so with the
+/// whole write timeout on the socket a stalled write could take up to twice as long to fail.
+/// With a slice of it on the socket, the driver counts the slices that pass without progress
+/// and fails the write between one and 1¼ write timeouts after its last byte moved.
+const WRITE_SLICES: u32 = 4;
+
+/// The socket's write timeout for a driver `write_timeout` of `limit`.
+fn write_slice(limit: Duration) -> Duration {
+    at_least_1ms(limit / WRITE_SLICES)
+}
+
 fn timed_out(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -154,7 +166,7 @@ impl<S: Transport> WebSocket<S> {
         config: Config,
     ) -> Result<Self, DriverError> {
         let mut stream = stream;
-        stream.set_write_timeout(config.write_timeout)?;
+        stream.set_write_timeout(config.write_timeout.map(write_slice))?;
         Ok(Self {
             stream,
             conn: Conn::new(session, leftover, config.max_message_size),
@@ -225,7 +237,11 @@ impl<S: Transport> WebSocket<S> {
 
     /// Write everything queued (automatic pongs, a close answering the peer's).
     pub fn flush(&mut self) -> Result<(), DriverError> {
+        // Once a write timed out: when the stall began at the latest. The clock is read only
+        // then, not on writes that make progress.
+        let mut stalled: Option<Instant> = None;
         loop {
+            let call = stalled.map(|_| Instant::now());
             let written = match self.conn.write_buf()? {
                 None => break,
                 Some(bufs) => {
@@ -238,12 +254,41 @@ impl<S: Transport> WebSocket<S> {
             };
             match written {
                 Ok(0) => return Err(self.broken(io::ErrorKind::WriteZero.into())),
-                Ok(n) => self.conn.wrote(n)?,
+                Ok(n) => {
+                    stalled = None;
+                    self.conn.wrote(n)?;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if timed_out(&e) && self.write_waits_on(&mut stalled, call) => {}
                 Err(e) => return Err(self.broken(e)),
             }
         }
         self.stream.flush().map_err(|e| self.broken(e))
+    }
+
+    /// A write timed out after `call` began (`None`: the first in this stall): whether to try
+    /// again, because less than [`Config::write_timeout`] passed without progress. A write that
+    /// returned at once (a non-blocking stream, or a socket timeout of the application's) does
+    /// not count as our clock: it fails as any other error.
+    fn write_waits_on(&self, stalled: &mut Option<Instant>, call: Option<Instant>) -> bool {
+        let Some(limit) = self.config.write_timeout else {
+            return false;
+        };
+        let slice = write_slice(limit);
+        let now = Instant::now();
+        match (*stalled, call) {
+            (Some(since), Some(call)) => {
+                // The first timed-out write waited a slice before `since`, so the stall is
+                // at least `now - since + slice` long.
+                now.duration_since(call) + CLOCK_SLACK >= slice
+                    && now.duration_since(since) + slice < limit
+            }
+            // The next write tells a socket timeout of ours from a write that would block.
+            _ => {
+                *stalled = Some(now);
+                true
+            }
+        }
     }
 
     /// Close the connection: send a close (`None`: without a status), wait up to

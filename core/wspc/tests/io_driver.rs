@@ -521,13 +521,23 @@ fn keep_alive_pings_keep_an_idle_connection_open() {
 #[test]
 fn a_peer_that_stops_reading_hits_the_write_timeout() {
     let mut config = Config::default();
-    config.write_timeout = Some(Duration::from_millis(200));
+    config.write_timeout = Some(Duration::from_secs(1));
     let options = server_options(config);
     let (addr, server) = serve_once(move |s| {
         let mut ws = accept(s, &options)?;
         let started = Instant::now();
         loop {
-            ws.send(Message::binary(vec![0; 1 << 20]))?;
+            if let Err(e) = ws.send(Message::binary(vec![0; 1 << 20])) {
+                // The sockets' buffers fill within milliseconds; then the timeout runs, and
+                // fails the write within 1¼ of it (one socket timeout of the whole 1 s took
+                // 2 s: a write that moved some bytes first waited its whole timeout).
+                let took = started.elapsed();
+                assert!(
+                    (Duration::from_secs(1)..Duration::from_millis(1600)).contains(&took),
+                    "the write failed after {took:?}"
+                );
+                return Err(e);
+            }
             assert!(started.elapsed() < Duration::from_secs(20), "never blocked");
         }
     });

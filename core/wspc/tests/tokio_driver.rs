@@ -580,13 +580,21 @@ async fn keep_alive_pings_keep_an_idle_connection_open() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_that_stops_reading_hits_the_write_timeout() {
     let mut config = Config::default();
-    config.write_timeout = Some(Duration::from_millis(200));
+    config.write_timeout = Some(Duration::from_secs(1));
     let options = server_options(config);
     let (addr, server) = serve_once(move |s| async move {
         let mut ws = accept(s, &options).await?;
         let started = Instant::now();
         loop {
-            ws.send(Message::binary(vec![0; 1 << 20])).await?;
+            if let Err(e) = ws.send(Message::binary(vec![0; 1 << 20])).await {
+                // The sockets' buffers fill within milliseconds; then the timeout runs.
+                let took = started.elapsed();
+                assert!(
+                    (Duration::from_secs(1)..Duration::from_millis(1600)).contains(&took),
+                    "the write failed after {took:?}"
+                );
+                return Err(e);
+            }
             assert!(started.elapsed() < Duration::from_secs(20), "never blocked");
         }
     })
