@@ -547,6 +547,47 @@ fn a_peer_that_stops_reading_hits_the_write_timeout() {
     drop(stream);
 }
 
+/// A peer that reads in bursts is not failed by the write timeout: only time without progress
+/// counts. Here the timeout is 1 s and the peer pauses 600 ms between bursts of 4 MiB, so once
+/// the sockets' buffers are full two or three of the driver's quarter-second socket timeouts
+/// pass without progress each time, but never a whole second.
+#[test]
+fn a_peer_reading_in_bursts_is_not_failed_by_the_write_timeout() {
+    let mut config = Config::default();
+    config.write_timeout = Some(Duration::from_secs(1));
+    let options = server_options(config);
+    let total: usize = 16 << 20;
+    let (addr, server) = serve_once(move |s| {
+        let mut ws = accept(s, &options)?;
+        ws.send(Message::binary(vec![7; total]))?;
+        Ok(())
+    });
+    let (mut stream, _) = peer::upgrade(&addr, "");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let (mut got, mut buf, mut pauses) = (Vec::new(), vec![0u8; 1 << 20], 0);
+    while got.len() < total + 10 {
+        thread::sleep(Duration::from_millis(600));
+        pauses += 1;
+        assert!(pauses < 100, "only {} bytes came", got.len());
+        // A burst: 4 MiB, or what is there.
+        let burst = got.len() + (4 << 20);
+        while got.len() < burst.min(total + 10) {
+            match stream.read(&mut buf) {
+                Ok(0) => panic!("the stream ended after {} bytes", got.len()),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(_) => break,
+            }
+        }
+    }
+    join_within(server, PEER_TIMEOUT).unwrap();
+    let (frames, _) = wspc_testkit::parse::parse_lax(&got);
+    assert_eq!(frames.len(), 1);
+    assert!(frames[0].payload.len() == total && frames[0].payload.iter().all(|&b| b == 7));
+    assert!(pauses >= 3, "the write never waited: {pauses} pauses");
+}
+
 /// The echo example out of file descriptors: `accept` fails with EMFILE while idle connections
 /// hold them all; the server logs, backs off and serves again once they are gone.
 #[test]
