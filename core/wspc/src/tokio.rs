@@ -26,9 +26,9 @@
 //! another writes. A send that waits reads on too, into a buffer of up to
 //! [`Config::max_read_ahead`] bytes (64 MiB by default) that the next receive takes first, so an
 //! application that sends before it receives (an echo) and a peer that sends before it reads do
-//! not wait on each other forever. Writes are buffered up to [`Config::max_write_buffer`] bytes; beyond it
-//! `poll_ready` waits (backpressure). The timeouts of [`Config`] run on tokio's clock: the
-//! handshake, the close, the keep-alive ping and pong, and writes that make no progress.
+//! not wait on each other forever. Writes are buffered up to [`Config::max_write_buffer`] bytes;
+//! beyond it `poll_ready` waits (backpressure). The timeouts of [`Config`] run on tokio's clock:
+//! the handshake, the close, the keep-alive ping and pong, and writes that make no progress.
 //! Keep-alive pings and the close clock run while the stream is polled for messages.
 //!
 //! Streams whose read and write sides share one waker (some TLS wrappers) work too: the driver
@@ -611,7 +611,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     }
 
     /// The receive loop behind both the message stream and the piece reads. `Ready(None)` once
-    /// the connection is over. `cx` is the polling task's, `proxy` the stream's proxy waker (see [`Wakers`]).
+    /// the connection is over. `cx` is the polling task's, `proxy` the stream's proxy waker (see
+    /// [`Wakers`]).
     fn poll_receive(
         &mut self,
         cx: &Context<'_>,
