@@ -190,12 +190,20 @@ struct Inner<S> {
 /// same, or both writes wait forever.
 #[derive(Debug, Default)]
 struct ReadAhead {
-    /// The bytes read; those before `used` went to the engine already.
+    /// Room the reads go into (zeroed once, as it grows); `bytes[used..filled]` are the bytes
+    /// read and not yet given to the engine.
     bytes: Vec<u8>,
     used: usize,
+    filled: usize,
     /// How reading ahead ended, if it did: the end of the stream (`Ok`) or an error. The
     /// receive side meets it once the bytes before it are used.
     end: Option<io::Result<()>>,
+}
+
+impl ReadAhead {
+    fn unread(&self) -> usize {
+        self.filled - self.used
+    }
 }
 
 /// Reading ahead reads at most this much per call of the stream.
@@ -368,7 +376,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                         }
                         if poll_sleep(&mut self.write_timer, &mut cx) {
                             self.conn.abort();
-                            self.ending = Ending::Done;
+                            self.end();
                             return Poll::Ready(Err(DriverError::Timeout(Timeout::Write)));
                         }
                     }
@@ -405,19 +413,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
         let ahead = self.ahead.get_or_insert_with(Box::default);
         let mut cx = Context::from_waker(proxy);
-        while ahead.end.is_none() && ahead.bytes.len() - ahead.used < limit {
-            if ahead.used > 0 {
-                ahead.bytes.drain(..ahead.used);
+        while ahead.end.is_none() && ahead.unread() < limit {
+            // Move the unread bytes to the front once they are no more than those used, so
+            // each byte is moved at most about once.
+            if ahead.used > 0 && ahead.used >= ahead.unread() {
+                ahead.bytes.copy_within(ahead.used..ahead.filled, 0);
+                ahead.filled -= ahead.used;
                 ahead.used = 0;
             }
-            let old = ahead.bytes.len();
-            ahead
-                .bytes
-                .resize(old + (limit - old).min(READ_AHEAD_CHUNK), 0);
-            let mut buf = ReadBuf::new(&mut ahead.bytes[old..]);
+            let want = (limit - ahead.unread()).min(READ_AHEAD_CHUNK);
+            let end = ahead.filled + want;
+            if ahead.bytes.len() < end {
+                ahead.bytes.resize(end, 0);
+            }
+            let mut buf = ReadBuf::new(&mut ahead.bytes[ahead.filled..end]);
             let polled = Pin::new(&mut self.stream).poll_read(&mut cx, &mut buf);
             let n = buf.filled().len();
-            ahead.bytes.truncate(old + n);
+            ahead.filled += n;
             match polled {
                 Poll::Pending => break,
                 Poll::Ready(Ok(())) if n == 0 => ahead.end = Some(Ok(())),
@@ -426,7 +438,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 Poll::Ready(Err(e)) => ahead.end = Some(Err(e)),
             }
         }
-        if ahead.bytes.is_empty() && ahead.end.is_none() {
+        if ahead.unread() == 0 && ahead.end.is_none() {
             self.ahead = None;
         }
     }
@@ -435,7 +447,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// of bytes, 0 at the end of the stream, or the error that ended reading ahead.
     fn take_ahead(&mut self) -> Option<io::Result<usize>> {
         let ahead = self.ahead.as_mut()?;
-        let unread = &ahead.bytes[ahead.used..];
+        let unread = &ahead.bytes[ahead.used..ahead.filled];
         let taken = if unread.is_empty() {
             ahead.end.take().map(|end| end.map(|()| 0))
         } else {
@@ -445,17 +457,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             ahead.used += n;
             Some(Ok(n))
         };
-        if ahead.used == ahead.bytes.len() && ahead.end.is_none() {
+        if ahead.unread() == 0 && ahead.end.is_none() {
             // All used: the memory goes (up to the limit, it may be large).
             self.ahead = None;
         }
         taken
     }
 
+    /// The connection is over: nothing more is read, and input read ahead is dropped.
+    fn end(&mut self) {
+        self.ending = Ending::Done;
+        self.ahead = None;
+    }
+
     /// The write failed: the frame on the wire is cut, so the connection is over.
     fn broken(&mut self, e: io::Error) -> DriverError {
         self.conn.abort();
-        self.ending = Ending::Done;
+        self.end();
         DriverError::Io(e)
     }
 
@@ -482,6 +500,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             }
             _ => self.conn.abort(),
         }
+        // No message is delivered any more: what was read ahead goes, like the rest of the
+        // input, which is drained.
+        self.ahead = None;
         let time = DRAIN_TIME.min(self.config.close_timeout.unwrap_or(DRAIN_TIME));
         self.ending = Ending::Failing {
             error: Some(error),
@@ -545,7 +566,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             Ending::Failing { error, .. } => error.take(),
             _ => None,
         };
-        self.ending = Ending::Done;
+        self.end();
         self.close_timer = None;
         Poll::Ready(error)
     }
@@ -573,7 +594,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
         let now = Instant::now();
         let next = if self.ping_out {
-            let ahead = self.ahead.as_ref().is_some_and(|a| a.used < a.bytes.len());
+            let ahead = self.ahead.as_ref().is_some_and(|a| a.unread() > 0);
             // Input read ahead may hold the pong: the engine sees it first.
             if self.config.ping_timeout.is_some() && !ahead {
                 return Err(DriverError::Timeout(Timeout::Pong));
@@ -644,7 +665,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             }
             if self.close_expired(&mut pcx) {
                 self.conn.abort();
-                self.ending = Ending::Done;
+                self.end();
                 return Poll::Ready(None);
             }
             let step = self.conn.next(whole);
@@ -657,7 +678,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             };
             match step {
                 Next::Write => {}
-                Next::Blocked => match self.poll_write_out(proxy) {
+                // The pong waits for the peer to read: read ahead meanwhile, as a send does.
+                Next::Blocked => match self.poll_send_out(proxy) {
                     Poll::Ready(Ok(())) => {}
                     Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
                     Poll::Pending => return Poll::Pending,
@@ -686,7 +708,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                         Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                         Poll::Ready(Err(e)) => {
                             self.conn.abort();
-                            self.ending = Ending::Done;
+                            self.end();
                             return Poll::Ready(Some(Err(e.into())));
                         }
                     }
@@ -715,7 +737,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                         return Poll::Pending;
                     }
                     self.conn.abort();
-                    self.ending = Ending::Done;
+                    self.end();
                     return Poll::Ready(None);
                 }
                 got @ (Next::Piece | Next::Message) => {
