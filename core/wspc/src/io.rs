@@ -74,6 +74,17 @@ pub trait Transport: Read + Write {
     fn shutdown_write(&mut self) -> io::Result<()> {
         Ok(())
     }
+    /// Whether a write that times out has moved no byte, and leaves the stream usable, so that
+    /// it may be tried again: true for the standard library's sockets on Unix (a write that
+    /// moved some bytes returns their count). Then the driver puts a quarter of
+    /// [`Config::write_timeout`] on the stream and counts the quarters without progress, and a
+    /// stalled write fails within 1¼ of the timeout. Otherwise (the default: a TLS stream may
+    /// move bytes and still time out; Windows leaves a socket whose send timed out in an
+    /// undefined state) the whole timeout is put on the stream and its first timeout fails the
+    /// write, which then comes up to twice the timeout after the last byte moved.
+    fn retry_timed_out_writes(&self) -> bool {
+        false
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
@@ -85,6 +96,9 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     }
     fn shutdown_write(&mut self) -> io::Result<()> {
         (**self).shutdown_write()
+    }
+    fn retry_timed_out_writes(&self) -> bool {
+        (**self).retry_timed_out_writes()
     }
 }
 
@@ -101,6 +115,9 @@ macro_rules! socket_transport {
             fn shutdown_write(&mut self) -> io::Result<()> {
                 self.shutdown(std::net::Shutdown::Write)
             }
+            fn retry_timed_out_writes(&self) -> bool {
+                cfg!(unix)
+            }
         }
     )*};
 }
@@ -114,17 +131,13 @@ fn at_least_1ms(t: Duration) -> Duration {
     t.max(Duration::from_millis(1))
 }
 
-/// How many socket timeouts a [`Config::write_timeout`] is cut into. A blocking write that
+/// How many stream timeouts a [`Config::write_timeout`] is cut into when the stream's timed-out
+/// writes can be tried again ([`Transport::retry_timed_out_writes`]). A blocking write that
 /// copies some bytes and then waits returns them only when its timeout runs out, so with the
 /// whole write timeout on the socket a stalled write could take up to twice as long to fail.
 /// With a slice of it on the socket, the driver counts the slices that pass without progress
 /// and fails the write between one and 1¼ write timeouts after its last byte moved.
 const WRITE_SLICES: u32 = 4;
-
-/// The socket's write timeout for a driver `write_timeout` of `limit`.
-fn write_slice(limit: Duration) -> Duration {
-    at_least_1ms(limit / WRITE_SLICES)
-}
 
 fn timed_out(e: &io::Error) -> bool {
     matches!(
@@ -148,6 +161,9 @@ pub struct WebSocket<S> {
     close_written_at: Option<Instant>,
     /// The read timeout now set on the stream.
     read_timeout: Option<Duration>,
+    /// The write timeout set on the stream: [`Config::write_timeout`], or a slice of it (see
+    /// [`WRITE_SLICES`]).
+    write_slice: Option<Duration>,
 }
 
 /// What one turn of the receive loop produced.
@@ -166,7 +182,13 @@ impl<S: Transport> WebSocket<S> {
         config: Config,
     ) -> Result<Self, DriverError> {
         let mut stream = stream;
-        stream.set_write_timeout(config.write_timeout.map(write_slice))?;
+        let slices = if stream.retry_timed_out_writes() {
+            WRITE_SLICES
+        } else {
+            1
+        };
+        let write_slice = config.write_timeout.map(|t| at_least_1ms(t / slices));
+        stream.set_write_timeout(write_slice)?;
         Ok(Self {
             stream,
             conn: Conn::new(session, leftover, config.max_message_size),
@@ -175,6 +197,7 @@ impl<S: Transport> WebSocket<S> {
             ping_sent: None,
             close_written_at: None,
             read_timeout: None,
+            write_slice,
         })
     }
 
@@ -193,7 +216,9 @@ impl<S: Transport> WebSocket<S> {
         &self.stream
     }
 
-    /// Give back the stream.
+    /// Give back the stream, with the read and write timeouts the driver last set on it (the
+    /// write timeout may be a quarter of [`Config::write_timeout`]: see
+    /// [`Transport::retry_timed_out_writes`]).
     pub fn into_inner(self) -> S {
         self.stream
     }
@@ -271,17 +296,20 @@ impl<S: Transport> WebSocket<S> {
     /// returned at once (a non-blocking stream, or a socket timeout of the application's) does
     /// not count as our clock: it fails as any other error.
     fn write_waits_on(&self, stalled: &mut Option<Instant>, call: Option<Instant>) -> bool {
-        let Some(limit) = self.config.write_timeout else {
+        let (Some(limit), Some(slice)) = (self.config.write_timeout, self.write_slice) else {
             return false;
         };
-        let slice = write_slice(limit);
+        if slice >= limit {
+            // The whole timeout is on the stream: its first timeout is the end.
+            return false;
+        }
         let now = Instant::now();
         match (*stalled, call) {
             (Some(since), Some(call)) => {
-                // The first timed-out write waited a slice before `since`, so the stall is
-                // at least `now - since + slice` long.
-                now.duration_since(call) + CLOCK_SLACK >= slice
-                    && now.duration_since(since) + slice < limit
+                // A timeout of ours waited about a slice (kernels round it; a write that would
+                // block returns at once). The first timed-out write waited a slice before
+                // `since`, so the stall is at least `now - since + slice` long.
+                now.duration_since(call) * 2 >= slice && now.duration_since(since) + slice < limit
             }
             // The next write tells a socket timeout of ours from a write that would block.
             _ => {

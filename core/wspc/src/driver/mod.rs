@@ -16,10 +16,10 @@
 //! | [`Config::close_timeout`] | 10 s | after our close frame, how long to wait for the peer's close (or end of stream) before dropping |
 //! | [`Config::ping_interval`] | 20 s (as python-websockets) | a ping is sent once this much time passed without any received byte (the tokio driver checks once per interval: one to two intervals after the last byte) |
 //! | [`Config::ping_timeout`] | 20 s | no pong that long after a keep-alive ping fails the connection with close 1011 |
-//! | [`Config::write_timeout`] | 30 s | a write that makes no progress that long fails the connection (the blocking driver: within 1¼ times that) |
+//! | [`Config::write_timeout`] | 30 s | a write that makes no progress that long fails the connection (the blocking driver on a socket: within 1¼ times that) |
 //! | [`Config::read_timeout`] | none | [`io`](crate::io) only: a read that waits that long returns [`DriverError::Timeout`] and leaves the session usable |
 //! | [`Config::max_write_buffer`] | 1 MiB | tokio only: `poll_ready` waits while more than this is queued and unwritten |
-//! | [`Config::max_read_ahead`] | 64 MiB (one message at the cap) | tokio only: while a write waits, input is read ahead up to this, so a peer that sends before it reads does not deadlock against a sender; then reading stops until the application receives |
+//! | [`Config::max_read_ahead`] | 64 MiB (one message at the cap) | tokio only: while a write waits, input is read ahead up to this, so a peer that sends before it reads does not deadlock against a sender; then reading stops until the application receives. With the message cap, a connection may hold up to 128 MiB of the peer's input |
 //! | `Config::deflate` (cargo feature `deflate`) | on, [`DeflateConfig::DEFAULT`](crate::deflate::DeflateConfig::DEFAULT) | a client offers permessage-deflate, a server accepts an offer; see below |
 //! | HTTP head ([`upgrade::MAX_HEAD_BYTES`]) | 20 KiB | a server answers 431 and closes; a client fails with [`DriverError::Http`] |
 //! | staged reads | 32 KiB per thread, lent to a connection only while it holds unread bytes | see below |
@@ -123,9 +123,11 @@ pub struct Config {
     pub ping_interval: Option<Duration>,
     /// Time to wait for a pong after a keep-alive ping before failing with close 1011.
     pub ping_timeout: Option<Duration>,
-    /// Time a write may make no progress before the connection fails. The blocking driver
-    /// puts a quarter of it on the socket and counts the quarters that pass without progress,
-    /// so its writes fail between one and 1¼ times this after their last byte moved.
+    /// Time a write may make no progress before the connection fails. The blocking driver on
+    /// a socket puts a quarter of it on the socket and counts the quarters that pass without
+    /// progress, so its writes fail between one and 1¼ times this after their last byte moved
+    /// (for timeouts of 4 ms and more); on other transports, see
+    /// [`Transport::retry_timed_out_writes`](crate::io::Transport::retry_timed_out_writes).
     pub write_timeout: Option<Duration>,
     /// [`io`](crate::io) only: the longest a read waits before returning
     /// [`DriverError::Timeout`] with the session intact.
