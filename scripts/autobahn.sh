@@ -316,8 +316,11 @@ setup_testsuite() {
 # ----- the testees ------------------------------------------------------------------------
 
 TARGET_DIR=""
+BUILD_COMMIT=""
 build_testees() {
     log "building the testees (release)"
+    # What the reports name: the sources as they are built, not as they are when a role ends.
+    BUILD_COMMIT=$(source_commit)
     cargo build --release --locked -q -p wspc-autobahn --bins
     TARGET_DIR=$(cargo metadata --format-version 1 --no-deps --locked |
         sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
@@ -353,7 +356,7 @@ progress() {
         }'
 }
 
-# The commit the testees were built from, with "+changes" if tracked files other than the
+# The commit the testees are built from, with "+changes" if tracked files other than the
 # reports differ from it (the reports are written by this very run).
 source_commit() {
     local commit
@@ -367,7 +370,7 @@ source_commit() {
 write_meta() {
     local role=$1 secs=$2 testee=$3
     cat >"$REPORTS/$role/meta.json" <<EOF
-{"role": "$role", "driver": "$(role_driver "$role")", "testee": "$testee", "agent": "$(role_agent "$role")", "wall_seconds": $secs, "testsuite": "$TESTSUITE", "runner": "$([ "$USE_DOCKER" = 1 ] && echo Docker || echo bootstrapped)", "finished": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "commit": "$(source_commit)"}
+{"role": "$role", "driver": "$(role_driver "$role")", "testee": "$testee", "agent": "$(role_agent "$role")", "wall_seconds": $secs, "testsuite": "$TESTSUITE", "runner": "$([ "$USE_DOCKER" = 1 ] && echo Docker || echo bootstrapped)", "finished": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "commit": "${BUILD_COMMIT:-unknown}"}
 EOF
 }
 
