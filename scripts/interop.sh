@@ -312,6 +312,12 @@ log "peers: Python websockets $WEBSOCKETS_USED (Python $PY_VERSION), Node ws $WS
 
 # ----- the wspc examples ----------------------------------------------------------------------
 
+# What the report names: the sources as they are built (reports written meanwhile, by this
+# run or another job, do not count as changes).
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DIRTY=
+[ -n "$(git status --porcelain --untracked-files=no -- . ':(exclude)reports' 2>/dev/null)" ] &&
+    DIRTY=" (the work tree had uncommitted changes)"
 log "building the examples and the matrix client"
 cargo build --release --features tokio -p wspc --examples
 cargo build --release -p wspc-autobahn --bin interop_client
@@ -584,9 +590,6 @@ fi
 ELAPSED=$((SECONDS - T0))
 PASSED=$(grep -c '^PASS ' "$RESULTS" || true)
 FAILED=$(grep -c '^FAIL ' "$RESULTS" || true)
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=
-[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && DIRTY=" (the work tree had uncommitted changes)"
 {
     echo "# Interop: wspc against independent peers"
     echo
