@@ -200,3 +200,25 @@ pub fn answer_once(
         head
     })
 }
+
+/// A refusal for [`answer_once`]: status 403 with an `X-Why: origin` header.
+pub const FORBIDDEN: &[u8] =
+    b"HTTP/1.1 403 Forbidden\r\nX-Why: origin\r\nContent-Length: 0\r\n\r\n";
+
+/// Check what a client's connect against [`answer_once`] with [`FORBIDDEN`] left, given that its
+/// options held `HOST: example.com`: the error keeps the refusal's status and headers, and the
+/// request `head` has one `Host` line, the client's own.
+pub fn check_forbidden_refusal(err: wspc::io::DriverError, head: &str) {
+    assert_eq!(err.refused_status(), Some(403), "{err}");
+    let wspc::io::DriverError::Refused(response) = err else {
+        unreachable!()
+    };
+    assert_eq!(response.status, 403);
+    assert_eq!(response.header("x-why"), Some("origin"));
+    assert_eq!(
+        head.to_ascii_lowercase().matches("host:").count(),
+        1,
+        "{head}"
+    );
+    assert!(head.contains("Host: example.com\r\n"), "{head}");
+}

@@ -176,26 +176,12 @@ fn a_path_with_line_breaks_or_spaces_is_refused_before_anything_is_sent() {
 fn host_is_sent_once_and_a_refusal_keeps_its_status() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let server = peer::answer_once(
-        listener,
-        b"HTTP/1.1 403 Forbidden\r\nX-Why: origin\r\nContent-Length: 0\r\n\r\n",
-    );
+    let server = peer::answer_once(listener, peer::FORBIDDEN);
     let mut options = ClientOptions::default();
     options.headers = vec![("HOST".into(), "example.com".into())];
     let stream = TcpStream::connect(&addr).unwrap();
     let err = connect(stream, &addr, "/", &options).unwrap_err();
-    assert_eq!(err.refused_status(), Some(403), "{err}");
-    let DriverError::Refused(response) = err else {
-        unreachable!()
-    };
-    assert_eq!(response.header("x-why"), Some("origin"));
-    let head = server.join().unwrap();
-    assert_eq!(
-        head.to_ascii_lowercase().matches("host:").count(),
-        1,
-        "{head}"
-    );
-    assert!(head.contains("Host: example.com\r\n"), "{head}");
+    peer::check_forbidden_refusal(err, &server.join().unwrap());
 }
 
 #[test]
