@@ -49,8 +49,11 @@ say "building the echo servers and the load generator"
 cargo build --locked -q --release -p wspc-bench --bins
 BIN=$TARGET_DIR/release
 # An entry is NAME:EXECUTABLE[ ARGUMENT] (echo_wspc takes a receive buffer size; wspc runs with
-# its defaults here, as a user's server would).
-SERVERS=(wspc:echo_wspc fastwebsockets:echo_fastwebsockets tokio-tungstenite:echo_tungstenite)
+# its defaults here, as a user's server would). tokio-floor is no library: the least a server on
+# the same tokio skeleton can do per message (core/bench/src/bin/echo_floor.rs), what the
+# runtime and the kernel cost every server built on them.
+SERVERS=(wspc:echo_wspc fastwebsockets:echo_fastwebsockets tokio-tungstenite:echo_tungstenite
+    tokio-floor:echo_floor)
 UWS_LOAD=
 if [ -n "${UWS_DIR:-}" ]; then
     # uWebSockets (with uSockets in $UWS_DIR/uSockets) is built outside the repository: its
@@ -349,7 +352,11 @@ if echo_rows:
            "servers make one read and one write per message, counted with `strace -c`) and the noisier of the two. RSS per connection "
            "is the server's resident memory during the run minus before it, over the connections; \"before\" follows a one-second "
            "warm-up connection, so that what a server faults in once (code pages) is not counted per connection. On 2 cores the small rows are "
-           "bound by the load generator, so CPU per message is what ranks servers there.", "",
+           "bound by the load generator, so CPU per message is what ranks servers there. `tokio-floor` is not a library but the "
+           "floor under the tokio servers: the same skeleton (runtime, task per connection) with a hand-written echo that only "
+           "unmasks each frame in a buffer all its connections share and writes it back, checking nothing "
+           "(`core/bench/src/bin/echo_floor.rs`): about the least any server on tokio can do per message. What a tokio server spends above "
+           "it is its library's share.", "",
            "| connections × payload | server | msg/s | CPU µs/msg | user µs/msg | RSS KiB/conn | rounds | wspc msg/s ÷ this | wspc CPU ÷ this | wspc user ÷ this |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for k in keys:
