@@ -225,8 +225,20 @@ const fn is_tchar(b: u8) -> bool {
 /// RFC 7230 §3.2.6: token = 1*tchar.
 pub(crate) fn is_token(s: &[u8]) -> bool {
     work::add(s.len());
-    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+    !s.is_empty() && s.iter().all(|&b| TCHAR[usize::from(b)])
 }
+
+/// [`is_tchar`] of every byte: a load per byte where the match took a chain of compares (a
+/// tenth of a server's upgrade, which checks every header name).
+static TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = is_tchar(b as u8);
+        b += 1;
+    }
+    table
+};
 
 /// True if `s` contains CR, LF or NUL.
 pub(crate) fn has_cr_lf_nul(s: &[u8]) -> bool {

@@ -277,14 +277,17 @@ impl<C> Session<Vec<u8>, C> {
         Self::new(Role::Server, properties)
     }
 
-    /// A handle of either role with an allocated block.
+    /// A handle of either role with an allocated block. Its masking keys and handshake nonce
+    /// come from a generator seeded from the thread's own (`rand::rng()`, a cryptographically
+    /// secure generator seeded from the operating system and reseeded as it goes), not from the
+    /// operating system directly: a system call per handle was a sixth of a server's upgrade.
     pub fn new(role: Role, properties: &[Property]) -> Result<Self, Error> {
         let props = Properties::from_list(role, properties)?;
         Self::with_block(
             role,
             props,
             vec![0; props.block_size()],
-            StdRng::from_os_rng(),
+            StdRng::from_rng(&mut rand::rng()),
         )
     }
 }
