@@ -612,7 +612,8 @@ pub fn accept<S: Transport>(
     stream: S,
     options: &ServerOptions,
 ) -> Result<WebSocket<S>, DriverError> {
-    accept_with(stream, options, |_| Ok(Accept::new()))
+    // No callback: no owned copy of the request is made for one.
+    upgrade_server(stream, options, None::<upgrade::AcceptAll>)
 }
 
 /// Server side of the upgrade: read the request (within [`Config::handshake_timeout`]), show it
@@ -622,9 +623,22 @@ pub fn accept<S: Transport>(
 /// for a head over [`MAX_HEAD_BYTES`]) and [`DriverError::Http`] or [`DriverError::Ws`]. The
 /// stream is shut down after every refusal.
 pub fn accept_with<S, F>(
-    mut stream: S,
+    stream: S,
     options: &ServerOptions,
     decide: F,
+) -> Result<WebSocket<S>, DriverError>
+where
+    S: Transport,
+    F: FnOnce(&Request) -> Result<Accept, Refusal>,
+{
+    upgrade_server(stream, options, Some(decide))
+}
+
+/// [`accept_with`], or [`accept`] without a callback.
+fn upgrade_server<S, F>(
+    mut stream: S,
+    options: &ServerOptions,
+    decide: Option<F>,
 ) -> Result<WebSocket<S>, DriverError>
 where
     S: Transport,

@@ -1063,7 +1063,8 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     options: &ServerOptions,
 ) -> Result<WebSocketStream<S>, DriverError> {
-    accept_with(stream, options, |_| Ok(Accept::new())).await
+    // No callback: no owned copy of the request is made for one.
+    upgrade_server(stream, options, None::<upgrade::AcceptAll>).await
 }
 
 /// Server side of the upgrade: read the request (within [`Config::handshake_timeout`]), show it
@@ -1071,9 +1072,22 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
 /// in [`crate::io::accept_with`]: the callback's status, or 400, 426 or 431, then the stream is
 /// shut down.
 pub async fn accept_with<S, F>(
-    mut stream: S,
+    stream: S,
     options: &ServerOptions,
     decide: F,
+) -> Result<WebSocketStream<S>, DriverError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<Accept, Refusal>,
+{
+    upgrade_server(stream, options, Some(decide)).await
+}
+
+/// [`accept_with`], or [`accept`] without a callback.
+async fn upgrade_server<S, F>(
+    mut stream: S,
+    options: &ServerOptions,
+    decide: Option<F>,
 ) -> Result<WebSocketStream<S>, DriverError>
 where
     S: AsyncRead + AsyncWrite + Unpin,

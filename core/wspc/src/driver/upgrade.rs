@@ -249,6 +249,16 @@ fn owned_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+fn borrowed_headers<'a>(headers: &[httparse::Header<'a>]) -> Vec<HeaderRef<'a>> {
+    headers
+        .iter()
+        .map(|h| HeaderRef {
+            name: h.name.as_bytes(),
+            value: h.value,
+        })
+        .collect()
+}
+
 fn header_refs<'a>(headers: &'a [(String, Vec<u8>)]) -> Vec<HeaderRef<'a>> {
     headers
         .iter()
@@ -401,13 +411,17 @@ fn bad_request(why: String) -> ServerUpgrade {
     )
 }
 
+/// The type of the callback `accept` does not have: `server_upgrade` is given `None` of it.
+pub(crate) type AcceptAll = fn(&Request) -> Result<Accept, Refusal>;
+
 /// The server's side, once the request head (`bytes[..len]`) is in: parse it, let `decide`
-/// judge it, and validate it with the engine.
+/// judge it (without one, every valid request is accepted, and the owned [`Request`] a callback
+/// is shown, a copy of every header, is never made), and validate it with the engine.
 pub(crate) fn server_upgrade<F>(
     bytes: &[u8],
     len: usize,
     options: &ServerOptions,
-    decide: F,
+    decide: Option<F>,
 ) -> ServerUpgrade
 where
     F: FnOnce(&Request) -> Result<Accept, Refusal>,
@@ -427,23 +441,29 @@ where
     if !target.starts_with('/') {
         return bad_request(format!("request target {target:?} is not a path"));
     }
-    let request = Request {
-        method: "GET".into(),
-        target: target.to_owned(),
-        headers: owned_headers(parsed.headers),
-    };
-    let accept = match decide(&request) {
-        Ok(accept) => accept,
-        Err(refusal) => {
-            let status = refusal.status;
-            let error = DriverError::Refused(Box::new(Response {
-                status,
-                reason: reason_phrase(status).into(),
-                headers: Vec::new(),
-                subprotocol: None,
-                extensions: Vec::new(),
-            }));
-            return refused(&refusal, error);
+    let request: Request;
+    let (accept, headers) = match decide {
+        None => (Accept::new(), borrowed_headers(parsed.headers)),
+        Some(decide) => {
+            request = Request {
+                method: "GET".into(),
+                target: target.to_owned(),
+                headers: owned_headers(parsed.headers),
+            };
+            match decide(&request) {
+                Ok(accept) => (accept, header_refs(&request.headers)),
+                Err(refusal) => {
+                    let status = refusal.status;
+                    let error = DriverError::Refused(Box::new(Response {
+                        status,
+                        reason: reason_phrase(status).into(),
+                        headers: Vec::new(),
+                        subprotocol: None,
+                        extensions: Vec::new(),
+                    }));
+                    return refused(&refusal, error);
+                }
+            }
         }
     };
     if let Some((n, v)) = accept
@@ -456,7 +476,6 @@ where
             DriverError::Http(format!("invalid response header {n:?}: {v:?}")),
         );
     }
-    let headers = header_refs(&request.headers);
     let offered: Vec<&[u8]> = headers
         .iter()
         .filter(|h| h.name.eq_ignore_ascii_case(b"sec-websocket-protocol"))
@@ -618,14 +637,19 @@ mod tests {
         let bytes =
             upgrade_request("Origin: http://evil.example\r\nSec-WebSocket-Protocol: a, b\r\n");
         let len = bytes.len();
-        let outcome = server_upgrade(&bytes, len, &ServerOptions::default(), |r| {
-            assert_eq!((r.path(), r.query()), ("/chat", Some("room=1")));
-            if r.header("origin") == Some("http://evil.example") {
-                Err(Refusal::new(403).with_body("no"))
-            } else {
-                Ok(Accept::new())
-            }
-        });
+        let outcome = server_upgrade(
+            &bytes,
+            len,
+            &ServerOptions::default(),
+            Some(|r: &Request| {
+                assert_eq!((r.path(), r.query()), ("/chat", Some("room=1")));
+                if r.header("origin") == Some("http://evil.example") {
+                    Err(Refusal::new(403).with_body("no"))
+                } else {
+                    Ok(Accept::new())
+                }
+            }),
+        );
         let ServerUpgrade::Refused { response, error } = outcome else {
             panic!("accepted")
         };
@@ -633,11 +657,16 @@ mod tests {
         assert!(response.ends_with(b"Content-Length: 2\r\nConnection: close\r\n\r\nno"));
         assert_eq!(error.refused_status(), Some(403));
 
-        let outcome = server_upgrade(&bytes, len, &ServerOptions::default(), |_| {
-            Ok(Accept::new()
-                .with_subprotocol("b")
-                .with_header("X-Server", "wspc"))
-        });
+        let outcome = server_upgrade(
+            &bytes,
+            len,
+            &ServerOptions::default(),
+            Some(|_: &Request| {
+                Ok(Accept::new()
+                    .with_subprotocol("b")
+                    .with_header("X-Server", "wspc"))
+            }),
+        );
         let ServerUpgrade::Accepted {
             response, start, ..
         } = outcome
@@ -651,13 +680,14 @@ mod tests {
         assert!(text.contains("X-Server: wspc\r\n"));
     }
 
+    /// `accept`'s way: no callback, so no owned request is made.
+    const NO_CALLBACK: Option<AcceptAll> = None;
+
     #[test]
     fn server_upgrade_answers_bad_heads_with_4xx() {
         let bare = b"GET / HTTP/1.1\nHost: x\n\n".to_vec();
         let ServerUpgrade::Refused { response, .. } =
-            server_upgrade(&bare, bare.len(), &ServerOptions::default(), |_| {
-                Ok(Accept::new())
-            })
+            server_upgrade(&bare, bare.len(), &ServerOptions::default(), NO_CALLBACK)
         else {
             panic!()
         };
@@ -665,18 +695,14 @@ mod tests {
         assert!(response.starts_with(b"HTTP/1.1 400 Bad Request\r\n"));
         let post = b"POST / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
         let ServerUpgrade::Refused { response, .. } =
-            server_upgrade(&post, post.len(), &ServerOptions::default(), |_| {
-                Ok(Accept::new())
-            })
+            server_upgrade(&post, post.len(), &ServerOptions::default(), NO_CALLBACK)
         else {
             panic!()
         };
         assert!(response.starts_with(b"HTTP/1.1 400 "));
         let v12 = upgrade_request("").replace_version();
         let ServerUpgrade::Refused { response, .. } =
-            server_upgrade(&v12, v12.len(), &ServerOptions::default(), |_| {
-                Ok(Accept::new())
-            })
+            server_upgrade(&v12, v12.len(), &ServerOptions::default(), NO_CALLBACK)
         else {
             panic!()
         };
@@ -700,9 +726,12 @@ mod tests {
             ],
             body: b"no".to_vec(),
         };
-        let ServerUpgrade::Refused { response, .. } =
-            server_upgrade(&bytes, len, &ServerOptions::default(), |_| Err(refusal))
-        else {
+        let ServerUpgrade::Refused { response, .. } = server_upgrade(
+            &bytes,
+            len,
+            &ServerOptions::default(),
+            Some(|_: &Request| Err(refusal)),
+        ) else {
             panic!("accepted")
         };
         let text = String::from_utf8(response).unwrap();
@@ -718,11 +747,12 @@ mod tests {
             "{text}"
         );
 
-        let ServerUpgrade::Refused { response, error } =
-            server_upgrade(&bytes, len, &ServerOptions::default(), |_| {
-                Ok(Accept::new().with_subprotocol("superchat"))
-            })
-        else {
+        let ServerUpgrade::Refused { response, error } = server_upgrade(
+            &bytes,
+            len,
+            &ServerOptions::default(),
+            Some(|_: &Request| Ok(Accept::new().with_subprotocol("superchat"))),
+        ) else {
             panic!("accepted a subprotocol the client did not offer")
         };
         assert!(response.starts_with(b"HTTP/1.1 500 "));
