@@ -152,6 +152,15 @@ PY
     done
 done
 rm -f "$ECHO.one"
+# A server that failed to start, or broke, echoes nothing: the run fails, so that CI's smoke test
+# (quick mode) catches it. Only that is judged here, no timing.
+python3 - "$ECHO" <<'PY'
+import json, sys
+silent = sorted({(r["server"], r["connections"], r["payload"])
+                 for r in map(json.loads, open(sys.argv[1])) if not r.get("messages")})
+if silent:
+    sys.exit("bench: nothing echoed by " + ", ".join(f"{s} ({c} x {p} B)" for s, c, p in silent))
+PY
 # uWebSockets' own load generator, when built: one run per row and server (the anchor the issue
 # names). It prints msg/s every 4 seconds; a run of 9 seconds gives two samples, of which the
 # report keeps the larger (the first may include the connections' start).
