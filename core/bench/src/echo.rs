@@ -71,8 +71,9 @@ where
     }
 }
 
-/// fastwebsockets' own upgrade needs hyper: the head is read and answered here with `httparse`.
-async fn fastws_upgrade<S>(stream: &mut S) -> Option<()>
+/// fastwebsockets' own upgrade needs hyper: the head is read and answered here with `httparse`
+/// (also the floor's, `echo_floor`, which has no library to do it).
+pub async fn fastws_upgrade<S>(stream: &mut S) -> Option<()>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {

@@ -1,14 +1,14 @@
 //! The echo benchmark's floor: `echo_floor ADDR`, the least a server on the same tokio skeleton
-//! can do per message, with no WebSocket library. It answers any upgrade request with a fixed
-//! 101, then reads client frames into one buffer shared by all its connections (as uWebSockets
-//! does), unmasks each payload in place and writes it back unmasked, checking nothing else (no
-//! close, no control frames, no UTF-8, no fragments, no limits): for measuring only, never for
-//! serving. What it costs per message is what the runtime and the kernel cost, which every
-//! server built on them pays before its library does any work.
+//! can do per message, with no WebSocket library. It answers the upgrade with 101, then reads
+//! client frames into one buffer shared by all its connections (as uWebSockets does), unmasks
+//! each payload in place and writes it back unmasked, checking nothing else (no close, no
+//! control frames, no UTF-8, no fragments, no limits): for measuring only, never for serving.
+//! What it costs per message is what the runtime and the kernel cost, which every server built
+//! on them pays before its library does any work.
 
 use std::cell::RefCell;
 use std::io::{ErrorKind, IoSlice};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 /// The largest frame (header and payload) the floor handles; the benchmark's is 16 KiB + 14.
@@ -25,21 +25,8 @@ fn main() -> std::io::Result<()> {
 }
 
 async fn echo(mut s: TcpStream) {
-    // The request head: read until its end (the load generator sends nothing after it before
-    // our answer).
-    let mut head = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match s.read(&mut chunk).await {
-            Ok(n) if n > 0 && head.len() < MAX_FRAME => head.extend_from_slice(&chunk[..n]),
-            _ => return,
-        }
-    }
-    // The accept value is not checked by the load generator: a fixed one will do.
-    let answer =
-        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                   Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
-    if s.write_all(answer).await.is_err() {
+    // The upgrade, done by hand as for fastwebsockets (which has no upgrade without hyper).
+    if wspc_bench::echo::fastws_upgrade(&mut s).await.is_none() {
         return;
     }
     // Bytes of a frame that came in parts, and output the socket did not take: kept per
