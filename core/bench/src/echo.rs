@@ -72,29 +72,29 @@ where
 }
 
 /// fastwebsockets' own upgrade needs hyper: the head is read and answered here with `httparse`
-/// (also the floor's, `echo_floor`, which has no library to do it).
+/// (also the floor's, `echo_floor`, which has no library to do it). The head is read into a
+/// `Vec` and answered by a plain function, so that no buffer lives across an await: a task keeps
+/// room for its future's largest state for as long as it runs, and an array here would add its
+/// size to every connection of the servers using it.
 pub async fn fastws_upgrade<S>(stream: &mut S) -> Option<()>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut head = Vec::with_capacity(1024);
-    let mut buf = [0u8; 1024];
-    loop {
-        let n = stream.read(&mut buf).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        head.extend_from_slice(&buf[..n]);
-        if head.windows(4).any(|w| w == b"\r\n\r\n") {
-            break;
-        }
-        if head.len() > 16 << 10 {
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        if head.len() > 16 << 10 || stream.read_buf(&mut head).await.ok()? == 0 {
             return None;
         }
     }
+    let response = fastws_response(&head)?;
+    stream.write_all(response.as_bytes()).await.ok()
+}
+
+/// The 101 answering the request `head`, if it has a `Sec-WebSocket-Key`.
+fn fastws_response(head: &[u8]) -> Option<String> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut req = httparse::Request::new(&mut headers);
-    req.parse(&head).ok()?;
+    req.parse(head).ok()?;
     let key = req
         .headers
         .iter()
@@ -104,11 +104,10 @@ where
     sha.update(key);
     sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
     let accept = base64::engine::general_purpose::STANDARD.encode(sha.finalize());
-    let response = format!(
+    Some(format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {accept}\r\n\r\n"
-    );
-    stream.write_all(response.as_bytes()).await.ok()
+    ))
 }
 
 pub async fn fastws_echo<S>(mut stream: S)

@@ -155,6 +155,17 @@ mod tests {
         }
     }
 
+    /// The hand-written upgrade of the fastwebsockets server and the floor holds no buffer
+    /// across an await: its future is part of every connection's task for as long as the
+    /// connection lives, so a buffer in it would count in those servers' memory per connection.
+    #[test]
+    fn the_hand_written_upgrade_keeps_no_buffer_in_the_task() {
+        let (mut end, _other) = tokio::io::duplex(64);
+        let upgrade = echo::fastws_upgrade(&mut end);
+        let size = core::mem::size_of_val(&upgrade);
+        assert!(size <= 256, "the upgrade's future is {size} bytes");
+    }
+
     #[test]
     fn every_server_accepts_the_same_request() {
         let request = inputs::upgrade_request();
