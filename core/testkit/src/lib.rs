@@ -12,6 +12,7 @@
 //! | [`stream`] | a side fed a whole stream in chosen reads ([`receive_stream`](stream::receive_stream)), the send queue alone ([`drain_sends`](stream::drain_sends)) |
 //! | [`data`] | payloads: [`pattern`](data::pattern), seeded random bytes and text |
 //! | [`headers`] | HTTP header helpers for handshake tests |
+//! | [`miniz`] | miniz_oxide as an independent permessage-deflate sender ([`MinizSender`](miniz::MinizSender)), for the deflate tests |
 //! | [`errors`] | assertions on error groups and HRESULTs |
 //! | `prop` (feature `proptest`) | the proptest configuration and strategies of the property tests |
 //! | `oracle` (feature `oracle`) | tungstenite over memory, the property tests' independent oracle |
@@ -27,6 +28,7 @@ pub mod errors;
 pub mod frame;
 pub mod fuzzing;
 pub mod headers;
+pub mod miniz;
 #[cfg(feature = "oracle")]
 pub mod oracle;
 pub mod pair;

@@ -16,8 +16,6 @@
 //!   receive buffer.
 #![cfg(feature = "deflate")]
 
-use miniz_oxide::deflate::core::{create_comp_flags_from_zip_params, CompressorOxide};
-use miniz_oxide::deflate::stream::deflate as miniz_deflate;
 use miniz_oxide::inflate::stream::{inflate as miniz_inflate, InflateState};
 use miniz_oxide::{DataFormat, MZFlush};
 use proptest::prelude::*;
@@ -25,10 +23,9 @@ use wspc::deflate::{DeflateConfig, WindowBits};
 use wspc::frame::Opcode;
 use wspc::{Property, Role};
 use wspc_testkit::frame::{raw_frame, KEY};
+use wspc_testkit::miniz::{MinizSender, TAIL};
 use wspc_testkit::pair::{data_type, message, open, Got, Pair};
 use wspc_testkit::prop::{msg_spec, MsgSpec};
-
-const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
 /// Messages, half of them made compressible (a repeated phrase, same length and cuts).
 fn messages() -> impl Strategy<Value = Vec<MsgSpec>> {
@@ -70,28 +67,6 @@ fn miniz_message(state: &mut InflateState, payload: &[u8]) -> Vec<u8> {
             return out;
         }
     }
-}
-
-/// Compresses one fragment with miniz_oxide and a sync flush; the final fragment loses the
-/// `00 00 ff ff` (RFC 7692 §7.2.1).
-fn miniz_fragment(c: &mut CompressorOxide, data: &[u8], last: bool) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut rest = data;
-    let mut buf = vec![0u8; 1 << 15];
-    loop {
-        let r = miniz_deflate(c, rest, &mut buf, MZFlush::Sync);
-        assert!(r.status.is_ok(), "{r:?}");
-        out.extend_from_slice(&buf[..r.bytes_written]);
-        rest = &rest[r.bytes_consumed..];
-        if rest.is_empty() && r.bytes_written < buf.len() {
-            break;
-        }
-    }
-    if last {
-        assert!(out.ends_with(&TAIL), "{out:02x?}");
-        out.truncate(out.len() - TAIL.len());
-    }
-    out
 }
 
 /// The data messages of `got` (pieces run together up to each final one), every piece at most
@@ -192,15 +167,14 @@ proptest! {
         prop_assert!(side.session.permessage_deflate().is_some());
         // miniz_oxide with a 32 KiB window, keeping it from message to message (the default
         // agreement: context takeover both ways, 15 bits).
-        let flags = create_comp_flags_from_zip_params(level, -15, 0);
-        let mut compressor = Box::new(CompressorOxide::new(flags));
+        let mut compressor = MinizSender::new(level);
         let key = to_server.then_some(KEY);
         let mut wire = Vec::new();
         for m in &msgs {
             let fragments = m.fragments();
             for (i, f) in fragments.iter().enumerate() {
                 let last = i + 1 == fragments.len();
-                let z = miniz_fragment(&mut compressor, f, last);
+                let z = compressor.fragment(f, last);
                 let opcode: u8 = if i > 0 { 0x0 } else if m.text { 0x1 } else { 0x2 };
                 let b0 = (u8::from(last) << 7) | (u8::from(i == 0) << 6) | opcode;
                 wire.extend(raw_frame(b0, key, &z));

@@ -28,6 +28,7 @@
 //!   no code shared with zlib-rs), message by message with or without context takeover.
 
 use super::{heap, Reader, READ_SIZES};
+use crate::miniz::TAIL; // the tail a sender removes from each message (RFC 7692 §7.2.1)
 use wspc::deflate::{Compressor, Decompressor, DeflateError, DeflateLimits};
 
 /// The most input bytes an input uses.
@@ -67,9 +68,6 @@ pub(super) const MAX_OUTPUT: u64 = 64 * 1024;
 /// The empty final block (fixed Huffman, end of block only) that ends a raw DEFLATE stream for
 /// a one-shot inflater.
 const FINAL_BLOCK: [u8; 2] = [0x03, 0x00];
-
-/// The tail a sender removes from each message (RFC 7692 §7.2.1).
-const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
 /// The one harness of the target.
 pub fn deflate(data: &[u8]) {
